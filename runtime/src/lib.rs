@@ -1,0 +1,14 @@
+//! Support code for the crates that `cargo xtask codegen` writes.
+//!
+//! Generated code stays readable because the machinery it needs lives here, written
+//! once by hand: the three-state [`Tristate`] for optional nullable fields and, behind
+//! the `server` feature, the glue between poem-openapi and the generated handler traits
+//! (request context, JSON bodies checked by serde and `validator`, problem+json errors).
+
+mod tristate;
+pub mod validate;
+
+#[cfg(feature = "server")]
+pub mod server;
+
+pub use tristate::Tristate;

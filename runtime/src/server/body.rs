@@ -1,0 +1,117 @@
+use poem::{FromRequest, Request, RequestBody};
+use poem_openapi::impl_apirequest_for_payload;
+use poem_openapi::payload::{ParsePayload, Payload};
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
+use serde::de::DeserializeOwned;
+use validator::Validate;
+
+use super::problem::{BodyRejected, FieldError};
+use crate::validate::{escape_pointer_token, violations};
+
+/// A JSON request body, parsed by serde and checked by the type's `Validate` impl.
+///
+/// poem-openapi's own `Json<T>` parses with its `ParseFromJSON` derive, a second
+/// parser beside serde whose messages name no field. Here serde is the one parser
+/// (the same one the Rust client uses) and poem-openapi only documents the schema.
+pub struct JsonBody<T>(pub T);
+
+impl<T: Type> Payload for JsonBody<T> {
+    const CONTENT_TYPE: &'static str = "application/json";
+
+    fn check_content_type(content_type: &str) -> bool {
+        matches!(content_type.parse::<mime::Mime>(), Ok(mime)
+            if mime.type_() == "application"
+                && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json")))
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for JsonBody<T> {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let bytes = Vec::<u8>::from_request(request, body).await?;
+        if bytes.is_empty() {
+            return Err(BodyRejected::malformed("the request body is empty; a JSON document is required".to_owned()).into());
+        }
+        let value: T = parse(&bytes)?;
+        if let Err(errors) = value.validate() {
+            let errors: Vec<FieldError> = violations(&errors)
+                .into_iter()
+                .map(|v| FieldError::body(v.pointer, v.code, v.message))
+                .collect();
+            return Err(BodyRejected::invalid(errors).into());
+        }
+        Ok(JsonBody(value))
+    }
+}
+
+impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwned + Validate + Send);
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyRejected> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(rejection)?;
+    deserializer.end().map_err(|trailing| {
+        BodyRejected::malformed(format!("the request body is not valid JSON: {trailing}"))
+    })?;
+    Ok(value)
+}
+
+fn rejection(error: serde_path_to_error::Error<serde_json::Error>) -> BodyRejected {
+    let inner = error.inner();
+    if !inner.is_data() {
+        // Syntax errors and truncated input: there is no field to point at.
+        return BodyRejected::malformed(format!("the request body is not valid JSON: {inner}"));
+    }
+    let mut pointer = pointer_of(error.path());
+    let message = inner.to_string();
+    let code = if let Some(field) = quoted_after(&message, "missing field `") {
+        pointer.push('/');
+        pointer.push_str(&escape_pointer_token(field));
+        "required"
+    } else if let Some(field) = quoted_after(&message, "unknown field `") {
+        pointer.push('/');
+        pointer.push_str(&escape_pointer_token(field));
+        "unknown"
+    } else {
+        "type"
+    };
+    let detail = strip_position(&message).to_owned();
+    BodyRejected::invalid(vec![FieldError::body(pointer, code.to_owned(), detail)])
+}
+
+/// serde_path_to_error's path (`items[1].name`) as a JSON pointer (`/items/1/name`).
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                pointer.push('/');
+                pointer.push_str(&escape_pointer_token(key));
+            }
+            Segment::Unknown => pointer.push_str("/?"),
+        }
+    }
+    pointer
+}
+
+/// `missing field `email`` → `email`.
+fn quoted_after<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
+    let rest = message.strip_prefix(prefix)?;
+    rest.split('`').next()
+}
+
+/// serde_json appends " at line 1 column 7"; the pointer already says where.
+fn strip_position(message: &str) -> &str {
+    message.rsplit_once(" at line ").map_or(message, |(head, _)| head)
+}

@@ -1,0 +1,20 @@
+//! What generated server code stands on: the context a handler receives, the JSON
+//! body extractor, and the translation of every rejection into problem+json.
+
+mod body;
+mod context;
+mod problem;
+
+pub use body::JsonBody;
+pub use context::{Headers, Principal, RequestContext, RequestId};
+pub use problem::{FieldError, Problem, problem_from_error};
+
+/// Names the operation on the current request span, so logs carry the route
+/// template (`/v1/users/{userId}`) rather than the concrete path.
+///
+/// The application's request span must declare the `operation` and `route` fields.
+pub fn record_operation(operation_id: &'static str, route: &'static str) {
+    let span = tracing::Span::current();
+    span.record("operation", operation_id);
+    span.record("route", route);
+}

@@ -1,0 +1,203 @@
+use poem::error::{MethodNotAllowedError, NotFoundError, ReadBodyError, ResponseError};
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::error::{ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError};
+use serde::Serialize;
+
+use super::RequestId;
+
+/// RFC 9457 problem details, as the framework layer writes them.
+///
+/// The contract's own `Problem` schema describes the same document; services use
+/// the generated DTO, this type covers rejections that happen before a service runs.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One invalid part of a request: a body property or a parameter.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    pub code: String,
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn body(pointer: String, code: String, detail: String) -> Self {
+        FieldError { pointer: Some(pointer), parameter: None, code, detail }
+    }
+
+    pub fn parameter(name: &str, code: &str, detail: String) -> Self {
+        FieldError { pointer: None, parameter: Some(name.to_owned()), code: code.to_owned(), detail }
+    }
+}
+
+impl Problem {
+    /// A problem whose `type` is `urn:keel:problem:<slug>`.
+    pub fn new(status: StatusCode, slug: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: format!("urn:keel:problem:{slug}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: Some(detail.into()),
+            instance: None,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Ties the problem to the request's log lines.
+    pub fn for_request(mut self, request_id: &RequestId) -> Self {
+        self.instance = Some(format!("urn:keel:request:{request_id}"));
+        self
+    }
+
+    pub fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).expect("a problem serializes");
+        Response::builder()
+            .status(status)
+            .content_type("application/problem+json")
+            .body(body)
+    }
+}
+
+/// A JSON body that did not parse or did not pass validation.
+#[derive(Debug, thiserror::Error)]
+#[error("{detail}")]
+pub(crate) struct BodyRejected {
+    slug: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+}
+
+impl BodyRejected {
+    pub(crate) fn malformed(detail: String) -> Self {
+        BodyRejected { slug: "malformed-body", detail, errors: Vec::new() }
+    }
+
+    pub(crate) fn invalid(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("the request body is invalid: `{}` {}", display_pointer(one), one.detail),
+            many => format!("the request body is invalid in {} places; see `errors`", many.len()),
+        };
+        BodyRejected { slug: "validation-failed", detail, errors }
+    }
+}
+
+fn display_pointer(error: &FieldError) -> &str {
+    error.pointer.as_deref().or(error.parameter.as_deref()).unwrap_or("")
+}
+
+impl ResponseError for BodyRejected {
+    fn status(&self) -> StatusCode {
+        StatusCode::BAD_REQUEST
+    }
+}
+
+/// Turns any error that reached the HTTP edge into problem+json.
+///
+/// poem and poem-openapi reject requests before a handler runs (unknown route,
+/// wrong content type, unparsable parameter); each gets a detail that names the
+/// part of the request at fault. Server errors keep their cause out of the body:
+/// it goes to the log, tied to the response by the request id.
+pub fn problem_from_error(error: &poem::Error, request_id: &RequestId) -> Problem {
+    let problem = if let Some(rejected) = error.downcast_ref::<BodyRejected>() {
+        let mut problem = Problem::new(StatusCode::BAD_REQUEST, rejected.slug, rejected.detail.clone());
+        problem.errors = rejected.errors.clone();
+        problem
+    } else if let Some(e) = error.downcast_ref::<ParseParamError>() {
+        parameter_problem(e.name, &e.reason)
+    } else if let Some(e) = error.downcast_ref::<ParsePathError>() {
+        parameter_problem(e.name, &e.reason)
+    } else if let Some(e) = error.downcast_ref::<ParseRequestPayloadError>() {
+        Problem::new(StatusCode::BAD_REQUEST, "malformed-body", format!("the request body is invalid: {}", e.reason))
+    } else if let Some(e) = error.downcast_ref::<ContentTypeError>() {
+        let detail = match e {
+            ContentTypeError::NotSupported { content_type } => {
+                format!("the request body must be `application/json`, not `{content_type}`")
+            }
+            ContentTypeError::ExpectContentType => {
+                "the request has a body but no `Content-Type` header; send `application/json`".to_owned()
+            }
+        };
+        Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", detail)
+    } else if error.is::<NotFoundError>() {
+        Problem::new(StatusCode::NOT_FOUND, "no-such-route", "no operation of this API has this path")
+    } else if error.is::<MethodNotAllowedError>() {
+        Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "this path does not support this method")
+    } else if let Some(ReadBodyError::PayloadTooLarge) = error.downcast_ref::<ReadBodyError>() {
+        Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "the request body is too large")
+    } else {
+        let status = error.status();
+        if status.is_server_error() {
+            tracing::error!(error = %error, "request failed");
+            Problem::new(status, "internal", "the server failed to handle this request; the request id identifies it in the logs")
+        } else {
+            Problem::new(status, "request-rejected", error.to_string())
+        }
+    };
+    problem.for_request(request_id)
+}
+
+fn parameter_problem(name: &str, reason: &str) -> Problem {
+    let (code, why) = explain_parameter_failure(reason);
+    let detail = format!("parameter `{name}` {why}");
+    let mut problem = Problem::new(StatusCode::BAD_REQUEST, "invalid-parameter", detail.clone());
+    problem.errors = vec![FieldError::parameter(name, code, why)];
+    problem
+}
+
+/// poem-openapi's reasons read like `failed to parse "integer(int32)": invalid digit
+/// found in string` or `verification failed. maximum(100, exclusive: false)`.
+fn explain_parameter_failure(reason: &str) -> (&'static str, String) {
+    if reason.contains("is required") || reason.contains("missing") {
+        return ("required", "is required".to_owned());
+    }
+    if let Some(rule) = reason.strip_prefix("verification failed. ") {
+        let code = if rule.starts_with("max_length") || rule.starts_with("min_length") {
+            "length"
+        } else if rule.starts_with("pattern") {
+            "regex"
+        } else {
+            "range"
+        };
+        return (code, format!("breaks the rule {}", rule.replace(", exclusive: false", "")));
+    }
+    if let Some(rest) = reason.strip_prefix("failed to parse \"") {
+        if let Some((ty, why)) = rest.split_once("\": ") {
+            return ("type", format!("must be {}: {why}", describe_type(ty)));
+        }
+    }
+    ("type", format!("is invalid: {reason}"))
+}
+
+fn describe_type(ty: &str) -> &str {
+    match ty {
+        "integer(int32)" | "integer(int64)" | "integer(uint32)" | "integer(uint64)" => "an integer",
+        "string(uuid)" => "a UUID",
+        "string(date-time)" => "an RFC 3339 date-time",
+        "string(date)" => "an RFC 3339 date",
+        "boolean" => "true or false",
+        "number(double)" | "number(float)" => "a number",
+        other => other,
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        Problem::into_response(self)
+    }
+}
