@@ -1,7 +1,7 @@
 use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use validator::{ValidateEmail, ValidateLength, ValidateRegex, ValidateUrl};
+use validator::{ValidateEmail, ValidateLength, ValidateRange, ValidateRegex, ValidateUrl};
 
 /// A property that is optional *and* nullable: absent, `null`, or a value.
 ///
@@ -110,6 +110,16 @@ impl<T: ValidateRegex> ValidateRegex for Tristate<T> {
     }
 }
 
+impl<N, T: ValidateRange<N>> ValidateRange<N> for Tristate<T> {
+    fn greater_than(&self, max: N) -> Option<bool> {
+        self.value().and_then(|v| v.greater_than(max))
+    }
+
+    fn less_than(&self, min: N) -> Option<bool> {
+        self.value().and_then(|v| v.less_than(min))
+    }
+}
+
 #[cfg(feature = "server")]
 mod openapi {
     //! poem-openapi sees a `Tristate` as its own `MaybeUndefined`, so the documented
@@ -117,7 +127,9 @@ mod openapi {
     use std::borrow::Cow;
 
     use poem_openapi::registry::{MetaSchemaRef, Registry};
-    use poem_openapi::types::{MaybeUndefined, ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+    use poem_openapi::types::{
+        MaybeUndefined, ParseError, ParseFromJSON, ParseResult, ToJSON, Type,
+    };
     use serde_json::Value;
 
     use super::Tristate;
@@ -159,11 +171,13 @@ mod openapi {
 
     impl<T: ParseFromJSON> ParseFromJSON for Tristate<T> {
         fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-            Ok(match MaybeUndefined::<T>::parse_from_json(value).map_err(ParseError::propagate)? {
-                MaybeUndefined::Undefined => Tristate::Absent,
-                MaybeUndefined::Null => Tristate::Null,
-                MaybeUndefined::Value(value) => Tristate::Value(value),
-            })
+            Ok(
+                match MaybeUndefined::<T>::parse_from_json(value).map_err(ParseError::propagate)? {
+                    MaybeUndefined::Undefined => Tristate::Absent,
+                    MaybeUndefined::Null => Tristate::Null,
+                    MaybeUndefined::Value(value) => Tristate::Value(value),
+                },
+            )
         }
     }
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 use validator::{
-    ValidateEmail, ValidateLength, ValidateRange, ValidateRegex, ValidateUrl, Validate,
+    Validate, ValidateEmail, ValidateLength, ValidateRange, ValidateRegex, ValidateUrl,
     ValidationError, ValidationErrors, ValidationErrorsKind,
 };
 
@@ -70,32 +70,52 @@ impl Errors {
 
     pub fn pattern<T: ValidateRegex>(&mut self, field: &'static str, value: &T, regex: &Regex) {
         if !value.validate_regex(regex) {
-            self.add(field, "regex", format!("must match the pattern {}", regex.as_str()));
+            self.add(
+                field,
+                "regex",
+                format!("must match the pattern {}", regex.as_str()),
+            );
         }
     }
 
-    pub fn range<V, T>(&mut self, field: &'static str, value: &V, min: Option<T>, max: Option<T>)
-    where
+    /// `minimum`/`maximum` and their exclusive forms; `None` where the schema has none.
+    pub fn range<V, T>(
+        &mut self,
+        field: &'static str,
+        value: &V,
+        min: Option<T>,
+        max: Option<T>,
+        exclusive_min: Option<T>,
+        exclusive_max: Option<T>,
+    ) where
         V: ValidateRange<T>,
         T: PartialOrd + PartialEq + std::fmt::Display + Copy,
     {
-        if !value.validate_range(min, max, None, None) {
-            let message = match (min, max) {
-                (Some(min), Some(max)) => format!("must be between {min} and {max}"),
-                (Some(min), None) => format!("must be at least {min}"),
-                (None, Some(max)) => format!("must be at most {max}"),
-                (None, None) => unreachable!("a range rule has a bound"),
-            };
-            self.add(field, "range", message);
+        if !value.validate_range(min, max, exclusive_min, exclusive_max) {
+            let mut rules = Vec::new();
+            if let Some(min) = min {
+                rules.push(format!("at least {min}"));
+            }
+            if let Some(min) = exclusive_min {
+                rules.push(format!("greater than {min}"));
+            }
+            if let Some(max) = max {
+                rules.push(format!("at most {max}"));
+            }
+            if let Some(max) = exclusive_max {
+                rules.push(format!("less than {max}"));
+            }
+            self.add(field, "range", format!("must be {}", rules.join(" and ")));
         }
     }
 
     /// An object-valued property: its own violations nest under its name.
     pub fn nested<T: Validate>(&mut self, field: &'static str, value: &T) {
         if let Err(errors) = value.validate() {
-            self.0
-                .errors_mut()
-                .insert(Cow::Borrowed(field), ValidationErrorsKind::Struct(Box::new(errors)));
+            self.0.errors_mut().insert(
+                Cow::Borrowed(field),
+                ValidationErrorsKind::Struct(Box::new(errors)),
+            );
         }
     }
 
@@ -114,12 +134,18 @@ impl Errors {
     }
 
     pub fn finish(self) -> Result<(), ValidationErrors> {
-        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0)
+        }
     }
 
     fn add(&mut self, field: &'static str, code: &'static str, message: String) {
-        self.0
-            .add(field, ValidationError::new(code).with_message(Cow::Owned(message)));
+        self.0.add(
+            field,
+            ValidationError::new(code).with_message(Cow::Owned(message)),
+        );
     }
 }
 
@@ -199,7 +225,12 @@ mod tests {
     fn nested_violations_get_json_pointers() {
         let outer = Outer {
             email: Some("nope".into()),
-            inner: vec![Inner { name: "ok".into() }, Inner { name: "long".into() }],
+            inner: vec![
+                Inner { name: "ok".into() },
+                Inner {
+                    name: "long".into(),
+                },
+            ],
         };
         let found = violations(&outer.validate().unwrap_err());
         assert_eq!(
@@ -221,7 +252,10 @@ mod tests {
 
     #[test]
     fn absent_optional_values_pass() {
-        let outer = Outer { email: None, inner: vec![] };
+        let outer = Outer {
+            email: None,
+            inner: vec![],
+        };
         assert!(outer.validate().is_ok());
     }
 }

@@ -40,7 +40,10 @@ impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for JsonBody<T> 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let bytes = Vec::<u8>::from_request(request, body).await?;
         if bytes.is_empty() {
-            return Err(BodyRejected::malformed("the request body is empty; a JSON document is required".to_owned()).into());
+            return Err(BodyRejected::malformed(
+                "the request body is empty; a JSON document is required".to_owned(),
+            )
+            .into());
         }
         let value: T = parse(&bytes)?;
         if let Err(errors) = value.validate() {
@@ -113,5 +116,7 @@ fn quoted_after<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
 
 /// serde_json appends " at line 1 column 7"; the pointer already says where.
 fn strip_position(message: &str) -> &str {
-    message.rsplit_once(" at line ").map_or(message, |(head, _)| head)
+    message
+        .rsplit_once(" at line ")
+        .map_or(message, |(head, _)| head)
 }

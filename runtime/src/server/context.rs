@@ -69,11 +69,18 @@ impl RequestContext {
     /// Builds the context from the HTTP request; generated code calls this, services
     /// never see the request itself.
     pub fn from_request(request: &poem::Request) -> Self {
-        let request_id = request.extensions().get::<RequestId>().cloned().unwrap_or_else(|| {
-            RequestId::from_header_or_new(
-                request.headers().get("x-request-id").and_then(|v| v.to_str().ok()),
-            )
-        });
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| {
+                RequestId::from_header_or_new(
+                    request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok()),
+                )
+            });
         RequestContext {
             request_id,
             principal: request.extensions().get::<Principal>().cloned(),

@@ -4,10 +4,12 @@
 mod body;
 mod context;
 mod problem;
+mod reply;
 
 pub use body::JsonBody;
 pub use context::{Headers, Principal, RequestContext, RequestId};
 pub use problem::{FieldError, Problem, problem_from_error};
+pub use reply::{JsonReply, MissingPrecondition};
 
 /// Names the operation on the current request span, so logs carry the route
 /// template (`/v1/users/{userId}`) rather than the concrete path.

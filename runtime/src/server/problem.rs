@@ -1,10 +1,12 @@
 use poem::error::{MethodNotAllowedError, NotFoundError, ReadBodyError, ResponseError};
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
-use poem_openapi::error::{ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError};
+use poem_openapi::error::{
+    ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
+};
 use serde::Serialize;
 
-use super::RequestId;
+use super::{MissingPrecondition, RequestId};
 
 /// RFC 9457 problem details, as the framework layer writes them.
 ///
@@ -37,11 +39,21 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn body(pointer: String, code: String, detail: String) -> Self {
-        FieldError { pointer: Some(pointer), parameter: None, code, detail }
+        FieldError {
+            pointer: Some(pointer),
+            parameter: None,
+            code,
+            detail,
+        }
     }
 
     pub fn parameter(name: &str, code: &str, detail: String) -> Self {
-        FieldError { pointer: None, parameter: Some(name.to_owned()), code: code.to_owned(), detail }
+        FieldError {
+            pointer: None,
+            parameter: Some(name.to_owned()),
+            code: code.to_owned(),
+            detail,
+        }
     }
 }
 
@@ -85,20 +97,39 @@ pub(crate) struct BodyRejected {
 
 impl BodyRejected {
     pub(crate) fn malformed(detail: String) -> Self {
-        BodyRejected { slug: "malformed-body", detail, errors: Vec::new() }
+        BodyRejected {
+            slug: "malformed-body",
+            detail,
+            errors: Vec::new(),
+        }
     }
 
     pub(crate) fn invalid(errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {
-            [one] => format!("the request body is invalid: `{}` {}", display_pointer(one), one.detail),
-            many => format!("the request body is invalid in {} places; see `errors`", many.len()),
+            [one] => format!(
+                "the request body is invalid: `{}` {}",
+                display_pointer(one),
+                one.detail
+            ),
+            many => format!(
+                "the request body is invalid in {} places; see `errors`",
+                many.len()
+            ),
         };
-        BodyRejected { slug: "validation-failed", detail, errors }
+        BodyRejected {
+            slug: "validation-failed",
+            detail,
+            errors,
+        }
     }
 }
 
 fn display_pointer(error: &FieldError) -> &str {
-    error.pointer.as_deref().or(error.parameter.as_deref()).unwrap_or("")
+    error
+        .pointer
+        .as_deref()
+        .or(error.parameter.as_deref())
+        .unwrap_or("")
 }
 
 impl ResponseError for BodyRejected {
@@ -115,7 +146,11 @@ impl ResponseError for BodyRejected {
 /// it goes to the log, tied to the response by the request id.
 pub fn problem_from_error(error: &poem::Error, request_id: &RequestId) -> Problem {
     let problem = if let Some(rejected) = error.downcast_ref::<BodyRejected>() {
-        let mut problem = Problem::new(StatusCode::BAD_REQUEST, rejected.slug, rejected.detail.clone());
+        let mut problem = Problem::new(
+            StatusCode::BAD_REQUEST,
+            rejected.slug,
+            rejected.detail.clone(),
+        );
         problem.errors = rejected.errors.clone();
         problem
     } else if let Some(e) = error.downcast_ref::<ParseParamError>() {
@@ -123,28 +158,66 @@ pub fn problem_from_error(error: &poem::Error, request_id: &RequestId) -> Proble
     } else if let Some(e) = error.downcast_ref::<ParsePathError>() {
         parameter_problem(e.name, &e.reason)
     } else if let Some(e) = error.downcast_ref::<ParseRequestPayloadError>() {
-        Problem::new(StatusCode::BAD_REQUEST, "malformed-body", format!("the request body is invalid: {}", e.reason))
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-body",
+            format!("the request body is invalid: {}", e.reason),
+        )
     } else if let Some(e) = error.downcast_ref::<ContentTypeError>() {
         let detail = match e {
             ContentTypeError::NotSupported { content_type } => {
                 format!("the request body must be `application/json`, not `{content_type}`")
             }
             ContentTypeError::ExpectContentType => {
-                "the request has a body but no `Content-Type` header; send `application/json`".to_owned()
+                "the request has a body but no `Content-Type` header; send `application/json`"
+                    .to_owned()
             }
         };
-        Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", detail)
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            detail,
+        )
+    } else if let Some(e) = error.downcast_ref::<MissingPrecondition>() {
+        let detail = format!("{e}: send the `ETag` of the version you are changing");
+        let mut problem = Problem::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition-required",
+            detail,
+        );
+        problem.errors = vec![FieldError::parameter(
+            e.header,
+            "required",
+            "is required".to_owned(),
+        )];
+        problem
     } else if error.is::<NotFoundError>() {
-        Problem::new(StatusCode::NOT_FOUND, "no-such-route", "no operation of this API has this path")
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "no-such-route",
+            "no operation of this API has this path",
+        )
     } else if error.is::<MethodNotAllowedError>() {
-        Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "this path does not support this method")
+        Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "this path does not support this method",
+        )
     } else if let Some(ReadBodyError::PayloadTooLarge) = error.downcast_ref::<ReadBodyError>() {
-        Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "the request body is too large")
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "the request body is too large",
+        )
     } else {
         let status = error.status();
         if status.is_server_error() {
             tracing::error!(error = %error, "request failed");
-            Problem::new(status, "internal", "the server failed to handle this request; the request id identifies it in the logs")
+            Problem::new(
+                status,
+                "internal",
+                "the server failed to handle this request; the request id identifies it in the logs",
+            )
         } else {
             Problem::new(status, "request-rejected", error.to_string())
         }
@@ -174,7 +247,10 @@ fn explain_parameter_failure(reason: &str) -> (&'static str, String) {
         } else {
             "range"
         };
-        return (code, format!("breaks the rule {}", rule.replace(", exclusive: false", "")));
+        return (
+            code,
+            format!("breaks the rule {}", rule.replace(", exclusive: false", "")),
+        );
     }
     if let Some(rest) = reason.strip_prefix("failed to parse \"") {
         if let Some((ty, why)) = rest.split_once("\": ") {

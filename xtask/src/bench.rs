@@ -1,0 +1,31 @@
+//! `cargo xtask bench`: runs the `bench/` crate in release mode.
+
+use std::process::Command;
+
+use anyhow::{Result, bail};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Seconds of load per target.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["run", "--release", "--package", "keel-bench", "--"])
+        .args([
+            "--seconds",
+            &args.seconds.to_string(),
+            "--connections",
+            &args.connections.to_string(),
+        ])
+        .status()?;
+    if !status.success() {
+        bail!("the benchmark failed");
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! `cargo xtask check`: the gates that keep the contract, `generated/` and the
+//! code in step.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use similar::TextDiff;
+
+use crate::{codegen, openapi};
+
+pub fn run() -> Result<()> {
+    let contract = openapi::read(Path::new("api/openapi.yaml"))?;
+    let expected = codegen::generate(&contract, "api/openapi.yaml")?;
+    let actual = codegen::on_disk(Path::new("generated"))?;
+    let mut stale = 0;
+    for (path, want) in &expected {
+        match actual.get(path) {
+            None => {
+                stale += 1;
+                eprintln!("generated/{} is missing", path.display());
+            }
+            Some(have) if have != want => {
+                stale += 1;
+                let name = format!("generated/{}", path.display());
+                let diff = TextDiff::from_lines(have.as_str(), want.as_str());
+                eprint!(
+                    "{}",
+                    diff.unified_diff().context_radius(2).header(
+                        &format!("{name} (on disk)"),
+                        &format!("{name} (from the contract)")
+                    )
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    for path in actual.keys().filter(|p| !expected.contains_key(*p)) {
+        stale += 1;
+        eprintln!(
+            "generated/{} is not generated from the contract; delete it",
+            path.display()
+        );
+    }
+    if stale > 0 {
+        bail!(
+            "generated/ is stale in {stale} file(s): run `cargo xtask codegen` and commit the result"
+        );
+    }
+    println!("generated/ matches api/openapi.yaml");
+    Ok(())
+}

@@ -1,0 +1,573 @@
+//! `generated/rust/server`: per tag, a trait with one method per operation, a
+//! request struct and a response enum per operation, and the poem-openapi routes
+//! that decode, validate, call the trait and encode.
+
+use anyhow::Result;
+
+use super::code::{Code, doc_lines, imports, rust_str};
+use super::rust_types::{oai_validator, rust_type};
+use crate::openapi::model::*;
+use crate::openapi::names::{header_snake_case, pascal_case, snake_case};
+
+pub fn lib_rs(api: &Api, header: &str) -> String {
+    let mut out = Code::default();
+    out.line(header);
+    out.line("//!");
+    out.line("//! One module per tag of the contract. Each holds the trait a service implements");
+    out.line("//! (`UsersApi`), the request and response type of every operation, and the");
+    out.line("//! poem-openapi routes that call the trait. [`api`] assembles them all.");
+    out.blank();
+    for tag in &api.tags {
+        out.line(&format!("pub mod {};", snake_case(&tag.name)));
+    }
+    out.blank();
+    out.line("pub use keel_runtime::server::{Headers, Principal, RequestContext, RequestId};");
+    out.line("pub use keel_types as types;");
+    out.blank();
+    out.line("/// The contract this crate was generated from, byte for byte.");
+    out.line("pub const CONTRACT_YAML: &str = include_str!(\"../contract/openapi.yaml\");");
+    out.line("/// The same contract as JSON.");
+    out.line("pub const CONTRACT_JSON: &str = include_str!(\"../contract/openapi.json\");");
+    out.line(&format!(
+        "/// `info.title` of the contract.\npub const TITLE: &str = {};",
+        rust_str(&api.title)
+    ));
+    out.line(&format!(
+        "/// `info.version` of the contract.\npub const VERSION: &str = {};",
+        rust_str(&api.version)
+    ));
+    out.blank();
+    out.line("/// The contract's tags, for poem-openapi's operation metadata.");
+    out.line("#[derive(poem_openapi::Tags)]");
+    out.line("pub enum Tag {");
+    for tag in &api.tags {
+        doc_lines(&mut out, tag.description.as_deref());
+        out.line(&format!("#[oai(rename = {})]", rust_str(&tag.name)));
+        out.line(&format!("{},", pascal_case(&tag.name)));
+    }
+    out.line("}");
+    out.blank();
+    let generics: Vec<String> = api
+        .tags
+        .iter()
+        .map(|t| {
+            format!(
+                "{}: {}::{}Api",
+                pascal_case(&t.name),
+                snake_case(&t.name),
+                pascal_case(&t.name)
+            )
+        })
+        .collect();
+    let params: Vec<String> = api
+        .tags
+        .iter()
+        .map(|t| format!("{}: {}", snake_case(&t.name), pascal_case(&t.name)))
+        .collect();
+    let routes: Vec<String> = api
+        .tags
+        .iter()
+        .map(|t| {
+            format!(
+                "{}::{}Routes<{}>",
+                snake_case(&t.name),
+                pascal_case(&t.name),
+                pascal_case(&t.name)
+            )
+        })
+        .collect();
+    let values: Vec<String> = api
+        .tags
+        .iter()
+        .map(|t| {
+            format!(
+                "{}::{}Routes::new({})",
+                snake_case(&t.name),
+                pascal_case(&t.name),
+                snake_case(&t.name)
+            )
+        })
+        .collect();
+    out.line("/// Every operation of the contract as one poem-openapi service. It takes one");
+    out.line("/// implementation per tag, so a tag left unimplemented does not compile.");
+    out.line(&format!(
+        "pub fn api<{}>({}) -> poem_openapi::OpenApiService<({},), ()> {{",
+        generics.join(", "),
+        params.join(", "),
+        routes.join(", ")
+    ));
+    out.line(&format!(
+        "poem_openapi::OpenApiService::new(({},), TITLE, VERSION)",
+        values.join(", ")
+    ));
+    out.line("}");
+    out.finish()
+}
+
+pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
+    let ops: Vec<&Operation> = api
+        .operations
+        .iter()
+        .filter(|op| op.tag == tag.name)
+        .collect();
+    let trait_name = format!("{}Api", pascal_case(&tag.name));
+    let routes_name = format!("{}Routes", pascal_case(&tag.name));
+
+    let mut body = Code::default();
+    for op in &ops {
+        request_struct(&mut body, op, &trait_name)?;
+        response_enum(&mut body, op);
+    }
+
+    body.line(&format!(
+        "/// The operations of the `{}` tag. Implement it in a service and pass the",
+        tag.name
+    ));
+    body.line("/// service to [`crate::api`]; every method is required, so an operation added to");
+    body.line("/// the contract is a compile error until it is implemented.");
+    body.line(&format!(
+        "#[diagnostic::on_unimplemented(message = \"`{{Self}}` does not implement `{trait_name}`\", label = \"this type must implement every operation of the `{}` tag\", note = \"write `impl {trait_name} for {{Self}}` with one method per operation (see the trait's docs)\")]",
+        tag.name
+    ));
+    body.line(&format!("pub trait {trait_name}: Send + Sync + 'static {{"));
+    for op in &ops {
+        operation_docs(&mut body, op);
+        let name = snake_case(&op.id);
+        let ty = pascal_case(&op.id);
+        body.line(&format!(
+            "fn {name}(&self, ctx: RequestContext, req: {ty}Request) -> impl Future<Output = {ty}Response> + Send;"
+        ));
+    }
+    body.line("}");
+    body.blank();
+
+    body.line(&format!(
+        "/// The poem-openapi routes of the `{}` tag, calling a [`{trait_name}`].",
+        tag.name
+    ));
+    body.line(&format!("pub struct {routes_name}<S> {{"));
+    body.line("service: S,");
+    body.line("}");
+    body.blank();
+    body.line(&format!("impl<S: {trait_name}> {routes_name}<S> {{"));
+    body.line("pub fn new(service: S) -> Self {");
+    body.line("Self { service }");
+    body.line("}");
+    body.line("}");
+    body.blank();
+    body.line("#[poem_openapi::OpenApi]");
+    body.line(&format!("impl<S: {trait_name}> {routes_name}<S> {{"));
+    for op in &ops {
+        handler(&mut body, op, &tag.name)?;
+    }
+    body.line("}");
+    body.blank();
+    for op in &ops {
+        reply_enum(&mut body, op);
+    }
+
+    let body = body.finish();
+    let mut out = String::new();
+    out.push_str(header);
+    out.push('\n');
+    out.push_str(&format!("//!\n//! The `{}` tag", tag.name));
+    match &tag.description {
+        Some(d) => out.push_str(&format!(": {}\n", d.trim())),
+        None => out.push_str(".\n"),
+    }
+    out.push('\n');
+    let schema_names: Vec<&str> = api
+        .schemas
+        .iter()
+        .map(|s| s.name.as_str())
+        .filter(|n| mentions_type(&body, n))
+        .collect();
+    out.push_str(&imports(
+        &body,
+        &[
+            ("Path<", "use poem_openapi::param::Path;"),
+            ("Query<", "use poem_openapi::param::Query;"),
+            ("Header<", "use poem_openapi::param::Header;"),
+            ("JsonBody<", "use keel_runtime::server::JsonBody;"),
+            ("JsonReply<", "use keel_runtime::server::JsonReply;"),
+            (
+                "MissingPrecondition",
+                "use keel_runtime::server::MissingPrecondition;",
+            ),
+        ],
+    ));
+    out.push_str("use keel_runtime::server::RequestContext;\n");
+    if !schema_names.is_empty() {
+        out.push_str(&format!(
+            "use keel_types::{{{}}};\n",
+            schema_names.join(", ")
+        ));
+    }
+    out.push('\n');
+    out.push_str(&body);
+    Ok(out)
+}
+
+fn mentions_type(body: &str, name: &str) -> bool {
+    body.match_indices(name).any(|(i, _)| {
+        let before = body[..i].chars().next_back();
+        let after = body[i + name.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+fn operation_docs(out: &mut Code, op: &Operation) {
+    if let Some(summary) = &op.summary {
+        out.line(&format!("/// {summary}"));
+        out.line("///");
+    }
+    out.line(&format!(
+        "/// `{} {}` (operation `{}`)",
+        op.method.as_str().to_uppercase(),
+        op.path,
+        op.id
+    ));
+    if let Some(description) = &op.description {
+        out.line("///");
+        doc_lines(out, Some(description));
+    }
+}
+
+/// A parameter whose absence the contract answers with 428 rather than 400.
+fn is_precondition(op: &Operation, param: &Param) -> bool {
+    param.location == Location::Header
+        && param.name.eq_ignore_ascii_case("if-match")
+        && param.required
+        && op.responses.iter().any(|r| r.status == 428)
+}
+
+fn param_ident(param: &Param) -> String {
+    match param.location {
+        Location::Header => header_snake_case(&param.name),
+        Location::Path | Location::Query => snake_case(&param.name),
+    }
+}
+
+/// The value the service sees for a parameter: required ones and ones with a
+/// default are plain, others are `Option`.
+fn param_field_type(param: &Param) -> String {
+    let ty = rust_type(&param.schema);
+    if param.required || param.schema.default.is_some() {
+        ty
+    } else {
+        format!("Option<{ty}>")
+    }
+}
+
+fn request_struct(out: &mut Code, op: &Operation, trait_name: &str) -> Result<()> {
+    let ty = pascal_case(&op.id);
+    out.line(&format!(
+        "/// The input of [`{trait_name}::{}`], decoded and validated.",
+        snake_case(&op.id)
+    ));
+    out.line("#[derive(Debug, Clone, PartialEq)]");
+    out.line(&format!("pub struct {ty}Request {{"));
+    for param in &op.params {
+        let location = match param.location {
+            Location::Path => "path",
+            Location::Query => "query",
+            Location::Header => "header",
+        };
+        let mut doc = format!("`{}` ({location} parameter)", param.name);
+        if let Some(d) = &param.description {
+            doc.push_str(": ");
+            doc.push_str(d.trim());
+        }
+        if let Some(default) = &param.schema.default {
+            doc.push_str(&format!(" Defaults to `{default}`."));
+        }
+        doc_lines(out, Some(&doc));
+        out.line(&format!(
+            "pub {}: {},",
+            param_ident(param),
+            param_field_type(param)
+        ));
+    }
+    if let Some(body) = &op.body {
+        doc_lines(
+            out,
+            Some(body.description.as_deref().unwrap_or("The request body.")),
+        );
+        out.line(&format!("pub body: {},", rust_type(&body.schema)));
+    }
+    out.line("}");
+    out.blank();
+    Ok(())
+}
+
+fn variant_name(status: u16) -> String {
+    let reason = match status {
+        200 => "Ok",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "NoContent",
+        301 => "MovedPermanently",
+        302 => "Found",
+        303 => "SeeOther",
+        304 => "NotModified",
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        406 => "NotAcceptable",
+        409 => "Conflict",
+        410 => "Gone",
+        412 => "PreconditionFailed",
+        413 => "PayloadTooLarge",
+        415 => "UnsupportedMediaType",
+        422 => "UnprocessableContent",
+        428 => "PreconditionRequired",
+        429 => "TooManyRequests",
+        500 => "InternalServerError",
+        501 => "NotImplemented",
+        502 => "BadGateway",
+        503 => "ServiceUnavailable",
+        504 => "GatewayTimeout",
+        other => return format!("Status{other}"),
+    };
+    reason.to_owned()
+}
+
+fn header_type(header: &Header) -> String {
+    let ty = rust_type(&header.schema);
+    if header.required {
+        ty
+    } else {
+        format!("Option<{ty}>")
+    }
+}
+
+fn response_enum(out: &mut Code, op: &Operation) {
+    let ty = pascal_case(&op.id);
+    out.line(&format!(
+        "/// What `{}` answers: one variant per status the contract declares.",
+        op.id
+    ));
+    out.line("#[derive(Debug, Clone, PartialEq)]");
+    out.line(&format!("pub enum {ty}Response {{"));
+    for response in &op.responses {
+        out.line(&format!(
+            "/// {}: {}",
+            response.status,
+            response.description.trim().lines().next().unwrap_or("")
+        ));
+        let variant = variant_name(response.status);
+        match (&response.content, response.headers.is_empty()) {
+            (None, true) => out.line(&format!("{variant},")),
+            (Some((_, schema)), true) => out.line(&format!("{variant}({}),", rust_type(schema))),
+            (content, false) => {
+                out.line(&format!("{variant} {{"));
+                if let Some((_, schema)) = content {
+                    out.line(&format!("body: {},", rust_type(schema)));
+                }
+                for header in &response.headers {
+                    let doc = match &header.description {
+                        Some(d) => format!("The `{}` header: {}", header.name, d.trim()),
+                        None => format!("The `{}` header.", header.name),
+                    };
+                    doc_lines(out, Some(&doc));
+                    out.line(&format!(
+                        "{}: {},",
+                        header_snake_case(&header.name),
+                        header_type(header)
+                    ));
+                }
+                out.line("},");
+            }
+        }
+    }
+    out.line("}");
+    out.blank();
+}
+
+fn reply_enum(out: &mut Code, op: &Operation) {
+    let ty = pascal_case(&op.id);
+    out.line(&format!(
+        "/// How [`{ty}Response`] goes on the wire (poem-openapi's view of it)."
+    ));
+    out.line("#[doc(hidden)]");
+    out.line("#[derive(poem_openapi::ApiResponse)]");
+    out.line(&format!("pub enum {ty}Reply {{"));
+    for response in &op.responses {
+        doc_lines(out, Some(&response.description));
+        let mut attr = format!("status = {}", response.status);
+        if let Some((media, _)) = &response.content {
+            if media != "application/json" {
+                attr.push_str(&format!(", content_type = {}", rust_str(media)));
+            }
+        }
+        out.line(&format!("#[oai({attr})]"));
+        let mut fields = Vec::new();
+        if let Some((_, schema)) = &response.content {
+            fields.push(format!("JsonReply<{}>", rust_type(schema)));
+        }
+        for header in &response.headers {
+            fields.push(format!(
+                "#[oai(header = {})] {}",
+                rust_str(&header.name),
+                header_type(header)
+            ));
+        }
+        let variant = variant_name(response.status);
+        if fields.is_empty() {
+            out.line(&format!("{variant},"));
+        } else {
+            out.line(&format!("{variant}({}),", fields.join(", ")));
+        }
+    }
+    out.line("}");
+    out.blank();
+
+    out.line(&format!("impl From<{ty}Response> for {ty}Reply {{"));
+    out.line(&format!("fn from(response: {ty}Response) -> Self {{"));
+    out.line("match response {");
+    for response in &op.responses {
+        let variant = variant_name(response.status);
+        let headers: Vec<String> = response
+            .headers
+            .iter()
+            .map(|h| header_snake_case(&h.name))
+            .collect();
+        let line = match (&response.content, headers.is_empty()) {
+            (None, true) => format!("{ty}Response::{variant} => {ty}Reply::{variant},"),
+            (Some(_), true) => {
+                format!("{ty}Response::{variant}(body) => {ty}Reply::{variant}(JsonReply(body)),")
+            }
+            (content, false) => {
+                let mut bind = Vec::new();
+                let mut args = Vec::new();
+                if content.is_some() {
+                    bind.push("body".to_owned());
+                    args.push("JsonReply(body)".to_owned());
+                }
+                bind.extend(headers.iter().cloned());
+                args.extend(headers.iter().cloned());
+                format!(
+                    "{ty}Response::{variant} {{ {} }} => {ty}Reply::{variant}({}),",
+                    bind.join(", "),
+                    args.join(", ")
+                )
+            }
+        };
+        out.line(&line);
+    }
+    out.line("}");
+    out.line("}");
+    out.line("}");
+    out.blank();
+}
+
+fn handler(out: &mut Code, op: &Operation, tag: &str) -> Result<()> {
+    let name = snake_case(&op.id);
+    let ty = pascal_case(&op.id);
+    let poem_path: String = op
+        .path
+        .split('/')
+        .map(
+            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(var) => format!(":{var}"),
+                None => s.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/");
+    if let Some(summary) = &op.summary {
+        out.line(&format!("/// {summary}"));
+    }
+    if let Some(description) = &op.description {
+        out.line("///");
+        doc_lines(out, Some(description));
+    }
+    out.line(&format!(
+        "#[oai(path = {}, method = \"{}\", operation_id = {}, tag = \"crate::Tag::{}\")]",
+        rust_str(&poem_path),
+        op.method.as_str(),
+        rust_str(&op.id),
+        pascal_case(tag)
+    ));
+    out.line(&format!("async fn {name}("));
+    out.line("&self,");
+    out.line("http: &poem::Request,");
+    let mut prelude = Vec::new();
+    let mut fields = Vec::new();
+    for param in &op.params {
+        let var = param_ident(param);
+        let value_ty = rust_type(&param.schema);
+        let extractor = match param.location {
+            Location::Path => "Path",
+            Location::Query => "Query",
+            Location::Header => "Header",
+        };
+        let precondition = is_precondition(op, param);
+        let wire_ty = if param.required && !precondition {
+            value_ty.clone()
+        } else {
+            format!("Option<{value_ty}>")
+        };
+        let mut attr = format!("name = {}", rust_str(&param.name));
+        if let Some(validator) = oai_validator(&param.schema) {
+            attr.push_str(&format!(", validator({validator})"));
+        }
+        out.line(&format!("#[oai({attr})] {var}: {extractor}<{wire_ty}>,"));
+        if precondition {
+            prelude.push(format!(
+                "let Some({var}) = {var}.0 else {{ return Err(MissingPrecondition {{ header: {} }}.into()); }};",
+                rust_str(&param.name)
+            ));
+            fields.push(var);
+        } else if let (false, Some(default)) = (param.required, &param.schema.default) {
+            let literal = default_literal(default, &value_ty).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "operation `{}`: parameter `{}` has a default of a kind not supported yet",
+                    op.id,
+                    param.name
+                )
+            })?;
+            fields.push(format!("{var}: {var}.0.unwrap_or({literal})"));
+        } else {
+            fields.push(format!("{var}: {var}.0"));
+        }
+    }
+    if let Some(body) = &op.body {
+        out.line(&format!("body: JsonBody<{}>,", rust_type(&body.schema)));
+        fields.push("body: body.0".to_owned());
+    }
+    out.line(&format!(") -> poem::Result<{ty}Reply> {{"));
+    out.line(&format!(
+        "keel_runtime::server::record_operation({}, {});",
+        rust_str(&op.id),
+        rust_str(&op.path)
+    ));
+    for line in prelude {
+        out.line(&line);
+    }
+    out.line(&format!(
+        "let req = {ty}Request {{ {} }};",
+        fields.join(", ")
+    ));
+    out.line(&format!(
+        "Ok(self.service.{name}(RequestContext::from_request(http), req).await.into())"
+    ));
+    out.line("}");
+    out.blank();
+    Ok(())
+}
+
+fn default_literal(value: &serde_json::Value, ty: &str) -> Option<String> {
+    match value {
+        serde_json::Value::Number(n) if ty.starts_with('i') => n.as_i64().map(|v| v.to_string()),
+        serde_json::Value::Number(n) if ty.starts_with('f') => n.as_f64().map(|v| format!("{v:?}")),
+        serde_json::Value::Bool(b) if ty == "bool" => Some(b.to_string()),
+        serde_json::Value::String(s) if ty == "String" => {
+            Some(format!("{}.to_owned()", rust_str(s)))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,334 @@
+//! `generated/rust/types`: one Rust type per schema, with serde, a `Validate` impl
+//! carrying the schema's constraints, and poem-openapi derives behind `server`.
+
+use anyhow::{Result, bail};
+
+use super::code::{Code, doc_lines, imports, rust_str};
+use crate::openapi::model::*;
+use crate::openapi::names::{pascal_case, snake_case};
+
+pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
+    let mut body = Code::default();
+    for schema in &api.schemas {
+        match &schema.kind {
+            SchemaKind::Object(object) => object_type(&mut body, api, schema, object)?,
+            SchemaKind::StringEnum(values) => enum_type(&mut body, schema, values)?,
+        }
+    }
+    let body = body.finish();
+    let mut out = String::new();
+    out.push_str(header);
+    out.push_str("\n//!\n");
+    out.push_str(
+        "//! The schemas of the contract as Rust types. Serde is the one (de)serializer;\n",
+    );
+    out.push_str(
+        "//! each type implements `validator::Validate` with the schema's constraints, and\n",
+    );
+    out.push_str("//! the `server` feature adds the poem-openapi derives that document it.\n\n");
+    out.push_str(&imports(
+        &body,
+        &[
+            ("LazyLock", "use std::sync::LazyLock;"),
+            ("Tristate", "use keel_runtime::Tristate;"),
+            ("Errors::", "use keel_runtime::validate::Errors;"),
+            ("Serialize", "use serde::{Deserialize, Serialize};"),
+            ("Validate", "use validator::{Validate, ValidationErrors};"),
+        ],
+    ));
+    out.push('\n');
+    out.push_str(&body);
+    Ok(out)
+}
+
+fn object_type(
+    out: &mut Code,
+    api: &Api,
+    schema: &NamedSchema,
+    object: &ObjectSchema,
+) -> Result<()> {
+    let name = &schema.name;
+    let mut patterns = Vec::new();
+    let mut checks = Vec::new();
+    for field in &object.fields {
+        let rust = snake_case(&field.json_name);
+        field_checks(api, name, &rust, field, &mut checks, &mut patterns)?;
+    }
+    for (static_name, pattern) in &patterns {
+        out.line(&format!(
+            "static {static_name}: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new({}).expect(\"the contract's pattern compiles\"));",
+            rust_str(pattern)
+        ));
+    }
+    if !patterns.is_empty() {
+        out.blank();
+    }
+
+    doc_lines(out, schema.description.as_deref());
+    out.line("#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]");
+    out.line("#[cfg_attr(feature = \"server\", derive(poem_openapi::Object))]");
+    if object.deny_unknown {
+        out.line("#[serde(deny_unknown_fields)]");
+        out.line("#[cfg_attr(feature = \"server\", oai(deny_unknown_fields))]");
+    }
+    out.line(&format!("pub struct {name} {{"));
+    for field in &object.fields {
+        let rust = snake_case(&field.json_name);
+        doc_lines(out, field.schema.description.as_deref());
+        let (ty, serde_extra) = field_type(field);
+        let mut serde_attr = format!("rename = {}", rust_str(&field.json_name));
+        if let Some(extra) = serde_extra {
+            serde_attr.push_str(", ");
+            serde_attr.push_str(extra);
+        }
+        out.line(&format!("#[serde({serde_attr})]"));
+        let mut oai = format!("rename = {}", rust_str(&field.json_name));
+        if let Some(validator) = oai_validator(&field.schema) {
+            oai.push_str(&format!(", validator({validator})"));
+        }
+        out.line(&format!("#[cfg_attr(feature = \"server\", oai({oai}))]"));
+        out.line(&format!("pub {rust}: {ty},"));
+    }
+    out.line("}");
+    out.blank();
+
+    out.line(&format!("impl Validate for {name} {{"));
+    out.line("fn validate(&self) -> Result<(), ValidationErrors> {");
+    if checks.is_empty() {
+        out.line("Ok(())");
+    } else {
+        out.line("let mut errors = Errors::default();");
+        for check in checks {
+            out.line(&check);
+        }
+        out.line("errors.finish()");
+    }
+    out.line("}");
+    out.line("}");
+    out.blank();
+    Ok(())
+}
+
+/// The Rust type of a field, and the extra serde attribute its presence rules need.
+fn field_type(field: &Field) -> (String, Option<&'static str>) {
+    let inner = rust_type(&field.schema);
+    match (field.required, field.schema.nullable) {
+        (true, false) => (inner, None),
+        (true, true) => (format!("Option<{inner}>"), None),
+        (false, false) => (
+            format!("Option<{inner}>"),
+            Some("default, skip_serializing_if = \"Option::is_none\""),
+        ),
+        (false, true) => (
+            format!("Tristate<{inner}>"),
+            Some("default, skip_serializing_if = \"Tristate::is_absent\""),
+        ),
+    }
+}
+
+/// The Rust type of a schema's value, ignoring whether it may be absent or null.
+pub fn rust_type(schema: &Schema) -> String {
+    match &schema.ty {
+        Type::Named(name) => name.clone(),
+        Type::String(StringFormat::Uuid) => "uuid::Uuid".into(),
+        Type::String(StringFormat::DateTime) => "chrono::DateTime<chrono::Utc>".into(),
+        Type::String(StringFormat::Date) => "chrono::NaiveDate".into(),
+        Type::String(StringFormat::Plain | StringFormat::Email | StringFormat::Uri) => {
+            "String".into()
+        }
+        Type::Integer(IntFormat::Int32) => "i32".into(),
+        Type::Integer(IntFormat::Int64) => "i64".into(),
+        Type::Number(NumberFormat::Float) => "f32".into(),
+        Type::Number(NumberFormat::Double) => "f64".into(),
+        Type::Boolean => "bool".into(),
+        Type::Array(items) => {
+            let item = rust_type(items);
+            if items.nullable {
+                format!("Vec<Option<{item}>>")
+            } else {
+                format!("Vec<{item}>")
+            }
+        }
+    }
+}
+
+/// poem-openapi's `validator(...)` for a string or number: it documents the rule in
+/// the emitted spec (and enforces it for parameters, which poem-openapi parses).
+pub fn oai_validator(schema: &Schema) -> Option<String> {
+    let rules = &schema.rules;
+    let mut parts = Vec::new();
+    if let Some(min) = rules.min_length {
+        parts.push(format!("min_length = {min}"));
+    }
+    if let Some(max) = rules.max_length {
+        parts.push(format!("max_length = {max}"));
+    }
+    if let Some(pattern) = &rules.pattern {
+        parts.push(format!("pattern = {}", rust_str(pattern)));
+    }
+    if let Some(b) = rules.minimum {
+        parts.push(format!(
+            "minimum(value = \"{}\"{})",
+            b.value,
+            if b.exclusive { ", exclusive" } else { "" }
+        ));
+    }
+    if let Some(b) = rules.maximum {
+        parts.push(format!(
+            "maximum(value = \"{}\"{})",
+            b.value,
+            if b.exclusive { ", exclusive" } else { "" }
+        ));
+    }
+    if let Some(min) = rules.min_items {
+        parts.push(format!("min_items = {min}"));
+    }
+    if let Some(max) = rules.max_items {
+        parts.push(format!("max_items = {max}"));
+    }
+    if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join(", "))
+    }
+}
+
+fn field_checks(
+    api: &Api,
+    owner: &str,
+    rust: &str,
+    field: &Field,
+    checks: &mut Vec<String>,
+    patterns: &mut Vec<(String, String)>,
+) -> Result<()> {
+    let json = rust_str(&field.json_name);
+    let access = format!("&self.{rust}");
+    let rules = &field.schema.rules;
+    match &field.schema.ty {
+        Type::String(StringFormat::Email) => {
+            checks.push(format!("errors.email({json}, {access});"))
+        }
+        Type::String(StringFormat::Uri) => checks.push(format!("errors.url({json}, {access});")),
+        _ => {}
+    }
+    if rules.min_length.is_some() || rules.max_length.is_some() {
+        checks.push(format!(
+            "errors.length({json}, {access}, {}, {});",
+            opt_lit(rules.min_length),
+            opt_lit(rules.max_length)
+        ));
+    }
+    if let Some(pattern) = &rules.pattern {
+        let static_name = format!(
+            "{}_{}_PATTERN",
+            snake_case(owner).to_uppercase(),
+            rust.trim_end_matches('_').to_uppercase()
+        );
+        checks.push(format!("errors.pattern({json}, {access}, &{static_name});"));
+        patterns.push((static_name, pattern.clone()));
+    }
+    if rules.minimum.is_some() || rules.maximum.is_some() {
+        let number = rust_type(&field.schema);
+        let lit = |b: Option<Bound>, exclusive: bool| match b {
+            Some(b) if b.exclusive == exclusive => {
+                format!("Some({}{number})", number_lit(b.value, &number))
+            }
+            _ => "None".to_owned(),
+        };
+        checks.push(format!(
+            "errors.range({json}, {access}, {}, {}, {}, {});",
+            lit(rules.minimum, false),
+            lit(rules.maximum, false),
+            lit(rules.minimum, true),
+            lit(rules.maximum, true),
+        ));
+    }
+    if rules.min_items.is_some() || rules.max_items.is_some() {
+        checks.push(format!(
+            "errors.items({json}, {access}, {}, {});",
+            opt_lit(rules.min_items),
+            opt_lit(rules.max_items)
+        ));
+    }
+    // Objects validate themselves; their violations nest under this property.
+    let is_object = |ty: &Type| matches!(ty, Type::Named(n) if is_object_schema(api, n));
+    let nested = match &field.schema.ty {
+        ty if is_object(ty) => Some("nested"),
+        Type::Array(items) if is_object(&items.ty) => {
+            if items.nullable {
+                bail!(
+                    "`{owner}.{}`: arrays of nullable objects are not supported yet",
+                    field.json_name
+                );
+            }
+            Some("each")
+        }
+        _ => None,
+    };
+    if let Some(method) = nested {
+        checks.push(match (field.required, field.schema.nullable) {
+            (true, false) => format!("errors.{method}({json}, {access});"),
+            (true, true) | (false, false) => {
+                format!("if let Some(value) = {access} {{ errors.{method}({json}, value); }}")
+            }
+            (false, true) => format!(
+                "if let Tristate::Value(value) = {access} {{ errors.{method}({json}, value); }}"
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn is_object_schema(api: &Api, name: &str) -> bool {
+    api.schemas
+        .iter()
+        .any(|s| s.name == name && matches!(s.kind, SchemaKind::Object(_)))
+}
+
+fn opt_lit(value: Option<u64>) -> String {
+    value.map_or("None".to_owned(), |v| format!("Some({v})"))
+}
+
+fn number_lit(value: f64, ty: &str) -> String {
+    if ty.starts_with('i') {
+        format!("{}", value as i64)
+    } else {
+        format!("{value:?}")
+    }
+}
+
+fn enum_type(out: &mut Code, schema: &NamedSchema, values: &[String]) -> Result<()> {
+    let name = &schema.name;
+    let mut variants: Vec<String> = Vec::new();
+    for value in values {
+        let mut variant = pascal_case(value);
+        if variant.is_empty() || variant.starts_with(|c: char| c.is_ascii_digit()) {
+            variant.insert(0, 'V');
+        }
+        if variants.contains(&variant) {
+            bail!("enum `{name}`: the values map to the same Rust variant `{variant}`");
+        }
+        variants.push(variant);
+    }
+    doc_lines(out, schema.description.as_deref());
+    out.line("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]");
+    out.line("#[cfg_attr(feature = \"server\", derive(poem_openapi::Enum))]");
+    out.line(&format!("pub enum {name} {{"));
+    for (value, variant) in values.iter().zip(&variants) {
+        out.line(&format!("#[serde(rename = {})]", rust_str(value)));
+        out.line(&format!(
+            "#[cfg_attr(feature = \"server\", oai(rename = {}))]",
+            rust_str(value)
+        ));
+        out.line(&format!("{variant},"));
+    }
+    out.line("}");
+    out.blank();
+    out.line(&format!("impl Validate for {name} {{"));
+    out.line("fn validate(&self) -> Result<(), ValidationErrors> {");
+    out.line("Ok(())");
+    out.line("}");
+    out.line("}");
+    out.blank();
+    Ok(())
+}

@@ -1,0 +1,1044 @@
+//! Reads an OpenAPI 3.0 or 3.1 document into the [`model`](super::model).
+//!
+//! The walk visits every object it understands and checks its keys against the
+//! list it handles; anything else stops the generator with the JSON pointer of
+//! the keyword. Annotations that do not change generated code (`example`,
+//! `deprecated`, `x-*`, ...) are accepted and skipped on purpose.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::model::*;
+use super::names::pascal_case;
+
+/// A contract the generator cannot handle, located by JSON pointer.
+#[derive(Debug)]
+pub struct ContractError {
+    pub pointer: String,
+    pub message: String,
+}
+
+impl fmt::Display for ContractError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}: {}", self.pointer, self.message)
+    }
+}
+
+impl std::error::Error for ContractError {}
+
+type Result<T> = std::result::Result<T, ContractError>;
+
+/// Keywords that document a schema and never change the code generated for it.
+const SCHEMA_ANNOTATIONS: &[&str] = &[
+    "title",
+    "description",
+    "example",
+    "examples",
+    "deprecated",
+    "externalDocs",
+    "$comment",
+];
+
+pub fn load(document: &Value) -> Result<Api> {
+    let root = Node::root(document);
+    root.check_keys(&[
+        "openapi",
+        "info",
+        "servers",
+        "tags",
+        "paths",
+        "components",
+        "externalDocs",
+        "jsonSchemaDialect",
+    ])?;
+    let version = root.req_str("openapi")?;
+    if !(version.starts_with("3.0.") || version.starts_with("3.1.")) {
+        return Err(root.child("openapi").unwrap().error(format!(
+            "OpenAPI {version} is not supported; Keel reads 3.0.x and 3.1.x"
+        )));
+    }
+    let mut loader = Loader {
+        root: document,
+        hoisted: BTreeMap::new(),
+        in_progress: BTreeSet::new(),
+    };
+
+    let info = root.req("info")?;
+    let title = info.req_str("title")?.to_owned();
+    let api_version = info.req_str("version")?.to_owned();
+
+    let mut tags = Vec::new();
+    if let Some(list) = root.child("tags") {
+        for tag in list.items()? {
+            tag.check_keys(&["name", "description", "externalDocs"])?;
+            tags.push(Tag {
+                name: tag.req_str("name")?.to_owned(),
+                description: tag.opt_str("description")?.map(str::to_owned),
+            });
+        }
+    }
+
+    let mut schemas = Vec::new();
+    if let Some(components) = root.child("components") {
+        components.check_keys(&[
+            "schemas",
+            "parameters",
+            "responses",
+            "headers",
+            "requestBodies",
+            "securitySchemes",
+            "examples",
+            "links",
+        ])?;
+        if let Some(defs) = components.child("schemas") {
+            for (name, schema) in defs.entries()? {
+                check_component_name(&schema, name)?;
+                let kind = loader.named_kind(&schema, name)?;
+                schemas.push(NamedSchema {
+                    name: name.to_owned(),
+                    description: schema.opt_str("description")?.map(str::to_owned),
+                    kind,
+                });
+            }
+        }
+    }
+
+    let mut operations = Vec::new();
+    let paths = root.req("paths")?;
+    for (path, item) in paths.entries()? {
+        if !path.starts_with('/') {
+            return Err(item.error(format!("path `{path}` must start with `/`")));
+        }
+        item.check_keys(&[
+            "summary",
+            "description",
+            "parameters",
+            "servers",
+            "get",
+            "put",
+            "post",
+            "delete",
+            "patch",
+        ])?;
+        let shared = match item.child("parameters") {
+            Some(list) => list
+                .items()?
+                .into_iter()
+                .map(|p| loader.parameter(&p))
+                .collect::<Result<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        for method in Method::ALL {
+            if let Some(op) = item.child(method.as_str()) {
+                operations.push(loader.operation(&op, method, path, &shared)?);
+            }
+        }
+    }
+
+    let mut seen = BTreeSet::new();
+    for op in &operations {
+        if !seen.insert(op.id.as_str()) {
+            return Err(ContractError {
+                pointer: "/paths".into(),
+                message: format!("operationId `{}` is used twice", op.id),
+            });
+        }
+        if !tags.iter().any(|t| t.name == op.tag) {
+            tags.push(Tag {
+                name: op.tag.clone(),
+                description: None,
+            });
+        }
+    }
+    tags.retain(|t| operations.iter().any(|op| op.tag == t.name));
+
+    for (name, kind) in std::mem::take(&mut loader.hoisted) {
+        if schemas.iter().any(|s| s.name == name) {
+            return Err(ContractError {
+                pointer: "/components/schemas".into(),
+                message: format!(
+                    "the inline schema named `{name}` clashes with a component schema of that name"
+                ),
+            });
+        }
+        schemas.push(NamedSchema {
+            name,
+            description: kind.1,
+            kind: kind.0,
+        });
+    }
+    schemas.sort_by(|a, b| a.name.cmp(&b.name));
+
+    Ok(Api {
+        title,
+        version: api_version,
+        tags,
+        schemas,
+        operations,
+    })
+}
+
+fn check_component_name(node: &Node, name: &str) -> Result<()> {
+    let ok = name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name.chars().all(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(node.error(format!(
+            "schema name `{name}` must be PascalCase ASCII letters and digits"
+        )))
+    }
+}
+
+struct Loader<'a> {
+    root: &'a Value,
+    /// Inline object and enum schemas, named after where they appear.
+    hoisted: BTreeMap<String, (SchemaKind, Option<String>)>,
+    in_progress: BTreeSet<String>,
+}
+
+impl<'a> Loader<'a> {
+    /// Follows a local `$ref` (to parameters, responses, headers, request bodies).
+    fn deref(&self, node: &Node<'a>) -> Result<Node<'a>> {
+        let Some(target) = node.opt_str("$ref")? else {
+            return Ok(node.clone());
+        };
+        let Some(pointer) = target.strip_prefix('#') else {
+            return Err(node.child("$ref").unwrap().error(format!(
+                "`$ref: {target}` points outside this document; only local references (`#/...`) are supported"
+            )));
+        };
+        let value = self.root.pointer(pointer).ok_or_else(|| {
+            node.child("$ref")
+                .unwrap()
+                .error(format!("`$ref: {target}` points at nothing"))
+        })?;
+        let resolved = Node {
+            value,
+            pointer: pointer.to_owned(),
+        };
+        if resolved.opt_str("$ref")?.is_some() {
+            self.deref(&resolved)
+        } else {
+            Ok(resolved)
+        }
+    }
+
+    fn operation(
+        &mut self,
+        node: &Node<'a>,
+        method: Method,
+        path: &str,
+        shared: &[Param],
+    ) -> Result<Operation> {
+        node.check_keys(&[
+            "operationId",
+            "tags",
+            "summary",
+            "description",
+            "parameters",
+            "requestBody",
+            "responses",
+            "deprecated",
+            "externalDocs",
+            "servers",
+        ])?;
+        let id = node.req_str("operationId")?.to_owned();
+        let camel = id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && id.chars().all(|c| c.is_ascii_alphanumeric());
+        if !camel {
+            return Err(node
+                .child("operationId")
+                .unwrap()
+                .error(format!("operationId `{id}` must be camelCase ASCII")));
+        }
+        let tag_node = node.req("tags")?;
+        let tags = tag_node.items()?;
+        let [tag] = tags.as_slice() else {
+            return Err(tag_node.error(format!(
+                "operation `{id}` has {} tags; Keel generates one trait per tag, so give it exactly one",
+                tags.len()
+            )));
+        };
+        let tag = tag.as_str()?.to_owned();
+        if !tag.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            || !tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(tag_node.error(format!(
+                "tag `{tag}` must be lower-case ASCII words (it names a Rust module and trait)"
+            )));
+        }
+
+        let mut params: Vec<Param> = shared.to_vec();
+        if let Some(list) = node.child("parameters") {
+            for p in list.items()? {
+                let param = self.parameter(&p)?;
+                params.retain(|q| !(q.name == param.name && q.location == param.location));
+                params.push(param);
+            }
+        }
+        let declared: Vec<&str> = path_variables(path);
+        for var in &declared {
+            if !params
+                .iter()
+                .any(|p| p.location == Location::Path && p.name == *var)
+            {
+                return Err(node.error(format!(
+                    "path variable `{{{var}}}` of `{path}` has no `in: path` parameter"
+                )));
+            }
+        }
+        if let Some(p) = params
+            .iter()
+            .find(|p| p.location == Location::Path && !declared.contains(&p.name.as_str()))
+        {
+            return Err(node.error(format!(
+                "path parameter `{}` does not appear in `{path}`",
+                p.name
+            )));
+        }
+
+        let body = match node.child("requestBody") {
+            Some(b) => Some(self.request_body(&b, &id)?),
+            None => None,
+        };
+
+        let mut responses = Vec::new();
+        for (status, response) in node.req("responses")?.entries()? {
+            let code: u16 = match status.parse() {
+                Ok(code) if (100..600).contains(&code) => code,
+                _ => {
+                    return Err(response.error(format!(
+                        "response `{status}` is not supported: declare explicit status codes (`default` and `4XX` ranges are not handled yet)"
+                    )));
+                }
+            };
+            responses.push(self.response(&response, code, &id)?);
+        }
+        if responses.is_empty() {
+            return Err(node
+                .req("responses")?
+                .error("an operation must declare at least one response".into()));
+        }
+        responses.sort_by_key(|r| r.status);
+
+        Ok(Operation {
+            id,
+            method,
+            path: path.to_owned(),
+            tag,
+            summary: node.opt_str("summary")?.map(str::to_owned),
+            description: node.opt_str("description")?.map(str::to_owned),
+            params,
+            body,
+            responses,
+        })
+    }
+
+    fn parameter(&mut self, node: &Node<'a>) -> Result<Param> {
+        let node = self.deref(node)?;
+        node.check_keys(&[
+            "name",
+            "in",
+            "required",
+            "description",
+            "schema",
+            "deprecated",
+            "example",
+            "examples",
+            "style",
+            "explode",
+            "allowEmptyValue",
+        ])?;
+        let name = node.req_str("name")?.to_owned();
+        let location = match node.req_str("in")? {
+            "path" => Location::Path,
+            "query" => Location::Query,
+            "header" => Location::Header,
+            other => {
+                return Err(node
+                    .child("in")
+                    .unwrap()
+                    .error(format!("parameters `in: {other}` are not supported yet")));
+            }
+        };
+        let default_style = match location {
+            Location::Path | Location::Header => "simple",
+            Location::Query => "form",
+        };
+        if let Some(style) = node.opt_str("style")? {
+            if style != default_style {
+                return Err(node.child("style").unwrap().error(format!(
+                    "`style: {style}` is not supported yet; only the default `{default_style}`"
+                )));
+            }
+        }
+        let required = node.opt_bool("required")?.unwrap_or(false);
+        if location == Location::Path && !required {
+            return Err(node.error(format!("path parameter `{name}` must be `required: true`")));
+        }
+        let schema = self.schema(&node.req("schema")?, &pascal_case(&name))?;
+        if !matches!(
+            schema.ty,
+            Type::String(_) | Type::Integer(_) | Type::Number(_) | Type::Boolean
+        ) {
+            return Err(node.req("schema")?.error(format!("parameter `{name}` must have a string, integer, number or boolean schema; arrays and objects are not supported yet")));
+        }
+        if schema.nullable {
+            return Err(node.req("schema")?.error(format!(
+                "parameter `{name}` cannot be nullable: a parameter is either sent or not"
+            )));
+        }
+        Ok(Param {
+            name,
+            location,
+            required,
+            description: node.opt_str("description")?.map(str::to_owned),
+            schema,
+        })
+    }
+
+    fn request_body(&mut self, node: &Node<'a>, op: &str) -> Result<Body> {
+        let node = self.deref(node)?;
+        node.check_keys(&["description", "content", "required"])?;
+        if node.opt_bool("required")? != Some(true) {
+            return Err(node.error(
+                "request bodies must be `required: true`; optional bodies are not supported yet"
+                    .into(),
+            ));
+        }
+        let (media, schema) =
+            self.single_content(&node.req("content")?, &format!("{}Body", pascal_case(op)))?;
+        if media != "application/json" {
+            return Err(node.req("content")?.error(format!(
+                "request bodies of type `{media}` are not supported yet; use `application/json`"
+            )));
+        }
+        if !matches!(schema.ty, Type::Named(_)) {
+            return Err(node.req("content")?.error(
+                "a request body schema must be an object schema (a `$ref` or an inline object)"
+                    .into(),
+            ));
+        }
+        Ok(Body {
+            schema,
+            description: node.opt_str("description")?.map(str::to_owned),
+        })
+    }
+
+    fn response(&mut self, node: &Node<'a>, status: u16, op: &str) -> Result<Response> {
+        let node = self.deref(node)?;
+        node.check_keys(&["description", "headers", "content", "links"])?;
+        let content = match node.child("content") {
+            Some(c) => {
+                let (media, schema) =
+                    self.single_content(&c, &format!("{}Response{status}", pascal_case(op)))?;
+                if media != "application/json" && media != "application/problem+json" {
+                    return Err(c.error(format!("responses of type `{media}` are not supported yet; use `application/json` or `application/problem+json`")));
+                }
+                Some((media, schema))
+            }
+            None => None,
+        };
+        let mut headers = Vec::new();
+        if let Some(map) = node.child("headers") {
+            for (name, header) in map.entries()? {
+                let header = self.deref(&header)?;
+                header.check_keys(&[
+                    "description",
+                    "required",
+                    "schema",
+                    "deprecated",
+                    "example",
+                    "examples",
+                ])?;
+                let schema = self.schema(&header.req("schema")?, &pascal_case(name))?;
+                if !matches!(schema.ty, Type::String(_) | Type::Integer(_)) {
+                    return Err(header.error(format!(
+                        "response header `{name}` must be a string or integer"
+                    )));
+                }
+                headers.push(Header {
+                    name: name.to_owned(),
+                    required: header.opt_bool("required")?.unwrap_or(false),
+                    description: header.opt_str("description")?.map(str::to_owned),
+                    schema,
+                });
+            }
+        }
+        Ok(Response {
+            status,
+            description: node.req_str("description")?.to_owned(),
+            content,
+            headers,
+        })
+    }
+
+    fn single_content(&mut self, node: &Node<'a>, inline_name: &str) -> Result<(String, Schema)> {
+        let entries = node.entries()?;
+        let [(media, media_node)] = entries.as_slice() else {
+            return Err(node.error(format!(
+                "{} media types declared; exactly one is supported yet",
+                entries.len()
+            )));
+        };
+        media_node.check_keys(&["schema", "example", "examples"])?;
+        let schema = self.schema(&media_node.req("schema")?, inline_name)?;
+        Ok((media.to_string(), schema))
+    }
+
+    /// The definition of a component schema: an object or a string enum.
+    fn named_kind(&mut self, node: &Node<'a>, name: &str) -> Result<SchemaKind> {
+        if !self.in_progress.insert(name.to_owned()) {
+            return Err(node.error(format!("schema `{name}` is defined twice")));
+        }
+        let (types, nullable) = types_of(node)?;
+        if nullable {
+            return Err(node.error("a component schema cannot itself be nullable; make the properties that use it nullable".into()));
+        }
+        match types.as_slice() {
+            ["object"] => Ok(SchemaKind::Object(self.object(node, name)?)),
+            ["string"] if node.child("enum").is_some() => Ok(SchemaKind::StringEnum(string_enum(node)?)),
+            _ if node.child("$ref").is_some() => Err(node.error("a component schema that is only a `$ref` (an alias) is not supported yet".into())),
+            _ => Err(node.error(format!(
+                "component schema `{name}` must be `type: object` or a string `enum`; other top-level schemas (allOf, oneOf, primitives) are not supported yet"
+            ))),
+        }
+    }
+
+    fn object(&mut self, node: &Node<'a>, name: &str) -> Result<ObjectSchema> {
+        let mut allowed = vec!["type", "properties", "required", "additionalProperties"];
+        allowed.extend(SCHEMA_ANNOTATIONS);
+        node.check_keys(&allowed)?;
+        let deny_unknown = match node.child("additionalProperties") {
+            None => false,
+            Some(a) if a.value == &Value::Bool(false) => true,
+            Some(a) if a.value == &Value::Bool(true) => false,
+            Some(a) => {
+                return Err(a.error(
+                    "`additionalProperties` with a schema (a map) is not supported yet".into(),
+                ));
+            }
+        };
+        let required: Vec<String> = match node.child("required") {
+            Some(list) => list
+                .items()?
+                .iter()
+                .map(|r| r.as_str().map(str::to_owned))
+                .collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
+        let mut fields = Vec::new();
+        if let Some(props) = node.child("properties") {
+            for (prop, schema) in props.entries()? {
+                let schema = self.schema(&schema, &format!("{name}{}", pascal_case(prop)))?;
+                fields.push(Field {
+                    json_name: prop.to_owned(),
+                    required: required.iter().any(|r| r == prop),
+                    schema,
+                });
+            }
+        }
+        if let Some(missing) = required
+            .iter()
+            .find(|r| !fields.iter().any(|f| &f.json_name == *r))
+        {
+            return Err(node.req("required")?.error(format!(
+                "`{missing}` is required but not among the properties"
+            )));
+        }
+        Ok(ObjectSchema {
+            fields,
+            deny_unknown,
+        })
+    }
+
+    /// A schema in a position. Inline objects and enums become named schemas
+    /// called `inline_name` (the parent's name plus the property's, PascalCase).
+    fn schema(&mut self, node: &Node<'a>, inline_name: &str) -> Result<Schema> {
+        let description = node.opt_str("description")?.map(str::to_owned);
+        let default = node.child("default").map(|d| d.value.clone());
+        if let Some(target) = node.opt_str("$ref")? {
+            let mut allowed = vec!["$ref"];
+            allowed.extend(SCHEMA_ANNOTATIONS);
+            node.check_keys(&allowed)?;
+            let Some(name) = target.strip_prefix("#/components/schemas/") else {
+                return Err(node.child("$ref").unwrap().error(format!(
+                    "`$ref: {target}`: a schema reference must point into `#/components/schemas/`"
+                )));
+            };
+            if self
+                .root
+                .pointer(&format!("/components/schemas/{name}"))
+                .is_none()
+            {
+                return Err(node
+                    .child("$ref")
+                    .unwrap()
+                    .error(format!("`$ref: {target}` points at nothing")));
+            }
+            return Ok(Schema {
+                ty: Type::Named(name.to_owned()),
+                nullable: false,
+                rules: Rules::default(),
+                description,
+                default,
+            });
+        }
+        let (types, nullable) = types_of(node)?;
+        let mut rules = Rules::default();
+        let ty = match types.as_slice() {
+            ["object"] => {
+                let object = self.object(node, inline_name)?;
+                self.hoist(node, inline_name, SchemaKind::Object(object))?;
+                Type::Named(inline_name.to_owned())
+            }
+            ["string"] if node.child("enum").is_some() => {
+                node.check_keys(&with_annotations(&["type", "enum", "default", "nullable"]))?;
+                let values = string_enum(node)?;
+                self.hoist(node, inline_name, SchemaKind::StringEnum(values))?;
+                Type::Named(inline_name.to_owned())
+            }
+            ["string"] => {
+                node.check_keys(&with_annotations(&[
+                    "type",
+                    "format",
+                    "minLength",
+                    "maxLength",
+                    "pattern",
+                    "default",
+                    "nullable",
+                ]))?;
+                rules.min_length = node.opt_u64("minLength")?;
+                rules.max_length = node.opt_u64("maxLength")?;
+                if let Some(pattern) = node.opt_str("pattern")? {
+                    if let Err(e) = regex::Regex::new(pattern) {
+                        return Err(node
+                            .child("pattern")
+                            .unwrap()
+                            .error(format!("pattern does not compile as a Rust regex: {e}")));
+                    }
+                    rules.pattern = Some(pattern.to_owned());
+                }
+                let format = match node.opt_str("format")? {
+                    None => StringFormat::Plain,
+                    Some("uuid") => StringFormat::Uuid,
+                    Some("date-time") => StringFormat::DateTime,
+                    Some("date") => StringFormat::Date,
+                    Some("email") => StringFormat::Email,
+                    Some("uri") => StringFormat::Uri,
+                    Some(other) => {
+                        return Err(node
+                            .child("format")
+                            .unwrap()
+                            .error(format!("string format `{other}` is not supported yet")));
+                    }
+                };
+                Type::String(format)
+            }
+            ["integer"] | ["number"] => {
+                node.check_keys(&with_annotations(&[
+                    "type",
+                    "format",
+                    "minimum",
+                    "maximum",
+                    "exclusiveMinimum",
+                    "exclusiveMaximum",
+                    "default",
+                    "nullable",
+                ]))?;
+                rules.minimum = bound(node, "minimum", "exclusiveMinimum")?;
+                rules.maximum = bound(node, "maximum", "exclusiveMaximum")?;
+                let format = node.opt_str("format")?;
+                if types[0] == "integer" {
+                    Type::Integer(match format {
+                        Some("int32") => IntFormat::Int32,
+                        None | Some("int64") => IntFormat::Int64,
+                        Some(other) => {
+                            return Err(node
+                                .child("format")
+                                .unwrap()
+                                .error(format!("integer format `{other}` is not supported")));
+                        }
+                    })
+                } else {
+                    Type::Number(match format {
+                        Some("float") => NumberFormat::Float,
+                        None | Some("double") => NumberFormat::Double,
+                        Some(other) => {
+                            return Err(node
+                                .child("format")
+                                .unwrap()
+                                .error(format!("number format `{other}` is not supported")));
+                        }
+                    })
+                }
+            }
+            ["boolean"] => {
+                node.check_keys(&with_annotations(&["type", "default", "nullable"]))?;
+                Type::Boolean
+            }
+            ["array"] => {
+                node.check_keys(&with_annotations(&[
+                    "type", "items", "minItems", "maxItems", "default", "nullable",
+                ]))?;
+                rules.min_items = node.opt_u64("minItems")?;
+                rules.max_items = node.opt_u64("maxItems")?;
+                let items_node = node.req("items")?;
+                let items = self.schema(&items_node, &format!("{inline_name}Item"))?;
+                let checked_format = matches!(
+                    items.ty,
+                    Type::String(StringFormat::Email | StringFormat::Uri)
+                );
+                if items.rules != Rules::default() || checked_format {
+                    return Err(items_node.error(
+                        "constraints on the items of an array are not supported yet".into(),
+                    ));
+                }
+                Type::Array(Box::new(items))
+            }
+            [] => {
+                return Err(
+                    node.error("a schema without `type` (any value) is not supported yet".into())
+                );
+            }
+            many => {
+                return Err(node.error(format!(
+                    "a schema of several types ({}) is not supported yet",
+                    many.join(", ")
+                )));
+            }
+        };
+        Ok(Schema {
+            ty,
+            nullable,
+            rules,
+            description,
+            default,
+        })
+    }
+
+    fn hoist(&mut self, node: &Node<'a>, name: &str, kind: SchemaKind) -> Result<()> {
+        let description = node.opt_str("description")?.map(str::to_owned);
+        if self
+            .hoisted
+            .insert(name.to_owned(), (kind, description))
+            .is_some()
+        {
+            return Err(node.error(format!("two inline schemas would both be named `{name}`; move one into `components/schemas`")));
+        }
+        Ok(())
+    }
+}
+
+fn with_annotations(keys: &[&'static str]) -> Vec<&'static str> {
+    let mut all = keys.to_vec();
+    all.extend(SCHEMA_ANNOTATIONS);
+    all
+}
+
+/// The non-null types of a schema and whether `null` is allowed, from either the
+/// 3.0 form (`nullable: true`) or the 3.1 form (`type: [string, "null"]`).
+fn types_of<'a>(node: &Node<'a>) -> Result<(Vec<&'a str>, bool)> {
+    for unsupported in [
+        "allOf",
+        "oneOf",
+        "anyOf",
+        "not",
+        "discriminator",
+        "readOnly",
+        "writeOnly",
+        "const",
+        "uniqueItems",
+        "multipleOf",
+        "patternProperties",
+        "minProperties",
+        "maxProperties",
+    ] {
+        if let Some(child) = node.child(unsupported) {
+            return Err(child.error(format!("`{unsupported}` is not supported yet")));
+        }
+    }
+    let mut nullable = node.opt_bool("nullable")?.unwrap_or(false);
+    let mut types = Vec::new();
+    match node.child("type") {
+        None => {}
+        Some(t) => match t.value {
+            Value::String(s) => types.push(s.as_str()),
+            Value::Array(list) => {
+                for item in list {
+                    match item.as_str() {
+                        Some("null") => nullable = true,
+                        Some(s) => types.push(s),
+                        None => return Err(t.error("`type` entries must be strings".into())),
+                    }
+                }
+            }
+            _ => return Err(t.error("`type` must be a string or an array of strings".into())),
+        },
+    }
+    // A 3.1 `enum` of a nullable string lists `null` among its values.
+    Ok((types, nullable))
+}
+
+fn string_enum(node: &Node) -> Result<Vec<String>> {
+    let list = node.req("enum")?;
+    let mut values = Vec::new();
+    for item in list.items()? {
+        match item.value {
+            Value::String(s) => values.push(s.clone()),
+            Value::Null => {}
+            _ => return Err(item.error("string enums may only list strings".into())),
+        }
+    }
+    if values.is_empty() {
+        return Err(list.error("an enum must list at least one value".into()));
+    }
+    Ok(values)
+}
+
+/// `minimum` plus `exclusiveMinimum`, which is a boolean in 3.0 and a number in 3.1.
+fn bound(node: &Node, inclusive: &str, exclusive: &str) -> Result<Option<Bound>> {
+    let plain = node.opt_f64(inclusive)?;
+    match node.child(exclusive).map(|n| n.value) {
+        None | Some(Value::Bool(false)) => Ok(plain.map(|value| Bound {
+            value,
+            exclusive: false,
+        })),
+        Some(Value::Bool(true)) => match plain {
+            Some(value) => Ok(Some(Bound {
+                value,
+                exclusive: true,
+            })),
+            None => Err(node
+                .child(exclusive)
+                .unwrap()
+                .error(format!("`{exclusive}: true` needs `{inclusive}`"))),
+        },
+        Some(Value::Number(n)) => Ok(Some(Bound {
+            value: n.as_f64().unwrap_or(f64::NAN),
+            exclusive: true,
+        })),
+        Some(_) => Err(node.child(exclusive).unwrap().error(format!(
+            "`{exclusive}` must be a number (3.1) or a boolean (3.0)"
+        ))),
+    }
+}
+
+fn path_variables(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect()
+}
+
+/// A value in the document and its JSON pointer.
+#[derive(Clone)]
+struct Node<'a> {
+    value: &'a Value,
+    pointer: String,
+}
+
+impl<'a> Node<'a> {
+    fn root(value: &'a Value) -> Self {
+        Node {
+            value,
+            pointer: String::new(),
+        }
+    }
+
+    fn error(&self, message: String) -> ContractError {
+        ContractError {
+            pointer: if self.pointer.is_empty() {
+                "/".into()
+            } else {
+                self.pointer.clone()
+            },
+            message,
+        }
+    }
+
+    fn object(&self) -> Result<&'a Map<String, Value>> {
+        self.value
+            .as_object()
+            .ok_or_else(|| self.error("expected an object".into()))
+    }
+
+    fn child(&self, key: &str) -> Option<Node<'a>> {
+        let value = self.value.as_object()?.get(key)?;
+        Some(Node {
+            value,
+            pointer: format!(
+                "{}/{}",
+                self.pointer,
+                key.replace('~', "~0").replace('/', "~1")
+            ),
+        })
+    }
+
+    fn req(&self, key: &str) -> Result<Node<'a>> {
+        self.child(key)
+            .ok_or_else(|| self.error(format!("`{key}` is required here")))
+    }
+
+    fn entries(&self) -> Result<Vec<(&'a str, Node<'a>)>> {
+        let map = self.object()?;
+        Ok(map
+            .iter()
+            .filter(|(k, _)| !k.starts_with("x-"))
+            .map(|(k, _)| (k.as_str(), self.child(k).expect("key exists")))
+            .collect())
+    }
+
+    fn items(&self) -> Result<Vec<Node<'a>>> {
+        let list = self
+            .value
+            .as_array()
+            .ok_or_else(|| self.error("expected an array".into()))?;
+        Ok(list
+            .iter()
+            .enumerate()
+            .map(|(i, value)| Node {
+                value,
+                pointer: format!("{}/{i}", self.pointer),
+            })
+            .collect())
+    }
+
+    fn as_str(&self) -> Result<&'a str> {
+        self.value
+            .as_str()
+            .ok_or_else(|| self.error("expected a string".into()))
+    }
+
+    fn req_str(&self, key: &str) -> Result<&'a str> {
+        self.req(key)?.as_str()
+    }
+
+    fn opt_str(&self, key: &str) -> Result<Option<&'a str>> {
+        self.child(key).map(|n| n.as_str()).transpose()
+    }
+
+    fn opt_bool(&self, key: &str) -> Result<Option<bool>> {
+        self.child(key)
+            .map(|n| {
+                n.value
+                    .as_bool()
+                    .ok_or_else(|| n.error("expected true or false".into()))
+            })
+            .transpose()
+    }
+
+    fn opt_u64(&self, key: &str) -> Result<Option<u64>> {
+        self.child(key)
+            .map(|n| {
+                n.value
+                    .as_u64()
+                    .ok_or_else(|| n.error("expected a non-negative integer".into()))
+            })
+            .transpose()
+    }
+
+    fn opt_f64(&self, key: &str) -> Result<Option<f64>> {
+        self.child(key)
+            .map(|n| {
+                n.value
+                    .as_f64()
+                    .ok_or_else(|| n.error("expected a number".into()))
+            })
+            .transpose()
+    }
+
+    /// Every key must be one this walk handles, or an `x-` extension.
+    fn check_keys(&self, allowed: &[&str]) -> Result<()> {
+        for key in self.object()?.keys() {
+            if !key.starts_with("x-") && !allowed.contains(&key.as_str()) {
+                let child = self.child(key).expect("key exists");
+                return Err(child.error(format!("`{key}` is not supported here yet")));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_yaml(yaml: &str) -> Result<Api> {
+        let value: Value = serde_norway::from_str(yaml).unwrap();
+        load(&value)
+    }
+
+    const HEAD: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n";
+
+    #[test]
+    fn nullable_reads_the_same_in_3_0_and_3_1() {
+        let v30 = format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        x: {{type: string, nullable: true}}\n"
+        );
+        let v31 = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        x: {type: [string, 'null']}\n";
+        for doc in [v30.as_str(), v31] {
+            let api = load_yaml(doc).unwrap();
+            let SchemaKind::Object(object) = &api.schemas[0].kind else {
+                panic!()
+            };
+            assert!(object.fields[0].schema.nullable, "{doc}");
+            assert_eq!(
+                object.fields[0].schema.ty,
+                Type::String(StringFormat::Plain)
+            );
+        }
+    }
+
+    #[test]
+    fn exclusive_bounds_read_the_same_in_3_0_and_3_1() {
+        let v30 = format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        x: {{type: integer, minimum: 1, exclusiveMinimum: true}}\n"
+        );
+        let v31 = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        x: {type: integer, exclusiveMinimum: 1}\n";
+        for doc in [v30.as_str(), v31] {
+            let api = load_yaml(doc).unwrap();
+            let SchemaKind::Object(object) = &api.schemas[0].kind else {
+                panic!()
+            };
+            assert_eq!(
+                object.fields[0].schema.rules.minimum,
+                Some(Bound {
+                    value: 1.0,
+                    exclusive: true
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn unsupported_keywords_are_named_by_pointer() {
+        let doc = format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        pet:\n          oneOf: [{{type: string}}, {{type: integer}}]\n"
+        );
+        let err = load_yaml(&doc).unwrap_err();
+        assert_eq!(err.pointer, "/components/schemas/A/properties/pet/oneOf");
+    }
+
+    #[test]
+    fn unknown_keys_are_not_dropped() {
+        let doc = format!(
+            "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: [a]\n      callbacks: {{}}\n      responses: {{'204': {{description: ok}}}}\n"
+        );
+        let err = load_yaml(&doc).unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1a/get/callbacks");
+    }
+
+    #[test]
+    fn an_operation_needs_exactly_one_tag() {
+        let doc = format!(
+            "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: [a, b]\n      responses: {{'204': {{description: ok}}}}\n"
+        );
+        let err = load_yaml(&doc).unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1a/get/tags");
+    }
+}

@@ -1,0 +1,29 @@
+//! Reading contracts: YAML or JSON text → `serde_json::Value` → [`model::Api`].
+
+pub mod load;
+pub mod model;
+pub mod names;
+
+use std::path::Path;
+
+use anyhow::Context;
+
+/// The contract's text and the model read from it.
+pub struct Contract {
+    pub text: String,
+    pub document: serde_json::Value,
+    pub api: model::Api,
+}
+
+pub fn read(path: &Path) -> anyhow::Result<Contract> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let document: serde_json::Value = serde_norway::from_str(&text)
+        .with_context(|| format!("{} is not valid YAML or JSON", path.display()))?;
+    let api = load::load(&document).map_err(|e| anyhow::anyhow!("{}{e}", path.display()))?;
+    Ok(Contract {
+        text,
+        document,
+        api,
+    })
+}

@@ -1,0 +1,193 @@
+//! The generator's own model of a contract: only what codegen needs, already
+//! resolved (`$ref`s to parameters, responses and headers inlined) and the same
+//! for OpenAPI 3.0 and 3.1 (`nullable: true` and `type: [T, "null"]` both become
+//! `Schema::nullable`).
+
+use serde_json::Value;
+
+#[derive(Debug)]
+pub struct Api {
+    pub title: String,
+    pub version: String,
+    pub tags: Vec<Tag>,
+    /// Component schemas and hoisted inline schemas, sorted by name.
+    pub schemas: Vec<NamedSchema>,
+    /// In document order: paths as written, methods in a fixed order.
+    pub operations: Vec<Operation>,
+}
+
+#[derive(Debug)]
+pub struct Tag {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct NamedSchema {
+    /// The Rust and TypeScript type name (PascalCase).
+    pub name: String,
+    pub description: Option<String>,
+    pub kind: SchemaKind,
+}
+
+#[derive(Debug)]
+pub enum SchemaKind {
+    Object(ObjectSchema),
+    StringEnum(Vec<String>),
+}
+
+#[derive(Debug)]
+pub struct ObjectSchema {
+    pub fields: Vec<Field>,
+    /// `additionalProperties: false`: unknown properties are rejected.
+    pub deny_unknown: bool,
+}
+
+#[derive(Debug)]
+pub struct Field {
+    pub json_name: String,
+    pub required: bool,
+    pub schema: Schema,
+}
+
+/// A schema in a position (property, parameter, item, header): its type plus the
+/// constraints and annotations that apply there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema {
+    pub ty: Type,
+    pub nullable: bool,
+    pub rules: Rules,
+    pub description: Option<String>,
+    pub default: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Type {
+    Named(String),
+    String(StringFormat),
+    Integer(IntFormat),
+    Number(NumberFormat),
+    Boolean,
+    Array(Box<Schema>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringFormat {
+    Plain,
+    Uuid,
+    DateTime,
+    Date,
+    Email,
+    Uri,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntFormat {
+    Int32,
+    Int64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberFormat {
+    Float,
+    Double,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rules {
+    pub min_length: Option<u64>,
+    pub max_length: Option<u64>,
+    pub pattern: Option<String>,
+    pub minimum: Option<Bound>,
+    pub maximum: Option<Bound>,
+    pub min_items: Option<u64>,
+    pub max_items: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bound {
+    pub value: f64,
+    pub exclusive: bool,
+}
+
+#[derive(Debug)]
+pub struct Operation {
+    pub id: String,
+    pub method: Method,
+    /// As in the contract: `/v1/users/{userId}`.
+    pub path: String,
+    pub tag: String,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub params: Vec<Param>,
+    pub body: Option<Body>,
+    pub responses: Vec<Response>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Put,
+    Post,
+    Delete,
+    Patch,
+}
+
+impl Method {
+    pub const ALL: [Method; 5] = [
+        Method::Get,
+        Method::Put,
+        Method::Post,
+        Method::Delete,
+        Method::Patch,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "get",
+            Method::Put => "put",
+            Method::Post => "post",
+            Method::Delete => "delete",
+            Method::Patch => "patch",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: String,
+    pub location: Location,
+    pub required: bool,
+    pub schema: Schema,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    Path,
+    Query,
+    Header,
+}
+
+#[derive(Debug)]
+pub struct Body {
+    pub schema: Schema,
+    pub description: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub description: String,
+    /// The media type and its schema, when the response has a body.
+    pub content: Option<(String, Schema)>,
+    pub headers: Vec<Header>,
+}
+
+#[derive(Debug)]
+pub struct Header {
+    pub name: String,
+    pub required: bool,
+    pub schema: Schema,
+    pub description: Option<String>,
+}

@@ -1,0 +1,100 @@
+//! `cargo xtask test`: every suite, on every database this machine offers.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+
+/// The server that tests create their throwaway databases on.
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub fn run() -> Result<()> {
+    let require = std::env::var("KEEL_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v == "true");
+    let mut ran = Vec::new();
+    let mut skipped = Vec::new();
+
+    cargo(
+        &["test", "--workspace", "--all-targets"],
+        &[("KEEL_TEST_DATABASE", "sqlite")],
+    )?;
+    ran.push("unit tests and black-box API tests on SQLite".to_owned());
+
+    let postgres =
+        std::env::var("KEEL_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
+    match reachable(&postgres) {
+        Ok(()) => {
+            cargo(
+                &["test", "--package", "keel", "--test", "api"],
+                &[("KEEL_TEST_DATABASE", &postgres)],
+            )?;
+            ran.push(format!(
+                "black-box API tests on PostgreSQL ({})",
+                redact(&postgres)
+            ));
+        }
+        Err(why) if require => bail!("PostgreSQL is required (KEEL_REQUIRE_SERVICES=1) but {why}"),
+        Err(why) => skipped.push(format!("black-box API tests on PostgreSQL: {why}")),
+    }
+
+    println!("\n== cargo xtask test: summary ==");
+    for suite in &ran {
+        println!("  ran      {suite}");
+    }
+    for suite in &skipped {
+        println!("  SKIPPED  {suite}");
+    }
+    if !skipped.is_empty() {
+        println!("  (set KEEL_REQUIRE_SERVICES=1 to make a skip fail the run, as CI does)");
+    }
+    Ok(())
+}
+
+fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    println!("$ cargo {}", args.join(" "));
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let status = command.status()?;
+    if !status.success() {
+        bail!("`cargo {}` failed", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Whether a TCP connection to the URL's host and port opens within a second.
+fn reachable(url: &str) -> std::result::Result<(), String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host_port = rest.split('/').next().unwrap_or(rest);
+    let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, hp)| hp);
+    let with_port = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    let addrs = with_port
+        .to_socket_addrs()
+        .map_err(|e| format!("{with_port} does not resolve: {e}"))?;
+    for addr in addrs {
+        if TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(format!("nothing answers at {with_port}"))
+}
+
+/// The URL without its password, for printing.
+fn redact(url: &str) -> String {
+    match url.split_once("://").and_then(|(scheme, rest)| {
+        rest.split_once('@')
+            .map(|(cred, host)| (scheme, cred, host))
+    }) {
+        Some((scheme, cred, host)) => {
+            let user = cred.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
