@@ -1,1 +1,69 @@
-fn main() {}
+//! The `keel` command: `keel` (or `keel serve`) serves the API; `keel migrate`
+//! applies database migrations. `keel --help` lists every setting.
+
+use std::process::ExitCode;
+
+use keel::platform::config::{Cli, Command};
+use keel::platform::{db, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::load() {
+        Ok(cli) => cli,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(error) = telemetry::init(cli.config.log_format, &cli.config.log) {
+        eprintln!("error: {error:#}");
+        return ExitCode::FAILURE;
+    }
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&cli.config).await,
+        Command::Migrate => keel::migrate(&cli.config)
+            .await
+            .map(|()| tracing::info!("migrations applied")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: &keel::platform::config::Config) -> anyhow::Result<()> {
+    let bound = keel::bind(config).await?;
+    tracing::info!(
+        "Keel serves on http://{addr} (Swagger UI at http://{addr}/docs/, database {db})",
+        addr = bound.addr,
+        db = db::redact(&config.database_url)
+    );
+    bound.serve(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

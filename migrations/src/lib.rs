@@ -1,1 +1,18 @@
+//! Keel's database schema, as sea-orm migrations that run on PostgreSQL and SQLite.
+//!
+//! The server applies pending migrations at start; operators can apply them on
+//! their own with `keel migrate`. One file per migration: sea-orm names a
+//! migration after its file.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_users;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_create_users::Migration)]
+    }
+}

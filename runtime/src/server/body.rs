@@ -80,14 +80,17 @@ fn rejection(error: serde_path_to_error::Error<serde_json::Error>) -> BodyReject
         pointer.push('/');
         pointer.push_str(&escape_pointer_token(field));
         "required"
-    } else if let Some(field) = quoted_after(&message, "unknown field `") {
-        pointer.push('/');
-        pointer.push_str(&escape_pointer_token(field));
+    } else if message.starts_with("unknown field `") {
+        // The path already ends at the unknown property.
         "unknown"
     } else {
         "type"
     };
-    let detail = strip_position(&message).to_owned();
+    let detail = if code == "required" {
+        "is required".to_owned()
+    } else {
+        strip_position(&message).to_owned()
+    };
     BodyRejected::invalid(vec![FieldError::body(pointer, code.to_owned(), detail)])
 }
 

@@ -144,7 +144,16 @@ impl ResponseError for BodyRejected {
 /// wrong content type, unparsable parameter); each gets a detail that names the
 /// part of the request at fault. Server errors keep their cause out of the body:
 /// it goes to the log, tied to the response by the request id.
-pub fn problem_from_error(error: &poem::Error, request_id: &RequestId) -> Problem {
+///
+/// poem-openapi names path parameters `param0`, `param1`... in its errors; with
+/// the request's path and the API's path templates (`/v1/users/{userId}`) the
+/// problem names them as the contract does.
+pub fn problem_from_error(
+    error: &poem::Error,
+    request_id: &RequestId,
+    path: &str,
+    templates: &[&str],
+) -> Problem {
     let problem = if let Some(rejected) = error.downcast_ref::<BodyRejected>() {
         let mut problem = Problem::new(
             StatusCode::BAD_REQUEST,
@@ -156,7 +165,7 @@ pub fn problem_from_error(error: &poem::Error, request_id: &RequestId) -> Proble
     } else if let Some(e) = error.downcast_ref::<ParseParamError>() {
         parameter_problem(e.name, &e.reason)
     } else if let Some(e) = error.downcast_ref::<ParsePathError>() {
-        parameter_problem(e.name, &e.reason)
+        parameter_problem(&path_parameter_name(e.name, path, templates), &e.reason)
     } else if let Some(e) = error.downcast_ref::<ParseRequestPayloadError>() {
         Problem::new(
             StatusCode::BAD_REQUEST,
@@ -225,6 +234,35 @@ pub fn problem_from_error(error: &poem::Error, request_id: &RequestId) -> Proble
     problem.for_request(request_id)
 }
 
+/// `param1` → the second `{variable}` of the template that matches `path`.
+fn path_parameter_name(internal: &str, path: &str, templates: &[&str]) -> String {
+    let Some(index) = internal
+        .strip_prefix("param")
+        .and_then(|n| n.parse::<usize>().ok())
+    else {
+        return internal.to_owned();
+    };
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    templates
+        .iter()
+        .find_map(|template| {
+            let parts: Vec<&str> = template.split('/').collect();
+            let matches = parts.len() == segments.len()
+                && parts
+                    .iter()
+                    .zip(&segments)
+                    .all(|(p, s)| p.starts_with('{') || p == s);
+            if !matches {
+                return None;
+            }
+            parts
+                .iter()
+                .filter_map(|p| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+                .nth(index)
+        })
+        .map_or_else(|| internal.to_owned(), str::to_owned)
+}
+
 fn parameter_problem(name: &str, reason: &str) -> Problem {
     let (code, why) = explain_parameter_failure(reason);
     let detail = format!("parameter `{name}` {why}");
@@ -254,21 +292,60 @@ fn explain_parameter_failure(reason: &str) -> (&'static str, String) {
     }
     if let Some(rest) = reason.strip_prefix("failed to parse \"") {
         if let Some((ty, why)) = rest.split_once("\": ") {
+            let why = why.split(" (occurred while parsing").next().unwrap_or(why);
             return ("type", format!("must be {}: {why}", describe_type(ty)));
         }
     }
     ("type", format!("is invalid: {reason}"))
 }
 
+/// poem-openapi's type names (`optional_integer_int32`) in words.
 fn describe_type(ty: &str) -> &str {
-    match ty {
-        "integer(int32)" | "integer(int64)" | "integer(uint32)" | "integer(uint64)" => "an integer",
-        "string(uuid)" => "a UUID",
-        "string(date-time)" => "an RFC 3339 date-time",
-        "string(date)" => "an RFC 3339 date",
+    match ty.trim_start_matches("optional_") {
+        "integer_int32" | "integer_int64" | "integer_uint32" | "integer_uint64" | "integer" => {
+            "an integer"
+        }
+        "string_uuid" => "a UUID",
+        "string_date-time" => "an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z)",
+        "string_date" => "an RFC 3339 date (e.g. 2026-01-31)",
         "boolean" => "true or false",
-        "number(double)" | "number(float)" => "a number",
+        "number_double" | "number_float" | "number" => "a number",
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_parameters_get_their_contract_names() {
+        let templates = [
+            "/v1/users",
+            "/v1/users/{userId}",
+            "/v1/orders/{orderId}/lines/{lineId}",
+        ];
+        assert_eq!(
+            path_parameter_name("param0", "/v1/users/xyz", &templates),
+            "userId"
+        );
+        assert_eq!(
+            path_parameter_name("param1", "/v1/orders/1/lines/2", &templates),
+            "lineId"
+        );
+        assert_eq!(
+            path_parameter_name("param0", "/elsewhere/1", &templates),
+            "param0"
+        );
+    }
+
+    #[test]
+    fn parse_failures_read_as_words() {
+        let (code, why) = explain_parameter_failure(
+            "failed to parse \"integer_int32\": invalid digit found in string (occurred while parsing \"optional_integer_int32\")",
+        );
+        assert_eq!(code, "type");
+        assert_eq!(why, "must be an integer: invalid digit found in string");
     }
 }
 

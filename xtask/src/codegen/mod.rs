@@ -35,7 +35,7 @@ pub fn generate(contract: &Contract, contract_name: &str) -> Result<Files> {
     put("rust/server/Cargo.toml", SERVER_MANIFEST.to_owned());
     put(
         "rust/server/src/lib.rs",
-        code::rustfmt(&rust_server::lib_rs(api, &header))?,
+        code::rustfmt(&rust_server::lib_rs(api, &header)?)?,
     );
     for tag in &api.tags {
         let path = format!("rust/server/src/{}.rs", snake_case(&tag.name));

@@ -9,7 +9,13 @@ use super::rust_types::{oai_validator, rust_type};
 use crate::openapi::model::*;
 use crate::openapi::names::{header_snake_case, pascal_case, snake_case};
 
-pub fn lib_rs(api: &Api, header: &str) -> String {
+pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
+    if api.tags.len() > 16 {
+        anyhow::bail!(
+            "{} tags: poem-openapi assembles at most 16 route groups; merge some tags",
+            api.tags.len()
+        );
+    }
     let mut out = Code::default();
     out.line(header);
     out.line("//!");
@@ -35,6 +41,19 @@ pub fn lib_rs(api: &Api, header: &str) -> String {
     out.line(&format!(
         "/// `info.version` of the contract.\npub const VERSION: &str = {};",
         rust_str(&api.version)
+    ));
+    out.blank();
+    let mut templates: Vec<&str> = api.operations.iter().map(|op| op.path.as_str()).collect();
+    templates.sort_unstable();
+    templates.dedup();
+    out.line("/// The path of every operation, as the contract writes it.");
+    out.line(&format!(
+        "pub const PATH_TEMPLATES: &[&str] = &[{}];",
+        templates
+            .iter()
+            .map(|t| rust_str(t))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     out.blank();
     out.line("/// The contract's tags, for poem-openapi's operation metadata.");
@@ -90,18 +109,25 @@ pub fn lib_rs(api: &Api, header: &str) -> String {
         .collect();
     out.line("/// Every operation of the contract as one poem-openapi service. It takes one");
     out.line("/// implementation per tag, so a tag left unimplemented does not compile.");
+    // poem-openapi implements `OpenApi` for tuples of 2 to 16 and for a single value.
+    let (routes, values) = if routes.len() == 1 {
+        (routes[0].clone(), values[0].clone())
+    } else {
+        (
+            format!("({})", routes.join(", ")),
+            format!("({})", values.join(", ")),
+        )
+    };
     out.line(&format!(
-        "pub fn api<{}>({}) -> poem_openapi::OpenApiService<({},), ()> {{",
+        "pub fn api<{}>({}) -> poem_openapi::OpenApiService<{routes}, ()> {{",
         generics.join(", "),
         params.join(", "),
-        routes.join(", ")
     ));
     out.line(&format!(
-        "poem_openapi::OpenApiService::new(({},), TITLE, VERSION)",
-        values.join(", ")
+        "poem_openapi::OpenApiService::new({values}, TITLE, VERSION)"
     ));
     out.line("}");
-    out.finish()
+    Ok(out.finish())
 }
 
 pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
@@ -497,7 +523,15 @@ fn handler(out: &mut Code, op: &Operation, tag: &str) -> Result<()> {
     out.line("http: &poem::Request,");
     let mut prelude = Vec::new();
     let mut fields = Vec::new();
-    for param in &op.params {
+    // poem-openapi binds path arguments to path variables by position, so path
+    // parameters come first, in the order the path names them.
+    let position = |p: &Param| match p.location {
+        Location::Path => op.path.find(&format!("{{{}}}", p.name)).unwrap_or(0),
+        Location::Query | Location::Header => usize::MAX,
+    };
+    let mut params: Vec<&Param> = op.params.iter().collect();
+    params.sort_by_key(|p| position(p));
+    for param in params {
         let var = param_ident(param);
         let value_ty = rust_type(&param.schema);
         let extractor = match param.location {

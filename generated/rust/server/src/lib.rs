@@ -19,6 +19,9 @@ pub const TITLE: &str = "Keel API";
 /// `info.version` of the contract.
 pub const VERSION: &str = "0.1.0";
 
+/// The path of every operation, as the contract writes it.
+pub const PATH_TEMPLATES: &[&str] = &["/v1/users", "/v1/users/{userId}"];
+
 /// The contract's tags, for poem-openapi's operation metadata.
 #[derive(poem_openapi::Tags)]
 pub enum Tag {
@@ -31,6 +34,6 @@ pub enum Tag {
 /// implementation per tag, so a tag left unimplemented does not compile.
 pub fn api<Users: users::UsersApi>(
     users: Users,
-) -> poem_openapi::OpenApiService<(users::UsersRoutes<Users>,), ()> {
-    poem_openapi::OpenApiService::new((users::UsersRoutes::new(users),), TITLE, VERSION)
+) -> poem_openapi::OpenApiService<users::UsersRoutes<Users>, ()> {
+    poem_openapi::OpenApiService::new(users::UsersRoutes::new(users), TITLE, VERSION)
 }

@@ -1,0 +1,140 @@
+//! Settings, from flags or environment variables, optionally loaded from a file.
+//!
+//! clap gives every setting a flag, an environment variable, a default and a line
+//! in `keel --help`, and rejects an invalid value naming the setting. A file named
+//! by `KEEL_CONFIG` (or `--config`) holds `NAME=value` lines (dotenv format); the
+//! real environment wins over it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keel",
+    version,
+    about = "Keel: a contract-first backend. Serves the API described by api/openapi.yaml."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Serve the API (what `keel` does without a command).
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// A file of `NAME=value` settings to load first; the environment wins over it.
+    #[arg(long, env = "KEEL_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// The address the HTTP server listens on.
+    #[arg(
+        long,
+        env = "KEEL_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+
+    /// The database: `sqlite://PATH?mode=rwc` (created if missing) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/keel.db?mode=rwc", value_parser = parse_database_url, global = true)]
+    pub database_url: String,
+
+    /// The most database connections to keep open.
+    #[arg(long, env = "KEEL_DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub db_max_connections: u32,
+
+    /// Log format: `pretty` for people, `json` for log collectors.
+    #[arg(long, env = "KEEL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+
+    /// Which logs to keep, in tracing's filter syntax (`info`, `keel=debug,sqlx=warn`).
+    #[arg(long, env = "KEEL_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+fn parse_database_url(url: &str) -> Result<String, String> {
+    if url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://")
+    {
+        Ok(url.to_owned())
+    } else {
+        Err("must start with `sqlite:` or `postgres://`".to_owned())
+    }
+}
+
+impl Cli {
+    /// Parses flags and environment, after loading the settings file if one is named.
+    pub fn load() -> Result<Cli, String> {
+        let file = file_from_args().or_else(|| std::env::var_os("KEEL_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            dotenvy::from_path(&path).map_err(|e| {
+                format!(
+                    "cannot read the settings file {} (KEEL_CONFIG): {e}",
+                    path.display()
+                )
+            })?;
+        }
+        Ok(Cli::parse())
+    }
+}
+
+/// `--config FILE` or `--config=FILE`, found before clap runs so that the file's
+/// values can be defaults for clap.
+fn file_from_args() -> Option<PathBuf> {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        let arg = arg.to_string_lossy().into_owned();
+        if arg == "--config" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(path) = arg.strip_prefix("--config=") {
+            return Some(PathBuf::from(path));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_setting_is_named() {
+        let error = Cli::try_parse_from(["keel", "--listen", "nowhere"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--listen"), "{error}");
+        let error = Cli::try_parse_from(["keel", "--database-url", "mysql://x"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("--database-url") && error.contains("sqlite:"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let cli = Cli::try_parse_from(["keel"]).unwrap();
+        assert_eq!(cli.config.listen.to_string(), "127.0.0.1:8080");
+        assert!(cli.config.database_url.starts_with("sqlite:"));
+    }
+}

@@ -1,0 +1,87 @@
+//! The database connection pool, and the migrations run at start.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+/// Connects and applies pending migrations. For a SQLite file, its directory is
+/// created first, so a fresh checkout needs no set-up.
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    if let Some(path) = sqlite_file(url) {
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating {} for the SQLite database", dir.display()))?;
+        }
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(if url.contains(":memory:") {
+            1
+        } else {
+            max_connections
+        })
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    let db = Database::connect(options)
+        .await
+        .with_context(|| format!("connecting to {}", redact(url)))?;
+    Migrator::up(&db, None)
+        .await
+        .context("applying database migrations")?;
+    Ok(db)
+}
+
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && !path.contains(":memory:")).then_some(path)
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((credentials, host)) => {
+                let user = credentials.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}:***@{host}")
+            }
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            redact("postgres://keel:secret@db/keel"),
+            "postgres://keel:***@db/keel"
+        );
+        assert_eq!(
+            redact("sqlite://data/keel.db?mode=rwc"),
+            "sqlite://data/keel.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn sqlite_paths_are_found() {
+        assert_eq!(
+            sqlite_file("sqlite://data/keel.db?mode=rwc"),
+            Some("data/keel.db")
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://x/y"), None);
+    }
+}

@@ -1,0 +1,8 @@
+//! What the bounded contexts share: configuration, the database, the HTTP edge,
+//! logging, and the problem+json vocabulary.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod problem;
+pub mod telemetry;

@@ -1,0 +1,302 @@
+//! Users as the business sees them. No IO and no framework types: every value
+//! here is valid by construction, so code holding a `User` never re-checks it.
+
+use std::fmt;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use uuid::Uuid;
+
+/// A user's id: a UUIDv7, so ids sort in creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UserId(Uuid);
+
+impl UserId {
+    pub fn new() -> Self {
+        UserId(Uuid::now_v7())
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl Default for UserId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl From<Uuid> for UserId {
+    fn from(id: Uuid) -> Self {
+        UserId(id)
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Why a value cannot become one of this context's types.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidValue {
+    #[error("must be an email address of at most 254 characters")]
+    Email,
+    #[error(
+        "must be 1 to 100 characters, without leading or trailing white space or control characters"
+    )]
+    DisplayName,
+    #[error("must be an http or https URL of at most 2048 characters")]
+    AvatarUrl,
+}
+
+/// An email address, lower-cased: two addresses that differ only in case are the
+/// same account (almost every mail system treats them so, and users expect it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let email = raw.trim().to_lowercase();
+        let (local, domain) = email.split_once('@').ok_or(InvalidValue::Email)?;
+        let valid = !local.is_empty()
+            && !domain.is_empty()
+            && !domain.contains('@')
+            && email.len() <= Self::MAX_LEN
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if valid {
+            Ok(Email(email))
+        } else {
+            Err(InvalidValue::Email)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The name shown to others: 1–100 characters, trimmed, printable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let chars = raw.chars().count();
+        let valid = (1..=Self::MAX_CHARS).contains(&chars)
+            && raw.trim() == raw
+            && !raw.chars().any(char::is_control);
+        if valid {
+            Ok(DisplayName(raw.to_owned()))
+        } else {
+            Err(InvalidValue::DisplayName)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where the user's picture is: an absolute http(s) URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvatarUrl(String);
+
+impl AvatarUrl {
+    pub const MAX_LEN: usize = 2048;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let lower = raw.to_ascii_lowercase();
+        let has_host = |rest: &str| !rest.is_empty() && !rest.starts_with('/');
+        let valid = raw.len() <= Self::MAX_LEN
+            && !raw.chars().any(|c| c.is_whitespace() || c.is_control())
+            && (lower.strip_prefix("https://").is_some_and(has_host)
+                || lower.strip_prefix("http://").is_some_and(has_host));
+        if valid {
+            Ok(AvatarUrl(raw.to_owned()))
+        } else {
+            Err(InvalidValue::AvatarUrl)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How many times a user has been written; the basis of its ETag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(i64);
+
+impl Version {
+    pub const FIRST: Version = Version(1);
+
+    pub fn from_stored(value: i64) -> Self {
+        Version(value)
+    }
+
+    pub fn next(self) -> Self {
+        Version(self.0 + 1)
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// An instant at the microsecond precision every database here stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(DateTime<Utc>);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Timestamp(Utc::now().trunc_subsecs(6))
+    }
+
+    pub fn from_micros(micros: i64) -> Option<Self> {
+        DateTime::from_timestamp_micros(micros).map(Timestamp)
+    }
+
+    pub fn micros(self) -> i64 {
+        self.0.timestamp_micros()
+    }
+
+    pub fn as_datetime(self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(at: DateTime<Utc>) -> Self {
+        Timestamp(at.trunc_subsecs(6))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub display_name: DisplayName,
+    pub avatar_url: Option<AvatarUrl>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: Version,
+}
+
+/// A partial update: `None` leaves a property as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChanges {
+    pub email: Option<Email>,
+    pub display_name: Option<DisplayName>,
+    /// `Some(None)` removes the avatar.
+    pub avatar_url: Option<Option<AvatarUrl>>,
+}
+
+impl User {
+    pub fn register(
+        email: Email,
+        display_name: DisplayName,
+        avatar_url: Option<AvatarUrl>,
+        now: Timestamp,
+    ) -> Self {
+        User {
+            id: UserId::new(),
+            email,
+            display_name,
+            avatar_url,
+            created_at: now,
+            updated_at: now,
+            version: Version::FIRST,
+        }
+    }
+
+    /// Applies the changes as a new version, even when they change nothing: the
+    /// client asked for a write and gets a new ETag, as with any PATCH.
+    pub fn apply(&mut self, changes: UserChanges, now: Timestamp) {
+        if let Some(email) = changes.email {
+            self.email = email;
+        }
+        if let Some(name) = changes.display_name {
+            self.display_name = name;
+        }
+        if let Some(avatar) = changes.avatar_url {
+            self.avatar_url = avatar;
+        }
+        self.updated_at = now.max(self.created_at);
+        self.version = self.version.next();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_compared_without_case() {
+        assert_eq!(
+            Email::parse("Ada@Example.COM").unwrap(),
+            Email::parse("ada@example.com").unwrap()
+        );
+        assert_eq!(Email::parse("no-at-sign"), Err(InvalidValue::Email));
+        assert_eq!(Email::parse("a@b@c"), Err(InvalidValue::Email));
+        assert_eq!(Email::parse("@example.com"), Err(InvalidValue::Email));
+    }
+
+    #[test]
+    fn display_names_are_trimmed_and_bounded() {
+        assert!(DisplayName::parse("Ada Lovelace").is_ok());
+        assert!(
+            DisplayName::parse(&"é".repeat(100)).is_ok(),
+            "the bound counts characters, not bytes"
+        );
+        assert_eq!(
+            DisplayName::parse(&"x".repeat(101)),
+            Err(InvalidValue::DisplayName)
+        );
+        assert_eq!(DisplayName::parse(" Ada"), Err(InvalidValue::DisplayName));
+        assert_eq!(DisplayName::parse(""), Err(InvalidValue::DisplayName));
+        assert_eq!(
+            DisplayName::parse("a\u{0}b"),
+            Err(InvalidValue::DisplayName)
+        );
+    }
+
+    #[test]
+    fn avatar_urls_are_absolute_http() {
+        assert!(AvatarUrl::parse("https://cdn.example.com/a.png").is_ok());
+        assert_eq!(
+            AvatarUrl::parse("ftp://example.com/a.png"),
+            Err(InvalidValue::AvatarUrl)
+        );
+        assert_eq!(
+            AvatarUrl::parse("https:///nohost"),
+            Err(InvalidValue::AvatarUrl)
+        );
+    }
+
+    #[test]
+    fn applying_changes_bumps_the_version_and_keeps_the_rest() {
+        let now = Timestamp::now();
+        let mut user = User::register(
+            Email::parse("a@example.com").unwrap(),
+            DisplayName::parse("A").unwrap(),
+            Some(AvatarUrl::parse("https://example.com/a.png").unwrap()),
+            now,
+        );
+        user.apply(
+            UserChanges {
+                avatar_url: Some(None),
+                ..Default::default()
+            },
+            now,
+        );
+        assert_eq!(user.version, Version::FIRST.next());
+        assert_eq!(user.avatar_url, None);
+        assert_eq!(user.display_name.as_str(), "A");
+    }
+}

@@ -1,0 +1,8 @@
+//! The users context: accounts with an email address and a display name.
+
+pub mod adapters;
+pub mod domain;
+pub mod ports;
+pub mod service;
+
+pub use service::UsersService;

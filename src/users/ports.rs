@@ -1,0 +1,55 @@
+//! What the users context needs from the outside world.
+
+use std::future::Future;
+
+use super::domain::{Timestamp, User, UserId, Version};
+
+/// Storage failed in a way the caller cannot fix (connection lost, disk full).
+/// Carries the cause as text for the log; no driver type crosses this boundary.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("storage failed: {0}")]
+pub struct StorageError(pub String);
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    #[error("the email address belongs to another user")]
+    EmailTaken,
+    #[error("the user was changed or deleted since it was read")]
+    Stale,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// One page of a listing, in id order (= creation order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Start after this id (the cursor).
+    pub after: Option<UserId>,
+    pub limit: u64,
+    /// Lower-case text the email must contain.
+    pub email_contains: Option<String>,
+    pub created_after: Option<Timestamp>,
+    pub created_before: Option<Timestamp>,
+}
+
+pub trait UserRepository: Send + Sync + 'static {
+    fn insert(&self, user: &User) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    fn get(&self, id: UserId) -> impl Future<Output = Result<Option<User>, StorageError>> + Send;
+
+    fn list(
+        &self,
+        query: &ListQuery,
+    ) -> impl Future<Output = Result<Vec<User>, StorageError>> + Send;
+
+    /// Stores `user` if the stored version is still `expected`; otherwise
+    /// `WriteError::Stale`, so of two concurrent updates exactly one wins.
+    fn update(
+        &self,
+        user: &User,
+        expected: Version,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// `false` when there was no such user.
+    fn delete(&self, id: UserId) -> impl Future<Output = Result<bool, StorageError>> + Send;
+}

@@ -1,0 +1,278 @@
+//! The users use cases, behind the generated `UsersApi` trait: requests arrive
+//! decoded and validated against the contract; this maps them to the domain,
+//! calls the repository and maps the outcome to the operation's response enum.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use keel_server::RequestContext;
+use keel_server::types::{self as dto, Problem};
+use keel_server::users::*;
+use uuid::Uuid;
+
+use super::domain::{
+    AvatarUrl, DisplayName, Email, InvalidValue, Timestamp, User, UserChanges, UserId, Version,
+};
+use super::ports::{ListQuery, StorageError, UserRepository, WriteError};
+use crate::platform::problem::{self, FieldProblem};
+
+pub struct UsersService<R> {
+    repo: R,
+}
+
+impl<R: UserRepository> UsersService<R> {
+    pub fn new(repo: R) -> Self {
+        UsersService { repo }
+    }
+}
+
+impl<R: UserRepository> UsersApi for UsersService<R> {
+    async fn create_user(&self, ctx: RequestContext, req: CreateUserRequest) -> CreateUserResponse {
+        let body = req.body;
+        let parsed = (|| {
+            Ok::<_, FieldProblem>((
+                Email::parse(&body.email).map_err(|e| invalid("/email", e))?,
+                DisplayName::parse(&body.display_name).map_err(|e| invalid("/displayName", e))?,
+                body.avatar_url
+                    .into_option()
+                    .map(|a| AvatarUrl::parse(&a))
+                    .transpose()
+                    .map_err(|e| invalid("/avatarUrl", e))?,
+            ))
+        })();
+        let (email, display_name, avatar_url) = match parsed {
+            Ok(values) => values,
+            Err(field) => {
+                return CreateUserResponse::BadRequest(problem::invalid_field(&ctx, field));
+            }
+        };
+        let user = User::register(email, display_name, avatar_url, Timestamp::now());
+        match self.repo.insert(&user).await {
+            Ok(()) => CreateUserResponse::Created {
+                etag: etag(user.version),
+                location: format!("/v1/users/{}", user.id),
+                body: to_dto(&user),
+            },
+            Err(WriteError::EmailTaken) => CreateUserResponse::Conflict(email_taken(&ctx)),
+            Err(WriteError::Stale) => unreachable!("an insert has no expected version"),
+            Err(WriteError::Storage(e)) => {
+                CreateUserResponse::InternalServerError(internal(&ctx, e))
+            }
+        }
+    }
+
+    async fn get_user(&self, ctx: RequestContext, req: GetUserRequest) -> GetUserResponse {
+        match self.repo.get(req.user_id.into()).await {
+            Ok(Some(user)) => GetUserResponse::Ok {
+                etag: etag(user.version),
+                body: to_dto(&user),
+            },
+            Ok(None) => GetUserResponse::NotFound(not_found(&ctx, req.user_id)),
+            Err(e) => GetUserResponse::InternalServerError(internal(&ctx, e)),
+        }
+    }
+
+    async fn list_users(&self, ctx: RequestContext, req: ListUsersRequest) -> ListUsersResponse {
+        let after = match req.cursor.as_deref().map(decode_cursor).transpose() {
+            Ok(after) => after,
+            Err(field) => {
+                return ListUsersResponse::BadRequest(problem::invalid_field(&ctx, field));
+            }
+        };
+        let limit = u64::try_from(req.limit).expect("the contract bounds limit to 1..=100");
+        let query = ListQuery {
+            after,
+            // One more than asked tells whether another page follows.
+            limit: limit + 1,
+            email_contains: req.email_contains.map(|text| text.to_lowercase()),
+            created_after: req.created_after.map(Timestamp::from),
+            created_before: req.created_before.map(Timestamp::from),
+        };
+        match self.repo.list(&query).await {
+            Ok(mut users) => {
+                let more = users.len() as u64 > limit;
+                users.truncate(limit as usize);
+                let next_cursor = if more {
+                    users.last().map(|u| encode_cursor(u.id))
+                } else {
+                    None
+                };
+                ListUsersResponse::Ok(dto::UserPage {
+                    items: users.iter().map(to_dto).collect(),
+                    next_cursor,
+                })
+            }
+            Err(e) => ListUsersResponse::InternalServerError(internal(&ctx, e)),
+        }
+    }
+
+    async fn update_user(&self, ctx: RequestContext, req: UpdateUserRequest) -> UpdateUserResponse {
+        let changes = match to_changes(req.body) {
+            Ok(changes) => changes,
+            Err(field) => {
+                return UpdateUserResponse::BadRequest(problem::invalid_field(&ctx, field));
+            }
+        };
+        let mut user = match self.repo.get(req.user_id.into()).await {
+            Ok(Some(user)) => user,
+            Ok(None) => return UpdateUserResponse::NotFound(not_found(&ctx, req.user_id)),
+            Err(e) => return UpdateUserResponse::InternalServerError(internal(&ctx, e)),
+        };
+        let current = etag(user.version);
+        if !if_match_allows(&req.if_match, &current) {
+            return UpdateUserResponse::PreconditionFailed(stale(&ctx, Some(&current)));
+        }
+        let expected = user.version;
+        user.apply(changes, Timestamp::now());
+        match self.repo.update(&user, expected).await {
+            Ok(()) => UpdateUserResponse::Ok {
+                etag: etag(user.version),
+                body: to_dto(&user),
+            },
+            Err(WriteError::Stale) => UpdateUserResponse::PreconditionFailed(stale(&ctx, None)),
+            Err(WriteError::EmailTaken) => UpdateUserResponse::Conflict(email_taken(&ctx)),
+            Err(WriteError::Storage(e)) => {
+                UpdateUserResponse::InternalServerError(internal(&ctx, e))
+            }
+        }
+    }
+
+    async fn delete_user(&self, ctx: RequestContext, req: DeleteUserRequest) -> DeleteUserResponse {
+        match self.repo.delete(req.user_id.into()).await {
+            Ok(true) => DeleteUserResponse::NoContent,
+            Ok(false) => DeleteUserResponse::NotFound(not_found(&ctx, req.user_id)),
+            Err(e) => DeleteUserResponse::InternalServerError(internal(&ctx, e)),
+        }
+    }
+}
+
+fn to_dto(user: &User) -> dto::User {
+    dto::User {
+        id: user.id.as_uuid(),
+        email: user.email.as_str().to_owned(),
+        display_name: user.display_name.as_str().to_owned(),
+        avatar_url: user.avatar_url.as_ref().map(|a| a.as_str().to_owned()),
+        created_at: user.created_at.as_datetime(),
+        updated_at: user.updated_at.as_datetime(),
+    }
+}
+
+fn to_changes(patch: dto::UserPatch) -> Result<UserChanges, FieldProblem> {
+    Ok(UserChanges {
+        email: patch
+            .email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()
+            .map_err(|e| invalid("/email", e))?,
+        display_name: patch
+            .display_name
+            .as_deref()
+            .map(DisplayName::parse)
+            .transpose()
+            .map_err(|e| invalid("/displayName", e))?,
+        avatar_url: patch
+            .avatar_url
+            .into_change()
+            .map(|avatar| avatar.map(|a| AvatarUrl::parse(&a)).transpose())
+            .transpose()
+            .map_err(|e| invalid("/avatarUrl", e))?,
+    })
+}
+
+/// The contract's checks are looser than the domain's in places (a `uri` may be
+/// `ftp:`, an avatar may not); the domain has the last word.
+fn invalid(pointer: &'static str, error: InvalidValue) -> FieldProblem {
+    FieldProblem::body(pointer, "domain", error.to_string())
+}
+
+/// A strong ETag from the version: opaque to clients, cheap to compare.
+fn etag(version: Version) -> String {
+    format!("\"{}\"", version.get())
+}
+
+/// RFC 9110 §13.1.1: `*` or a list of entity tags, compared strongly (a weak
+/// tag `W/"…"` never matches).
+fn if_match_allows(header: &str, current: &str) -> bool {
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag == current)
+}
+
+/// The cursor is the last id of the page, base64url-encoded: opaque, so it can
+/// change form later without breaking clients that treat it as a token.
+fn encode_cursor(id: UserId) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_uuid().as_bytes())
+}
+
+fn decode_cursor(cursor: &str) -> Result<UserId, FieldProblem> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
+        .map(UserId::from)
+        .ok_or_else(|| {
+            FieldProblem::parameter(
+                "cursor",
+                "cursor",
+                "is not a `nextCursor` this API returned".to_owned(),
+            )
+        })
+}
+
+fn not_found(ctx: &RequestContext, id: Uuid) -> Problem {
+    problem::problem(
+        ctx,
+        404,
+        "user-not-found",
+        format!("there is no user with id {id}"),
+    )
+}
+
+fn email_taken(ctx: &RequestContext) -> Problem {
+    problem::problem(
+        ctx,
+        409,
+        "email-taken",
+        "the email address is already used by another user",
+    )
+}
+
+fn stale(ctx: &RequestContext, current: Option<&str>) -> Problem {
+    let detail = match current {
+        Some(current) => format!(
+            "the user has changed since you read it: `If-Match` does not match the current ETag {current}; read it again and reapply your change"
+        ),
+        None => "the user was changed by another request while this one ran; read it again and reapply your change".to_owned(),
+    };
+    problem::problem(ctx, 412, "stale-version", detail)
+}
+
+fn internal(ctx: &RequestContext, error: StorageError) -> Problem {
+    problem::internal(ctx, &error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_compares_strongly() {
+        assert!(if_match_allows("\"3\"", "\"3\""));
+        assert!(if_match_allows("\"1\", \"3\"", "\"3\""));
+        assert!(if_match_allows("*", "\"3\""));
+        assert!(!if_match_allows("W/\"3\"", "\"3\""));
+        assert!(!if_match_allows("\"2\"", "\"3\""));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let id = UserId::new();
+        assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
+        assert!(decode_cursor("not a cursor").is_err());
+        assert!(
+            decode_cursor("AAAA").is_err(),
+            "valid base64 of the wrong length"
+        );
+    }
+}
