@@ -9,14 +9,13 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 /// Connects and applies pending migrations. For a SQLite file, its directory is
 /// created first, so a fresh checkout needs no set-up.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
-    if let Some(path) = sqlite_file(url) {
-        if let Some(dir) = std::path::Path::new(path)
+    if let Some(path) = sqlite_file(url)
+        && let Some(dir) = std::path::Path::new(path)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating {} for the SQLite database", dir.display()))?;
-        }
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating {} for the SQLite database", dir.display()))?;
     }
     let mut options = ConnectOptions::new(url);
     options

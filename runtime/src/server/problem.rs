@@ -290,11 +290,12 @@ fn explain_parameter_failure(reason: &str) -> (&'static str, String) {
             format!("breaks the rule {}", rule.replace(", exclusive: false", "")),
         );
     }
-    if let Some(rest) = reason.strip_prefix("failed to parse \"") {
-        if let Some((ty, why)) = rest.split_once("\": ") {
-            let why = why.split(" (occurred while parsing").next().unwrap_or(why);
-            return ("type", format!("must be {}: {why}", describe_type(ty)));
-        }
+    if let Some((ty, why)) = reason
+        .strip_prefix("failed to parse \"")
+        .and_then(|rest| rest.split_once("\": "))
+    {
+        let why = why.split(" (occurred while parsing").next().unwrap_or(why);
+        return ("type", format!("must be {}: {why}", describe_type(ty)));
     }
     ("type", format!("is invalid: {reason}"))
 }
@@ -311,6 +312,12 @@ fn describe_type(ty: &str) -> &str {
         "boolean" => "true or false",
         "number_double" | "number_float" | "number" => "a number",
         other => other,
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        Problem::into_response(self)
     }
 }
 
@@ -346,11 +353,5 @@ mod tests {
         );
         assert_eq!(code, "type");
         assert_eq!(why, "must be an integer: invalid digit found in string");
-    }
-}
-
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        Problem::into_response(self)
     }
 }

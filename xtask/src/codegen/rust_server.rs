@@ -424,10 +424,10 @@ fn reply_enum(out: &mut Code, op: &Operation) {
     for response in &op.responses {
         doc_lines(out, Some(&response.description));
         let mut attr = format!("status = {}", response.status);
-        if let Some((media, _)) = &response.content {
-            if media != "application/json" {
-                attr.push_str(&format!(", content_type = {}", rust_str(media)));
-            }
+        if let Some((media, _)) = &response.content
+            && media != "application/json"
+        {
+            attr.push_str(&format!(", content_type = {}", rust_str(media)));
         }
         out.line(&format!("#[oai({attr})]"));
         let mut fields = Vec::new();

@@ -370,12 +370,12 @@ impl<'a> Loader<'a> {
             Location::Path | Location::Header => "simple",
             Location::Query => "form",
         };
-        if let Some(style) = node.opt_str("style")? {
-            if style != default_style {
-                return Err(node.child("style").unwrap().error(format!(
-                    "`style: {style}` is not supported yet; only the default `{default_style}`"
-                )));
-            }
+        if let Some(style) = node.opt_str("style")?
+            && style != default_style
+        {
+            return Err(node.child("style").unwrap().error(format!(
+                "`style: {style}` is not supported yet; only the default `{default_style}`"
+            )));
         }
         let required = node.opt_bool("required")?.unwrap_or(false);
         if location == Location::Path && !required {

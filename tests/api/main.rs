@@ -1,0 +1,8 @@
+//! Black-box tests: each starts the real server on a random port over a fresh
+//! database and drives it over HTTP. `cargo xtask test` runs them on SQLite and,
+//! when one is reachable, on PostgreSQL.
+
+mod docs;
+mod errors;
+mod support;
+mod users;

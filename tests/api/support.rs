@@ -1,0 +1,192 @@
+//! The test harness: a real server on a random port over a fresh database.
+//!
+//! `KEEL_TEST_DATABASE` picks the database: `sqlite` (the default) gives each test
+//! its own SQLite file; a `postgres://` URL names a server on which each test
+//! creates its own database, dropped when the test ends.
+
+use std::time::Duration;
+
+use clap::Parser;
+use keel::platform::config::Cli;
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    _database: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let database = TestDatabase::create().await;
+        let cli = Cli::try_parse_from([
+            "keel",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &database.url,
+        ])
+        .expect("test configuration parses");
+        let bound = keel::bind(&cli.config).await.expect("the server starts");
+        let base = format!("http://{}", bound.addr);
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(bound.serve(async move {
+            let _ = stopped.await;
+        }));
+        let client = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("a client");
+        TestApp {
+            base,
+            client,
+            shutdown: Some(shutdown),
+            _database: database,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path)
+            .send()
+            .await
+            .expect("GET is answered")
+    }
+
+    /// Creates a user and returns its JSON and ETag.
+    pub async fn create_user(&self, email: &str, name: &str) -> (Value, String) {
+        let response = self
+            .request(Method::POST, "/v1/users")
+            .json(&json!({ "email": email, "displayName": name }))
+            .send()
+            .await
+            .expect("POST is answered");
+        assert_eq!(response.status(), 201, "creating {email}");
+        let etag = header(&response, "etag");
+        (response.json().await.expect("a user"), etag)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+pub fn header(response: &Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("the response has a `{name}` header"))
+        .to_str()
+        .expect("an ASCII header")
+        .to_owned()
+}
+
+/// Asserts a problem+json response and returns its body.
+pub async fn problem(response: Response, status: u16) -> Value {
+    assert_eq!(response.status(), status, "status of {}", response.url());
+    assert_eq!(
+        header(&response, "content-type"),
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.expect("a JSON problem");
+    assert_eq!(body["status"], status);
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:keel:problem:")),
+        "{body}"
+    );
+    assert!(body["title"].is_string(), "{body}");
+    assert!(body["detail"].is_string(), "{body}");
+    body
+}
+
+struct TestDatabase {
+    url: String,
+    cleanup: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    async fn create() -> TestDatabase {
+        let name = format!("keel_test_{}", uuid::Uuid::now_v7().simple());
+        match std::env::var("KEEL_TEST_DATABASE")
+            .ok()
+            .filter(|v| v.starts_with("postgres"))
+        {
+            Some(admin_url) => {
+                let admin = sea_orm::Database::connect(&admin_url)
+                    .await
+                    .expect("the PostgreSQL test server answers");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("CREATE DATABASE");
+                admin.close().await.expect("closing the admin connection");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(base, _)| base);
+                TestDatabase {
+                    url: format!("{base}/{name}"),
+                    cleanup: Some((admin_url.clone(), name)),
+                }
+            }
+            None => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                TestDatabase {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    cleanup: None,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match self.cleanup.take() {
+            // Drop runs outside any async context; a thread with its own runtime
+            // can still wait for the DROP.
+            Some((admin_url, name)) => {
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime");
+                    runtime.block_on(async {
+                        if let Ok(admin) = sea_orm::Database::connect(&admin_url).await {
+                            let _ = admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                ))
+                                .await;
+                        }
+                    });
+                })
+                .join();
+            }
+            None => {
+                if let Some(path) = self
+                    .url
+                    .strip_prefix("sqlite://")
+                    .and_then(|u| u.split('?').next())
+                {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+use sea_orm::ConnectionTrait;
