@@ -15,7 +15,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo).args(["build", "--release", "--package", "keel", "--bin", "keel"]).status()?;
+    if !status.success() {
+        bail!("building the release server failed");
+    }
+    let status = Command::new(&cargo)
         .args(["run", "--release", "--package", "keel-bench", "--"])
         .args([
             "--seconds",
