@@ -40,7 +40,9 @@ async fn main() -> Result<()> {
     }
     let duration = Duration::from_secs(args.seconds);
     let exe = std::env::current_exe()?;
-    let dir = exe.parent().context("the benchmark binary has a directory")?;
+    let dir = exe
+        .parent()
+        .context("the benchmark binary has a directory")?;
 
     let keel_addr: SocketAddr = "127.0.0.1:18931".parse()?;
     let hello_addr: SocketAddr = "127.0.0.1:18932".parse()?;
@@ -50,20 +52,31 @@ async fn main() -> Result<()> {
     let keel = Guard(
         Command::new(dir.join("keel"))
             .env("KEEL_LISTEN", keel_addr.to_string())
-            .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", db.display()))
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}?mode=rwc", db.display()),
+            )
             .env("KEEL_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
             .context("starting target/release/keel (build it with `cargo build --release`)")?,
     );
-    let hello = Guard(Command::new(&exe).arg("--hello").arg(hello_addr.to_string()).spawn()?);
+    let hello = Guard(
+        Command::new(&exe)
+            .arg("--hello")
+            .arg(hello_addr.to_string())
+            .spawn()?,
+    );
     wait_for(keel_addr).await?;
     wait_for(hello_addr).await?;
 
     let id = create_user(keel_addr).await?;
     let keel_path = format!("/v1/users/{id}");
 
-    println!("load: {} connections, {}s per target, after a 2s warm-up", args.connections, args.seconds);
+    println!(
+        "load: {} connections, {}s per target, after a 2s warm-up",
+        args.connections, args.seconds
+    );
     let baseline = measure(hello_addr, "/", args.connections, duration).await?;
     let keel_result = measure(keel_addr, &keel_path, args.connections, duration).await?;
     drop(keel);
@@ -71,15 +84,34 @@ async fn main() -> Result<()> {
     let _ = std::fs::remove_file(&db);
 
     println!();
-    println!("{:<34} {:>10} {:>10} {:>10}", "target", "req/s", "p50 ms", "p99 ms");
-    for (name, r) in [("hyper hello (baseline)", &baseline), ("keel GET /v1/users/{id} (SQLite)", &keel_result)] {
-        println!("{name:<34} {:>10.0} {:>10.2} {:>10.2}", r.rps, r.p50_ms, r.p99_ms);
+    println!(
+        "{:<34} {:>10} {:>10} {:>10}",
+        "target", "req/s", "p50 ms", "p99 ms"
+    );
+    for (name, r) in [
+        ("hyper hello (baseline)", &baseline),
+        ("keel GET /v1/users/{id} (SQLite)", &keel_result),
+    ] {
+        println!(
+            "{name:<34} {:>10.0} {:>10.2} {:>10.2}",
+            r.rps, r.p50_ms, r.p99_ms
+        );
     }
     println!();
-    println!("keel / baseline throughput: {:.3}", keel_result.rps / baseline.rps);
-    println!("keel / baseline p99 latency: {:.2}x", keel_result.p99_ms / baseline.p99_ms);
+    println!(
+        "keel / baseline throughput: {:.3}",
+        keel_result.rps / baseline.rps
+    );
+    println!(
+        "keel / baseline p99 latency: {:.2}x",
+        keel_result.p99_ms / baseline.p99_ms
+    );
     if keel_result.errors > 0 || baseline.errors > 0 {
-        bail!("{} keel and {} baseline requests failed", keel_result.errors, baseline.errors);
+        bail!(
+            "{} keel and {} baseline requests failed",
+            keel_result.errors,
+            baseline.errors
+        );
     }
     Ok(())
 }
@@ -101,7 +133,12 @@ struct Outcome {
     errors: u64,
 }
 
-async fn measure(addr: SocketAddr, path: &str, connections: usize, duration: Duration) -> Result<Outcome> {
+async fn measure(
+    addr: SocketAddr,
+    path: &str,
+    connections: usize,
+    duration: Duration,
+) -> Result<Outcome> {
     // Warm-up: fill caches and pools; not counted.
     run_load(addr, path, connections, Duration::from_secs(2)).await?;
     let started = Instant::now();
@@ -115,20 +152,29 @@ async fn measure(addr: SocketAddr, path: &str, connections: usize, duration: Dur
     })
 }
 
-async fn run_load(addr: SocketAddr, path: &str, connections: usize, duration: Duration) -> Result<(Histogram<u64>, u64)> {
+async fn run_load(
+    addr: SocketAddr,
+    path: &str,
+    connections: usize,
+    duration: Duration,
+) -> Result<(Histogram<u64>, u64)> {
     let deadline = Instant::now() + duration;
     let mut tasks = Vec::new();
     for _ in 0..connections {
         let path = path.to_owned();
         tasks.push(tokio::spawn(async move {
-            let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
+            let mut histogram =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
             let mut errors = 0u64;
             let stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
-            let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
             tokio::spawn(connection);
             while Instant::now() < deadline {
-                let request = Request::get(&path).header("host", addr.to_string()).body(Empty::<Bytes>::new())?;
+                let request = Request::get(&path)
+                    .header("host", addr.to_string())
+                    .body(Empty::<Bytes>::new())?;
                 let sent = Instant::now();
                 let response = sender.send_request(request).await?;
                 let ok = response.status().is_success();
@@ -154,9 +200,11 @@ async fn run_load(addr: SocketAddr, path: &str, connections: usize, duration: Du
 
 async fn create_user(addr: SocketAddr) -> Result<String> {
     let stream = TcpStream::connect(addr).await?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
-    let body = serde_json::json!({ "email": "bench@example.com", "displayName": "Bench" }).to_string();
+    let body =
+        serde_json::json!({ "email": "bench@example.com", "displayName": "Bench" }).to_string();
     let request = Request::post("/v1/users")
         .header("host", addr.to_string())
         .header("content-type", "application/json")
@@ -165,10 +213,16 @@ async fn create_user(addr: SocketAddr) -> Result<String> {
     let status = response.status();
     let bytes = response.into_body().collect().await?.to_bytes();
     if status != 201 {
-        bail!("creating the benchmark user: {status} {}", String::from_utf8_lossy(&bytes));
+        bail!(
+            "creating the benchmark user: {status} {}",
+            String::from_utf8_lossy(&bytes)
+        );
     }
     let user: serde_json::Value = serde_json::from_slice(&bytes)?;
-    Ok(user["id"].as_str().context("the user has an id")?.to_owned())
+    Ok(user["id"]
+        .as_str()
+        .context("the user has an id")?
+        .to_owned())
 }
 
 async fn wait_for(addr: SocketAddr) -> Result<()> {
@@ -196,7 +250,9 @@ async fn hello_server(addr: SocketAddr) -> Result<()> {
                         .expect("a valid response"),
                 )
             });
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }

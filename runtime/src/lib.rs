@@ -11,4 +11,7 @@ pub mod validate;
 #[cfg(feature = "server")]
 pub mod server;
 
+#[cfg(feature = "client")]
+pub mod client;
+
 pub use tristate::Tristate;

@@ -1,10 +1,17 @@
 //! Every rejection is problem+json whose detail names what is wrong, including
 //! the ones poem and poem-openapi produce before a service runs.
 
+//! Requests the generated client can express go through it; raw HTTP is used
+//! only for what it cannot send (malformed bodies, wrong types, missing headers).
+
+use keel_client::types::users::*;
+use keel_client::types::{NewUser, Tristate};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, header, problem};
+use crate::support::{TestApp, assert_problem, header, new_user, problem};
+
+use crate::support::problem as problem_of;
 
 fn detail(body: &Value) -> &str {
     body["detail"].as_str().unwrap()
@@ -58,56 +65,70 @@ async fn a_body_of_the_wrong_shape_names_the_field() {
 #[tokio::test]
 async fn failed_validation_names_each_field_and_rule() {
     let app = TestApp::spawn().await;
-    let response = app
-        .request(Method::POST, "/v1/users")
-        .json(&json!({ "email": "not-an-email", "displayName": "x".repeat(101), "avatarUrl": "no url" }))
-        .send()
+    let body = NewUser {
+        email: "not-an-email".into(),
+        display_name: "x".repeat(101),
+        avatar_url: Tristate::Value("no url".into()),
+    };
+    let reply = app
+        .api
+        .create_user(&CreateUserRequest { body })
         .await
         .unwrap();
-    let body = problem(response, 400).await;
-    assert_eq!(body["type"], "urn:keel:problem:validation-failed");
-    let errors: Vec<(String, String)> = body["errors"]
-        .as_array()
-        .unwrap()
+    let CreateUserResponse::BadRequest(problem) = &reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_problem(&reply, problem, 400);
+    assert_eq!(problem.type_, "urn:keel:problem:validation-failed");
+    let errors = problem.errors.as_deref().unwrap_or_default();
+    let found: Vec<(&str, &str)> = errors
         .iter()
-        .map(|e| {
-            (
-                e["pointer"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|e| (e.pointer.as_deref().unwrap_or_default(), e.code.as_str()))
         .collect();
     for expected in [
         ("/avatarUrl", "url"),
         ("/displayName", "length"),
         ("/email", "email"),
     ] {
-        assert!(
-            errors.contains(&(expected.0.to_owned(), expected.1.to_owned())),
-            "{expected:?} in {body}"
-        );
+        assert!(found.contains(&expected), "{expected:?} in {problem:?}");
     }
-    let length = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["code"] == "length")
-        .unwrap();
+    let length = errors.iter().find(|e| e.code == "length").unwrap();
     assert!(
-        length["detail"].as_str().unwrap().contains("1 to 100"),
-        "the limit is stated: {length}"
+        length.detail.contains("1 to 100"),
+        "the limit is stated: {length:?}"
     );
 
     // A name with surrounding space breaks the contract's pattern.
+    let reply = app
+        .api
+        .create_user(&CreateUserRequest {
+            body: new_user("a@example.com", " A"),
+        })
+        .await
+        .unwrap();
+    let CreateUserResponse::BadRequest(problem) = &reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    let error = &problem.errors.as_ref().unwrap()[0];
+    assert_eq!(
+        (error.pointer.as_deref(), error.code.as_str()),
+        (Some("/displayName"), "regex")
+    );
+}
+
+#[tokio::test]
+async fn a_missing_if_match_is_a_428() {
+    let app = TestApp::spawn().await;
+    let (user, _) = app.create_user("linus@example.com", "Linus").await;
+    // The generated client always sends `If-Match`; leaving it out takes raw HTTP.
     let response = app
-        .request(Method::POST, "/v1/users")
-        .json(&json!({ "email": "a@example.com", "displayName": " A" }))
+        .request(Method::PATCH, &format!("/v1/users/{}", user.id))
+        .json(&json!({ "displayName": "L" }))
         .send()
         .await
         .unwrap();
-    let body = problem(response, 400).await;
-    assert_eq!(body["errors"][0]["pointer"], "/displayName");
-    assert_eq!(body["errors"][0]["code"], "regex");
+    let body = problem(response, 428).await;
+    assert!(detail(&body).contains("If-Match"), "{body}");
 }
 
 #[tokio::test]
@@ -142,32 +163,66 @@ async fn a_bad_uuid_in_the_path_names_the_parameter() {
 #[tokio::test]
 async fn a_bad_query_parameter_names_the_parameter() {
     let app = TestApp::spawn().await;
-    for query in ["limit=banana", "limit=0", "limit=101"] {
-        let body = problem(app.get(&format!("/v1/users?{query}")).await, 400).await;
-        assert!(detail(&body).contains("`limit`"), "{query}: {body}");
-        assert_eq!(body["errors"][0]["parameter"], "limit");
-    }
+    let body = problem(app.get("/v1/users?limit=banana").await, 400).await;
+    assert!(detail(&body).contains("`limit`"), "{body}");
+    assert_eq!(body["errors"][0]["parameter"], "limit");
     let body = problem(app.get("/v1/users?createdAfter=yesterday").await, 400).await;
     assert!(detail(&body).contains("createdAfter"), "{body}");
-    let body = problem(app.get("/v1/users?cursor=bogus").await, 400).await;
-    assert_eq!(body["errors"][0]["parameter"], "cursor", "{body}");
+
+    // Well-formed but out of the contract's bounds: the typed client can send these.
+    for request in [
+        ListUsersRequest {
+            limit: 0,
+            ..Default::default()
+        },
+        ListUsersRequest {
+            limit: 101,
+            ..Default::default()
+        },
+        ListUsersRequest {
+            cursor: Some("bogus".into()),
+            ..Default::default()
+        },
+    ] {
+        let reply = app.api.list_users(&request).await.unwrap();
+        let ListUsersResponse::BadRequest(problem) = &reply.value else {
+            panic!("{:?}", reply.value)
+        };
+        assert_problem(&reply, problem, 400);
+        let parameter = problem.errors.as_ref().unwrap()[0]
+            .parameter
+            .clone()
+            .unwrap();
+        assert!(
+            ["limit", "cursor"].contains(&parameter.as_str()),
+            "{problem:?}"
+        );
+        assert!(
+            problem.detail.as_deref().unwrap().contains(&parameter),
+            "{problem:?}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn an_unknown_user_or_route_is_a_404() {
     let app = TestApp::spawn().await;
-    let body = problem(
-        app.get("/v1/users/01900000-0000-7000-8000-000000000000")
-            .await,
-        404,
-    )
-    .await;
+    let user_id = uuid::Uuid::now_v7();
+    let reply = app.api.get_user(&GetUserRequest { user_id }).await.unwrap();
+    let GetUserResponse::NotFound(problem) = &reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_problem(&reply, problem, 404);
     assert!(
-        detail(&body).contains("01900000-0000-7000-8000-000000000000"),
-        "{body}"
+        problem
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains(&user_id.to_string()),
+        "{problem:?}"
     );
-    problem(app.get("/v1/nothing-here").await, 404).await;
-    problem(
+    problem_of(app.get("/v1/nothing-here").await, 404).await;
+    problem_of(
         app.request(Method::PUT, "/v1/users").send().await.unwrap(),
         405,
     )

@@ -8,12 +8,18 @@ use std::time::Duration;
 
 use clap::Parser;
 use keel::platform::config::Cli;
+use keel_client::Reply;
+use keel_client::types::users::{CreateUserRequest, CreateUserResponse};
+use keel_client::types::{NewUser, Problem, Tristate, User};
 use reqwest::{Client, Method, RequestBuilder, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub base: String,
+    /// The generated client: every well-formed request goes through it.
+    pub api: keel_client::Client,
+    /// Raw HTTP, for requests the generated client cannot express (malformed ones).
     pub client: Client,
     shutdown: Option<oneshot::Sender<()>>,
     _database: TestDatabase,
@@ -36,12 +42,16 @@ impl TestApp {
         tokio::spawn(bound.serve(async move {
             let _ = stopped.await;
         }));
+        // The generated client first: building it installs the process's TLS
+        // crypto provider, which the raw client (same reqwest) needs too.
+        let api = keel_client::Client::new(&base).expect("a generated client");
         let client = Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .expect("a client");
         TestApp {
             base,
+            api,
             client,
             shutdown: Some(shutdown),
             _database: database,
@@ -52,6 +62,7 @@ impl TestApp {
         self.client.request(method, format!("{}{path}", self.base))
     }
 
+    /// A raw GET, for paths the generated client cannot produce.
     pub async fn get(&self, path: &str) -> Response {
         self.request(Method::GET, path)
             .send()
@@ -59,18 +70,45 @@ impl TestApp {
             .expect("GET is answered")
     }
 
-    /// Creates a user and returns its JSON and ETag.
-    pub async fn create_user(&self, email: &str, name: &str) -> (Value, String) {
-        let response = self
-            .request(Method::POST, "/v1/users")
-            .json(&json!({ "email": email, "displayName": name }))
-            .send()
+    /// Creates a user and returns it with its ETag.
+    pub async fn create_user(&self, email: &str, name: &str) -> (User, String) {
+        let request = CreateUserRequest {
+            body: new_user(email, name),
+        };
+        match self
+            .api
+            .create_user(&request)
             .await
-            .expect("POST is answered");
-        assert_eq!(response.status(), 201, "creating {email}");
-        let etag = header(&response, "etag");
-        (response.json().await.expect("a user"), etag)
+            .expect("POST is answered")
+            .value
+        {
+            CreateUserResponse::Created { body, etag, .. } => (body, etag),
+            other => panic!("creating {email}: {other:?}"),
+        }
     }
+}
+
+pub fn new_user(email: &str, name: &str) -> NewUser {
+    NewUser {
+        email: email.to_owned(),
+        display_name: name.to_owned(),
+        avatar_url: Tristate::Absent,
+    }
+}
+
+/// Asserts that a declared problem reply came as problem+json with a consistent body.
+pub fn assert_problem<T>(reply: &Reply<T>, problem: &Problem, status: u16) {
+    assert_eq!(reply.status.as_u16(), status);
+    assert_eq!(
+        reply.headers.get("content-type").unwrap(),
+        "application/problem+json"
+    );
+    assert_eq!(problem.status, i32::from(status));
+    assert!(
+        problem.type_.starts_with("urn:keel:problem:"),
+        "{problem:?}"
+    );
+    assert!(problem.detail.is_some(), "{problem:?}");
 }
 
 impl Drop for TestApp {

@@ -1,169 +1,254 @@
-//! The users operations, through their happy paths and their documented failures.
+//! The users operations, through their happy paths and their documented
+//! failures, driven by the generated Rust client.
 
 use std::collections::HashSet;
 
-use reqwest::Method;
-use serde_json::{Value, json};
+use keel_client::types::users::*;
+use keel_client::types::{Tristate, User, UserPatch};
+use uuid::Uuid;
 
-use crate::support::{TestApp, header, problem};
+use crate::support::{TestApp, assert_problem, new_user};
+
+fn patch() -> UserPatch {
+    UserPatch {
+        email: None,
+        display_name: None,
+        avatar_url: Tristate::Absent,
+    }
+}
+
+fn update(user_id: Uuid, if_match: &str, body: UserPatch) -> UpdateUserRequest {
+    UpdateUserRequest {
+        user_id,
+        if_match: if_match.to_owned(),
+        body,
+    }
+}
 
 #[tokio::test]
 async fn a_user_can_be_created_read_listed_updated_and_deleted() {
     let app = TestApp::spawn().await;
 
-    let response = app
-        .request(Method::POST, "/v1/users")
-        .json(&json!({ "email": "Ada@Example.com", "displayName": "Ada Lovelace" }))
-        .send()
+    let reply = app
+        .api
+        .create_user(&CreateUserRequest {
+            body: new_user("Ada@Example.com", "Ada Lovelace"),
+        })
         .await
         .unwrap();
-    assert_eq!(response.status(), 201);
-    let etag = header(&response, "etag");
-    let location = header(&response, "location");
-    let created: Value = response.json().await.unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    assert_eq!(location, format!("/v1/users/{id}"));
+    assert_eq!(reply.status.as_u16(), 201);
+    let CreateUserResponse::Created {
+        body: created,
+        etag,
+        location,
+    } = reply.value
+    else {
+        panic!("{:?}", reply.value)
+    };
+    assert_eq!(location, format!("/v1/users/{}", created.id));
     assert_eq!(
-        created["email"], "ada@example.com",
+        created.email, "ada@example.com",
         "emails are stored in lower case"
     );
-    assert_eq!(created["displayName"], "Ada Lovelace");
-    assert_eq!(created["avatarUrl"], Value::Null);
-    assert_eq!(created["createdAt"], created["updatedAt"]);
+    assert_eq!(created.display_name, "Ada Lovelace");
+    assert_eq!(created.avatar_url, None);
+    assert_eq!(created.created_at, created.updated_at);
+    let id = created.id;
 
-    let response = app.get(&location).await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(header(&response, "etag"), etag);
-    assert_eq!(response.json::<Value>().await.unwrap(), created);
-
-    let page: Value = app.get("/v1/users").await.json().await.unwrap();
-    assert_eq!(page["items"], json!([created]));
-    assert!(page.get("nextCursor").is_none(), "one page only: {page}");
-
-    let response = app
-        .request(Method::PATCH, &location)
-        .header("if-match", &etag)
-        .json(&json!({ "displayName": "Countess of Lovelace", "avatarUrl": "https://example.com/ada.png" }))
-        .send()
+    let reply = app
+        .api
+        .get_user(&GetUserRequest { user_id: id })
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
-    let etag2 = header(&response, "etag");
-    assert_ne!(etag2, etag, "a write makes a new version");
-    let updated: Value = response.json().await.unwrap();
-    assert_eq!(updated["displayName"], "Countess of Lovelace");
-    assert_eq!(updated["avatarUrl"], "https://example.com/ada.png");
     assert_eq!(
-        updated["email"], "ada@example.com",
+        reply.value,
+        GetUserResponse::Ok {
+            body: created.clone(),
+            etag: etag.clone()
+        }
+    );
+
+    let reply = app
+        .api
+        .list_users(&ListUsersRequest::default())
+        .await
+        .unwrap();
+    let ListUsersResponse::Ok(page) = reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_eq!(page.items, vec![created.clone()]);
+    assert_eq!(page.next_cursor, None, "one page only");
+
+    let body = UserPatch {
+        display_name: Some("Countess of Lovelace".into()),
+        avatar_url: Tristate::Value("https://example.com/ada.png".into()),
+        ..patch()
+    };
+    let reply = app.api.update_user(&update(id, &etag, body)).await.unwrap();
+    let UpdateUserResponse::Ok {
+        body: updated,
+        etag: etag2,
+    } = reply.value
+    else {
+        panic!("{:?}", reply.value)
+    };
+    assert_ne!(etag2, etag, "a write makes a new version");
+    assert_eq!(updated.display_name, "Countess of Lovelace");
+    assert_eq!(
+        updated.avatar_url.as_deref(),
+        Some("https://example.com/ada.png")
+    );
+    assert_eq!(
+        updated.email, "ada@example.com",
         "absent properties are left alone"
     );
-    assert_eq!(updated["createdAt"], created["createdAt"]);
+    assert_eq!(updated.created_at, created.created_at);
+    assert!(updated.updated_at >= created.updated_at);
 
     // `null` clears a nullable property; absence leaves it alone.
-    let response = app
-        .request(Method::PATCH, &location)
-        .header("if-match", &etag2)
-        .json(&json!({ "avatarUrl": null }))
-        .send()
+    let reply = app
+        .api
+        .update_user(&update(
+            id,
+            &etag2,
+            UserPatch {
+                avatar_url: Tristate::Null,
+                ..patch()
+            },
+        ))
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
-    let cleared: Value = response.json().await.unwrap();
-    assert_eq!(cleared["avatarUrl"], Value::Null);
-    assert_eq!(cleared["displayName"], "Countess of Lovelace");
+    let UpdateUserResponse::Ok { body: cleared, .. } = reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_eq!(cleared.avatar_url, None);
+    assert_eq!(cleared.display_name, "Countess of Lovelace");
 
-    let response = app.request(Method::DELETE, &location).send().await.unwrap();
-    assert_eq!(response.status(), 204);
-    problem(app.get(&location).await, 404).await;
-    problem(
-        app.request(Method::DELETE, &location).send().await.unwrap(),
-        404,
-    )
-    .await;
+    let reply = app
+        .api
+        .delete_user(&DeleteUserRequest { user_id: id })
+        .await
+        .unwrap();
+    assert_eq!(reply.value, DeleteUserResponse::NoContent);
+    let reply = app
+        .api
+        .get_user(&GetUserRequest { user_id: id })
+        .await
+        .unwrap();
+    let GetUserResponse::NotFound(problem) = &reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_problem(&reply, problem, 404);
+    let reply = app
+        .api
+        .delete_user(&DeleteUserRequest { user_id: id })
+        .await
+        .unwrap();
+    let DeleteUserResponse::NotFound(problem) = &reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_problem(&reply, problem, 404);
 }
 
 #[tokio::test]
 async fn an_email_in_use_is_a_conflict_whatever_its_case() {
     let app = TestApp::spawn().await;
     app.create_user("grace@example.com", "Grace").await;
-    let response = app
-        .request(Method::POST, "/v1/users")
-        .json(&json!({ "email": "GRACE@example.com", "displayName": "Another Grace" }))
-        .send()
+    let reply = app
+        .api
+        .create_user(&CreateUserRequest {
+            body: new_user("GRACE@example.com", "Another Grace"),
+        })
         .await
         .unwrap();
-    let body = problem(response, 409).await;
-    assert_eq!(body["type"], "urn:keel:problem:email-taken");
+    let CreateUserResponse::Conflict(problem) = &reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_problem(&reply, problem, 409);
+    assert_eq!(problem.type_, "urn:keel:problem:email-taken");
 
     // Changing another user's email to a taken one conflicts too.
     let (other, etag) = app.create_user("hopper@example.com", "Hopper").await;
-    let response = app
-        .request(
-            Method::PATCH,
-            &format!("/v1/users/{}", other["id"].as_str().unwrap()),
-        )
-        .header("if-match", etag)
-        .json(&json!({ "email": "grace@example.com" }))
-        .send()
+    let body = UserPatch {
+        email: Some("grace@example.com".into()),
+        ..patch()
+    };
+    let reply = app
+        .api
+        .update_user(&update(other.id, &etag, body))
         .await
         .unwrap();
-    problem(response, 409).await;
+    let UpdateUserResponse::Conflict(problem) = &reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_problem(&reply, problem, 409);
 }
 
 #[tokio::test]
 async fn updates_need_the_current_etag() {
     let app = TestApp::spawn().await;
     let (user, etag) = app.create_user("linus@example.com", "Linus").await;
-    let path = format!("/v1/users/{}", user["id"].as_str().unwrap());
+    let rename = |name: &str| UserPatch {
+        display_name: Some(name.into()),
+        ..patch()
+    };
 
-    let missing = app
-        .request(Method::PATCH, &path)
-        .json(&json!({ "displayName": "L" }))
-        .send()
+    let reply = app
+        .api
+        .update_user(&update(user.id, &etag, rename("L")))
         .await
         .unwrap();
-    let body = problem(missing, 428).await;
     assert!(
-        body["detail"].as_str().unwrap().contains("If-Match"),
-        "{body}"
+        matches!(reply.value, UpdateUserResponse::Ok { .. }),
+        "{:?}",
+        reply.value
     );
 
-    let ok = app
-        .request(Method::PATCH, &path)
-        .header("if-match", &etag)
-        .json(&json!({ "displayName": "L" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status(), 200);
-
     // The first ETag is now stale.
-    let stale = app
-        .request(Method::PATCH, &path)
-        .header("if-match", &etag)
-        .json(&json!({ "displayName": "M" }))
-        .send()
+    let reply = app
+        .api
+        .update_user(&update(user.id, &etag, rename("M")))
         .await
         .unwrap();
-    let body = problem(stale, 412).await;
-    assert_eq!(body["type"], "urn:keel:problem:stale-version");
-    let current: Value = app.get(&path).await.json().await.unwrap();
+    let UpdateUserResponse::PreconditionFailed(problem) = &reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_problem(&reply, problem, 412);
+    assert_eq!(problem.type_, "urn:keel:problem:stale-version");
+    let reply = app
+        .api
+        .get_user(&GetUserRequest { user_id: user.id })
+        .await
+        .unwrap();
+    let GetUserResponse::Ok { body: current, .. } = reply.value else {
+        panic!("{:?}", reply.value)
+    };
     assert_eq!(
-        current["displayName"], "L",
+        current.display_name, "L",
         "a rejected update changes nothing"
     );
 
-    let unknown = app
-        .request(
-            Method::PATCH,
-            "/v1/users/01900000-0000-7000-8000-000000000000",
-        )
-        .header("if-match", "\"1\"")
-        .json(&json!({ "displayName": "X" }))
-        .send()
+    // `*` matches any version.
+    let reply = app
+        .api
+        .update_user(&update(user.id, "*", rename("N")))
         .await
         .unwrap();
-    problem(unknown, 404).await;
+    assert!(
+        matches!(reply.value, UpdateUserResponse::Ok { .. }),
+        "{:?}",
+        reply.value
+    );
+
+    let reply = app
+        .api
+        .update_user(&update(Uuid::now_v7(), "\"1\"", rename("X")))
+        .await
+        .unwrap();
+    let UpdateUserResponse::NotFound(problem) = &reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_problem(&reply, problem, 404);
 }
 
 #[tokio::test]
@@ -174,20 +259,49 @@ async fn of_two_concurrent_updates_with_one_etag_exactly_one_wins() {
         let (user, etag) = app
             .create_user(&format!("race{round}@example.com"), "Racer")
             .await;
-        let path = format!("/v1/users/{}", user["id"].as_str().unwrap());
-        let send = |name: &'static str| {
-            app.request(Method::PATCH, &path)
-                .header("if-match", &etag)
-                .json(&json!({ "displayName": name }))
-                .send()
-        };
-        let (a, b) = tokio::join!(send("Left"), send("Right"));
-        let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+        let left = update(
+            user.id,
+            &etag,
+            UserPatch {
+                display_name: Some("Left".into()),
+                ..patch()
+            },
+        );
+        let right = update(
+            user.id,
+            &etag,
+            UserPatch {
+                display_name: Some("Right".into()),
+                ..patch()
+            },
+        );
+        let (a, b) = tokio::join!(app.api.update_user(&left), app.api.update_user(&right));
+        let mut statuses = [a.unwrap().status.as_u16(), b.unwrap().status.as_u16()];
         statuses.sort_unstable();
         assert_eq!(statuses, [200, 412], "round {round}");
-        let stored: Value = app.get(&path).await.json().await.unwrap();
-        assert!(stored["displayName"] == "Left" || stored["displayName"] == "Right");
+        let reply = app
+            .api
+            .get_user(&GetUserRequest { user_id: user.id })
+            .await
+            .unwrap();
+        let GetUserResponse::Ok { body, etag: now } = reply.value else {
+            panic!("{:?}", reply.value)
+        };
+        assert!(body.display_name == "Left" || body.display_name == "Right");
+        assert_ne!(now, etag, "exactly one write landed");
     }
+}
+
+async fn page(app: &TestApp, request: ListUsersRequest) -> (Vec<User>, Option<String>) {
+    let reply = app.api.list_users(&request).await.unwrap();
+    let ListUsersResponse::Ok(page) = reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    (page.items, page.next_cursor)
+}
+
+fn ids(users: &[User]) -> Vec<Uuid> {
+    users.iter().map(|u| u.id).collect()
 }
 
 #[tokio::test]
@@ -198,23 +312,26 @@ async fn paging_visits_every_user_once_in_creation_order() {
         let (user, _) = app
             .create_user(&format!("user{i:02}@example.com"), &format!("User {i}"))
             .await;
-        created.push(user["id"].as_str().unwrap().to_owned());
+        created.push(user.id);
     }
     let mut seen = Vec::new();
     let mut pages = 0;
-    let mut cursor: Option<String> = None;
+    let mut cursor = None;
     loop {
-        let mut path = "/v1/users?limit=5".to_owned();
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
-        }
-        let page: Value = app.get(&path).await.json().await.unwrap();
+        let (items, next) = page(
+            &app,
+            ListUsersRequest {
+                limit: 5,
+                cursor: cursor.clone(),
+                ..Default::default()
+            },
+        )
+        .await;
         pages += 1;
-        let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 5);
-        seen.extend(items.iter().map(|u| u["id"].as_str().unwrap().to_owned()));
-        match page.get("nextCursor").and_then(Value::as_str) {
-            Some(next) => cursor = Some(next.to_owned()),
+        seen.extend(ids(&items));
+        match next {
+            Some(next) => cursor = Some(next),
             None => break,
         }
         assert!(pages < 10, "paging does not end");
@@ -224,9 +341,9 @@ async fn paging_visits_every_user_once_in_creation_order() {
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 23);
 
     // The default page size is 20.
-    let page: Value = app.get("/v1/users").await.json().await.unwrap();
-    assert_eq!(page["items"].as_array().unwrap().len(), 20);
-    assert!(page["nextCursor"].is_string());
+    let (items, next) = page(&app, ListUsersRequest::default()).await;
+    assert_eq!(items.len(), 20);
+    assert!(next.is_some());
 }
 
 #[tokio::test]
@@ -235,67 +352,37 @@ async fn listing_filters_by_email_text_and_creation_time() {
     let (a, _) = app.create_user("alice@shop.example", "Alice").await;
     let (b, _) = app.create_user("bob_smith@shop.example", "Bob").await;
     let (c, _) = app.create_user("carol@other.example", "Carol").await;
-    let ids = |page: &Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["id"].as_str().unwrap().to_owned())
-            .collect()
+    let with_text = |text: &str| ListUsersRequest {
+        email_contains: Some(text.to_owned()),
+        ..Default::default()
     };
-    let id = |u: &Value| u["id"].as_str().unwrap().to_owned();
 
-    let page: Value = app
-        .get("/v1/users?emailContains=SHOP")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(ids(&page), [id(&a), id(&b)], "case-insensitive");
-
+    assert_eq!(
+        ids(&page(&app, with_text("SHOP")).await.0),
+        [a.id, b.id],
+        "case-insensitive"
+    );
     // `_` and `%` are literal text, not wildcards.
-    let page: Value = app
-        .get("/v1/users?emailContains=b_s")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(ids(&page), [id(&b)]);
-    let page: Value = app
-        .get("/v1/users?emailContains=%25")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(ids(&page), Vec::<String>::new());
+    assert_eq!(ids(&page(&app, with_text("b_s")).await.0), [b.id]);
+    assert_eq!(ids(&page(&app, with_text("%")).await.0), Vec::<Uuid>::new());
 
-    let after = b["createdAt"].as_str().unwrap();
-    let page: Value = app
-        .get(&format!("/v1/users?createdAfter={}", urlencode(after)))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(ids(&page), [id(&c)], "strictly after");
-    let page: Value = app
-        .get(&format!("/v1/users?createdBefore={}", urlencode(after)))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(ids(&page), [id(&a)], "strictly before");
-    let page: Value = app
-        .get(&format!(
-            "/v1/users?createdAfter={}&emailContains=carol",
-            urlencode(a["createdAt"].as_str().unwrap())
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(ids(&page), [id(&c)], "filters combine");
-}
-
-fn urlencode(text: &str) -> String {
-    text.replace('+', "%2B").replace(':', "%3A")
+    let after_b = ListUsersRequest {
+        created_after: Some(b.created_at),
+        ..Default::default()
+    };
+    assert_eq!(ids(&page(&app, after_b).await.0), [c.id], "strictly after");
+    let before_b = ListUsersRequest {
+        created_before: Some(b.created_at),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(&page(&app, before_b).await.0),
+        [a.id],
+        "strictly before"
+    );
+    let both = ListUsersRequest {
+        created_after: Some(a.created_at),
+        ..with_text("carol")
+    };
+    assert_eq!(ids(&page(&app, both).await.0), [c.id], "filters combine");
 }

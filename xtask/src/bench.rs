@@ -16,7 +16,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo).args(["build", "--release", "--package", "keel", "--bin", "keel"]).status()?;
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "--package", "keel", "--bin", "keel"])
+        .status()?;
     if !status.success() {
         bail!("building the release server failed");
     }

@@ -1,6 +1,8 @@
 //! Writing `generated/` from a contract.
 
 mod code;
+pub mod rust_client;
+pub mod rust_ops;
 pub mod rust_server;
 pub mod rust_types;
 
@@ -31,6 +33,15 @@ pub fn generate(contract: &Contract, contract_name: &str) -> Result<Files> {
     put(
         "rust/types/src/lib.rs",
         code::rustfmt(&rust_types::lib_rs(api, &header)?)?,
+    );
+    for tag in &api.tags {
+        let path = format!("rust/types/src/{}.rs", snake_case(&tag.name));
+        put(&path, code::rustfmt(&rust_ops::tag_rs(api, tag, &header)?)?);
+    }
+    put("rust/client/Cargo.toml", rust_client::MANIFEST.to_owned());
+    put(
+        "rust/client/src/lib.rs",
+        code::rustfmt(&rust_client::lib_rs(api, &header)?)?,
     );
     put("rust/server/Cargo.toml", SERVER_MANIFEST.to_owned());
     put(

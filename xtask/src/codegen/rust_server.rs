@@ -5,6 +5,9 @@
 use anyhow::Result;
 
 use super::code::{Code, doc_lines, imports, rust_str};
+use super::rust_ops::{
+    default_literal, header_type, mentions_type, operation_docs, param_ident, variant_name,
+};
 use super::rust_types::{oai_validator, rust_type};
 use crate::openapi::model::*;
 use crate::openapi::names::{header_snake_case, pascal_case, snake_case};
@@ -140,10 +143,6 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
     let routes_name = format!("{}Routes", pascal_case(&tag.name));
 
     let mut body = Code::default();
-    for op in &ops {
-        request_struct(&mut body, op, &trait_name)?;
-        response_enum(&mut body, op);
-    }
 
     body.line(&format!(
         "/// The operations of the `{}` tag. Implement it in a service and pass the",
@@ -223,6 +222,10 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
         ],
     ));
     out.push_str("use keel_runtime::server::RequestContext;\n");
+    out.push_str(&format!(
+        "/// The request and response type of each operation (shared with the Rust client).\npub use keel_types::{}::*;\n",
+        snake_case(&tag.name)
+    ));
     if !schema_names.is_empty() {
         out.push_str(&format!(
             "use keel_types::{{{}}};\n",
@@ -234,183 +237,12 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
     Ok(out)
 }
 
-fn mentions_type(body: &str, name: &str) -> bool {
-    body.match_indices(name).any(|(i, _)| {
-        let before = body[..i].chars().next_back();
-        let after = body[i + name.len()..].chars().next();
-        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-            && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-    })
-}
-
-fn operation_docs(out: &mut Code, op: &Operation) {
-    if let Some(summary) = &op.summary {
-        out.line(&format!("/// {summary}"));
-        out.line("///");
-    }
-    out.line(&format!(
-        "/// `{} {}` (operation `{}`)",
-        op.method.as_str().to_uppercase(),
-        op.path,
-        op.id
-    ));
-    if let Some(description) = &op.description {
-        out.line("///");
-        doc_lines(out, Some(description));
-    }
-}
-
 /// A parameter whose absence the contract answers with 428 rather than 400.
 fn is_precondition(op: &Operation, param: &Param) -> bool {
     param.location == Location::Header
         && param.name.eq_ignore_ascii_case("if-match")
         && param.required
         && op.responses.iter().any(|r| r.status == 428)
-}
-
-fn param_ident(param: &Param) -> String {
-    match param.location {
-        Location::Header => header_snake_case(&param.name),
-        Location::Path | Location::Query => snake_case(&param.name),
-    }
-}
-
-/// The value the service sees for a parameter: required ones and ones with a
-/// default are plain, others are `Option`.
-fn param_field_type(param: &Param) -> String {
-    let ty = rust_type(&param.schema);
-    if param.required || param.schema.default.is_some() {
-        ty
-    } else {
-        format!("Option<{ty}>")
-    }
-}
-
-fn request_struct(out: &mut Code, op: &Operation, trait_name: &str) -> Result<()> {
-    let ty = pascal_case(&op.id);
-    out.line(&format!(
-        "/// The input of [`{trait_name}::{}`], decoded and validated.",
-        snake_case(&op.id)
-    ));
-    out.line("#[derive(Debug, Clone, PartialEq)]");
-    out.line(&format!("pub struct {ty}Request {{"));
-    for param in &op.params {
-        let location = match param.location {
-            Location::Path => "path",
-            Location::Query => "query",
-            Location::Header => "header",
-        };
-        let mut doc = format!("`{}` ({location} parameter)", param.name);
-        if let Some(d) = &param.description {
-            doc.push_str(": ");
-            doc.push_str(d.trim());
-        }
-        if let Some(default) = &param.schema.default {
-            doc.push_str(&format!(" Defaults to `{default}`."));
-        }
-        doc_lines(out, Some(&doc));
-        out.line(&format!(
-            "pub {}: {},",
-            param_ident(param),
-            param_field_type(param)
-        ));
-    }
-    if let Some(body) = &op.body {
-        doc_lines(
-            out,
-            Some(body.description.as_deref().unwrap_or("The request body.")),
-        );
-        out.line(&format!("pub body: {},", rust_type(&body.schema)));
-    }
-    out.line("}");
-    out.blank();
-    Ok(())
-}
-
-fn variant_name(status: u16) -> String {
-    let reason = match status {
-        200 => "Ok",
-        201 => "Created",
-        202 => "Accepted",
-        204 => "NoContent",
-        301 => "MovedPermanently",
-        302 => "Found",
-        303 => "SeeOther",
-        304 => "NotModified",
-        400 => "BadRequest",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "NotFound",
-        405 => "MethodNotAllowed",
-        406 => "NotAcceptable",
-        409 => "Conflict",
-        410 => "Gone",
-        412 => "PreconditionFailed",
-        413 => "PayloadTooLarge",
-        415 => "UnsupportedMediaType",
-        422 => "UnprocessableContent",
-        428 => "PreconditionRequired",
-        429 => "TooManyRequests",
-        500 => "InternalServerError",
-        501 => "NotImplemented",
-        502 => "BadGateway",
-        503 => "ServiceUnavailable",
-        504 => "GatewayTimeout",
-        other => return format!("Status{other}"),
-    };
-    reason.to_owned()
-}
-
-fn header_type(header: &Header) -> String {
-    let ty = rust_type(&header.schema);
-    if header.required {
-        ty
-    } else {
-        format!("Option<{ty}>")
-    }
-}
-
-fn response_enum(out: &mut Code, op: &Operation) {
-    let ty = pascal_case(&op.id);
-    out.line(&format!(
-        "/// What `{}` answers: one variant per status the contract declares.",
-        op.id
-    ));
-    out.line("#[derive(Debug, Clone, PartialEq)]");
-    out.line(&format!("pub enum {ty}Response {{"));
-    for response in &op.responses {
-        out.line(&format!(
-            "/// {}: {}",
-            response.status,
-            response.description.trim().lines().next().unwrap_or("")
-        ));
-        let variant = variant_name(response.status);
-        match (&response.content, response.headers.is_empty()) {
-            (None, true) => out.line(&format!("{variant},")),
-            (Some((_, schema)), true) => out.line(&format!("{variant}({}),", rust_type(schema))),
-            (content, false) => {
-                out.line(&format!("{variant} {{"));
-                if let Some((_, schema)) = content {
-                    out.line(&format!("body: {},", rust_type(schema)));
-                }
-                for header in &response.headers {
-                    let doc = match &header.description {
-                        Some(d) => format!("The `{}` header: {}", header.name, d.trim()),
-                        None => format!("The `{}` header.", header.name),
-                    };
-                    doc_lines(out, Some(&doc));
-                    out.line(&format!(
-                        "{}: {},",
-                        header_snake_case(&header.name),
-                        header_type(header)
-                    ));
-                }
-                out.line("},");
-            }
-        }
-    }
-    out.line("}");
-    out.blank();
 }
 
 fn reply_enum(out: &mut Code, op: &Operation) {
@@ -592,16 +424,4 @@ fn handler(out: &mut Code, op: &Operation, tag: &str) -> Result<()> {
     out.line("}");
     out.blank();
     Ok(())
-}
-
-fn default_literal(value: &serde_json::Value, ty: &str) -> Option<String> {
-    match value {
-        serde_json::Value::Number(n) if ty.starts_with('i') => n.as_i64().map(|v| v.to_string()),
-        serde_json::Value::Number(n) if ty.starts_with('f') => n.as_f64().map(|v| format!("{v:?}")),
-        serde_json::Value::Bool(b) if ty == "bool" => Some(b.to_string()),
-        serde_json::Value::String(s) if ty == "String" => {
-            Some(format!("{}.to_owned()", rust_str(s)))
-        }
-        _ => None,
-    }
 }

@@ -30,12 +30,16 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
         &body,
         &[
             ("LazyLock", "use std::sync::LazyLock;"),
-            ("Tristate", "use keel_runtime::Tristate;"),
+            ("Tristate", "pub use keel_runtime::Tristate;"),
             ("Errors::", "use keel_runtime::validate::Errors;"),
             ("Serialize", "use serde::{Deserialize, Serialize};"),
             ("Validate", "use validator::{Validate, ValidationErrors};"),
         ],
     ));
+    out.push('\n');
+    for tag in &api.tags {
+        out.push_str(&format!("pub mod {};\n", snake_case(&tag.name)));
+    }
     out.push('\n');
     out.push_str(&body);
     Ok(out)

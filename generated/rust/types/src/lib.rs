@@ -5,11 +5,13 @@
 //! each type implements `validator::Validate` with the schema's constraints, and
 //! the `server` feature adds the poem-openapi derives that document it.
 
-use keel_runtime::Tristate;
+pub use keel_runtime::Tristate;
 use keel_runtime::validate::Errors;
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 use validator::{Validate, ValidationErrors};
+
+pub mod users;
 
 /// One invalid part of a request: a body property (`pointer`) or a
 /// parameter (`parameter`); exactly one of the two is present.

@@ -1,0 +1,323 @@
+//! What generated Rust clients stand on: configuration, the bearer-token
+//! provider, the reply wrapper and the client error.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use reqwest::StatusCode;
+pub use reqwest::header::HeaderMap;
+
+/// Supplies the bearer token for each request, or none. Implemented for a fixed
+/// `String`; implement it to refresh tokens.
+pub trait TokenProvider: Send + Sync {
+    fn token(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>>;
+}
+
+impl TokenProvider for String {
+    fn token(&self) -> Pin<Box<dyn Future<Output = Option<String>> + Send + '_>> {
+        Box::pin(std::future::ready(Some(self.clone())))
+    }
+}
+
+/// A declared response: the operation's typed value (its variant says which
+/// status, its fields carry the body and documented headers), plus the raw
+/// status and headers for anything else a caller needs.
+#[derive(Debug, Clone)]
+pub struct Reply<T> {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub value: T,
+}
+
+/// What went wrong when no declared response came back.
+#[derive(Debug)]
+pub enum Error {
+    /// The request could not be sent or the response not read (connection
+    /// refused, timeout, TLS).
+    Transport(reqwest::Error),
+    /// The server answered with a status the contract does not declare for this
+    /// operation: the server and the contract disagree.
+    UndeclaredStatus(Box<Unexpected>),
+    /// A declared status whose body or headers do not match the contract.
+    InvalidResponse(Box<Unexpected>),
+}
+
+/// A response that does not fit the contract, kept whole for diagnosis.
+#[derive(Debug)]
+pub struct Unexpected {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+    /// What does not match, for an invalid response.
+    pub reason: Option<String>,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Transport(e) => write!(f, "request failed: {e}"),
+            Error::UndeclaredStatus(r) => {
+                write!(
+                    f,
+                    "the server answered {}, which the contract does not declare: {}",
+                    r.status, r.body
+                )
+            }
+            Error::InvalidResponse(r) => {
+                write!(
+                    f,
+                    "the {} response does not match the contract: {}",
+                    r.status,
+                    r.reason.as_deref().unwrap_or("")
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<reqwest::Error> for Error {
+    fn from(error: reqwest::Error) -> Self {
+        Error::Transport(error)
+    }
+}
+
+/// Connection settings shared by every call of a generated client.
+#[derive(Clone)]
+pub struct ClientConfig {
+    base_url: String,
+    http: reqwest::Client,
+    token: Option<Arc<dyn TokenProvider>>,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`ClientConfig`]: base URL, timeouts, user agent and token provider.
+pub struct ClientBuilder {
+    base_url: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    user_agent: String,
+    token: Option<Arc<dyn TokenProvider>>,
+}
+
+impl ClientBuilder {
+    pub fn new(base_url: impl Into<String>, default_user_agent: &str) -> Self {
+        ClientBuilder {
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            user_agent: default_user_agent.to_owned(),
+            token: None,
+        }
+    }
+
+    /// The longest a whole call may take (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The longest connecting may take (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Sends `Authorization: Bearer <token>` with every call that has a token.
+    pub fn bearer(mut self, provider: impl TokenProvider + 'static) -> Self {
+        self.token = Some(Arc::new(provider));
+        self
+    }
+
+    pub fn build(self) -> Result<ClientConfig, Error> {
+        // One TLS crypto provider in the whole process: ring, as sqlx uses.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .user_agent(self.user_agent)
+            .build()?;
+        Ok(ClientConfig {
+            base_url: self.base_url,
+            http,
+            token: self.token,
+        })
+    }
+}
+
+impl ClientConfig {
+    /// Starts a request to `path_segments` (each percent-encoded as one segment)
+    /// under the base URL, with the bearer token if there is one.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path_segments: &[&str],
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        let mut url = String::with_capacity(self.base_url.len() + 32);
+        url.push_str(&self.base_url);
+        for segment in path_segments {
+            url.push('/');
+            url.push_str(&percent_encode_segment(segment));
+        }
+        let mut builder = self.http.request(method, url);
+        if let Some(provider) = &self.token
+            && let Some(token) = provider.token().await
+        {
+            builder = builder.bearer_auth(token);
+        }
+        Ok(builder)
+    }
+}
+
+/// RFC 3986 unreserved characters pass; everything else is `%XX`.
+fn percent_encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// A received response, read whole, for the generated decoder.
+pub struct Received {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Received {
+    pub async fn read(response: reqwest::Response) -> Result<Received, Error> {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await?;
+        Ok(Received {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// The body as the declared type.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_str(&self.body).map_err(|e| self.invalid(format!("body: {e}")))
+    }
+
+    /// A declared response header, parsed.
+    pub fn header<T: std::str::FromStr>(&self, name: &str) -> Result<T, Error> {
+        self.optional_header(name)?
+            .ok_or_else(|| self.invalid(format!("the `{name}` header is missing")))
+    }
+
+    pub fn optional_header<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, Error> {
+        match self.headers.get(name) {
+            None => Ok(None),
+            Some(value) => {
+                let text = value
+                    .to_str()
+                    .map_err(|_| self.invalid(format!("the `{name}` header is not text")))?;
+                text.parse().map(Some).map_err(|_| {
+                    self.invalid(format!("the `{name}` header `{text}` does not parse"))
+                })
+            }
+        }
+    }
+
+    pub fn reply<T>(self, value: T) -> Reply<T> {
+        Reply {
+            status: self.status,
+            headers: self.headers,
+            value,
+        }
+    }
+
+    pub fn undeclared(self) -> Error {
+        Error::UndeclaredStatus(Box::new(Unexpected {
+            status: self.status,
+            headers: self.headers,
+            body: self.body,
+            reason: None,
+        }))
+    }
+
+    fn invalid(&self, reason: String) -> Error {
+        Error::InvalidResponse(Box::new(Unexpected {
+            status: self.status,
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            reason: Some(reason),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(percent_encode_segment("a b/c?d"), "a%20b%2Fc%3Fd");
+        assert_eq!(percent_encode_segment("0190-abc_~."), "0190-abc_~.");
+    }
+}
+
+/// How a parameter value is written in a query string or header.
+pub trait ToParam {
+    fn to_param(&self) -> String;
+}
+
+macro_rules! to_param_by_display {
+    ($($t:ty),*) => {$(
+        impl ToParam for $t {
+            fn to_param(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+
+to_param_by_display!(
+    String,
+    i32,
+    i64,
+    f32,
+    f64,
+    bool,
+    uuid::Uuid,
+    chrono::NaiveDate
+);
+
+impl ToParam for chrono::DateTime<chrono::Utc> {
+    /// RFC 3339 with `Z`, as the contract's `date-time` format requires.
+    fn to_param(&self) -> String {
+        self.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    }
+}
+
+pub use reqwest::Method;

@@ -1,0 +1,191 @@
+//! `generated/rust/client`: an async client with one method per operation, typed
+//! requests, and a typed value per declared response.
+
+use anyhow::Result;
+
+use super::code::{Code, rust_str};
+use super::rust_ops::{operation_docs, param_ident, variant_name};
+use crate::openapi::model::*;
+use crate::openapi::names::{header_snake_case, pascal_case, snake_case};
+
+pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
+    let mut out = Code::default();
+    out.line(header);
+    out.line("//!");
+    out.line(&format!(
+        "//! An async Rust client for {} {}: one method per operation, taking the",
+        api.title, api.version
+    ));
+    out.line("//! operation's request type and returning a [`Reply`] whose `value` is the");
+    out.line("//! operation's response enum (one variant per declared status, problem+json");
+    out.line("//! bodies included). A status the contract does not declare is an [`Error`].");
+    out.blank();
+    out.line("pub use keel_runtime::client::{Error, HeaderMap, Reply, StatusCode, TokenProvider};");
+    out.line("use keel_runtime::client::{ClientBuilder, ClientConfig, Method, Received, ToParam};");
+    out.line("pub use keel_types as types;");
+    for tag in &api.tags {
+        out.line(&format!("use keel_types::{}::*;", snake_case(&tag.name)));
+    }
+    out.blank();
+    out.line(&format!("/// The `User-Agent` sent unless [`Builder::user_agent`] says otherwise.\npub const DEFAULT_USER_AGENT: &str = {};", rust_str(&format!("keel-client/{}", api.version))));
+    out.blank();
+    out.line("/// Configures a [`Client`]: base URL, timeouts, user agent, bearer token.");
+    out.line("pub struct Builder(ClientBuilder);");
+    out.blank();
+    out.line("impl Builder {");
+    out.line("/// The longest a whole call may take (default 30 s).");
+    out.line("pub fn timeout(self, timeout: std::time::Duration) -> Self { Builder(self.0.timeout(timeout)) }");
+    out.line("/// The longest connecting may take (default 5 s).");
+    out.line("pub fn connect_timeout(self, timeout: std::time::Duration) -> Self { Builder(self.0.connect_timeout(timeout)) }");
+    out.line("pub fn user_agent(self, user_agent: impl Into<String>) -> Self { Builder(self.0.user_agent(user_agent)) }");
+    out.line("/// Sends `Authorization: Bearer <token>` from this provider with every call.");
+    out.line("pub fn bearer(self, provider: impl TokenProvider + 'static) -> Self { Builder(self.0.bearer(provider)) }");
+    out.line(
+        "pub fn build(self) -> Result<Client, Error> { Ok(Client { config: self.0.build()? }) }",
+    );
+    out.line("}");
+    out.blank();
+    out.line(&format!("/// A client for {}.", api.title));
+    out.line("#[derive(Debug, Clone)]");
+    out.line("pub struct Client {");
+    out.line("config: ClientConfig,");
+    out.line("}");
+    out.blank();
+    out.line("impl Client {");
+    out.line(
+        "/// A client with the default settings, for the API at `base_url` (`http://host:port`).",
+    );
+    out.line("pub fn new(base_url: impl Into<String>) -> Result<Self, Error> { Self::builder(base_url).build() }");
+    out.blank();
+    out.line("pub fn builder(base_url: impl Into<String>) -> Builder { Builder(ClientBuilder::new(base_url, DEFAULT_USER_AGENT)) }");
+    out.blank();
+    for op in &api.operations {
+        method(&mut out, op);
+    }
+    out.line("}");
+    Ok(out.finish())
+}
+
+fn method(out: &mut Code, op: &Operation) {
+    let name = snake_case(&op.id);
+    let ty = pascal_case(&op.id);
+    operation_docs(out, op);
+    out.line(&format!(
+        "pub async fn {name}(&self, req: &{ty}Request) -> Result<Reply<{ty}Response>, Error> {{"
+    ));
+    let mut segments = Vec::new();
+    for segment in op.path.split('/').filter(|s| !s.is_empty()) {
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(var) => {
+                let param = op
+                    .params
+                    .iter()
+                    .find(|p| p.location == Location::Path && p.name == var)
+                    .expect("the loader checked path variables");
+                let ident = param_ident(param);
+                out.line(&format!("let {ident} = req.{ident}.to_param();"));
+                segments.push(format!("&{ident}"));
+            }
+            None => segments.push(rust_str(segment)),
+        }
+    }
+    let method = op.method.as_str().to_uppercase();
+    let queries: Vec<&Param> = op
+        .params
+        .iter()
+        .filter(|p| p.location == Location::Query)
+        .collect();
+    let adds_more = !queries.is_empty()
+        || op.body.is_some()
+        || op.params.iter().any(|p| p.location == Location::Header);
+    out.line(&format!(
+        "let {}request = self.config.request(Method::{method}, &[{}]).await?;",
+        if adds_more { "mut " } else { "" },
+        segments.join(", ")
+    ));
+    if !queries.is_empty() {
+        out.line("let mut query: Vec<(&str, String)> = Vec::new();");
+        for p in &queries {
+            let ident = param_ident(p);
+            if p.required || p.schema.default.is_some() {
+                out.line(&format!(
+                    "query.push(({}, req.{ident}.to_param()));",
+                    rust_str(&p.name)
+                ));
+            } else {
+                out.line(&format!(
+                    "if let Some(value) = &req.{ident} {{ query.push(({}, value.to_param())); }}",
+                    rust_str(&p.name)
+                ));
+            }
+        }
+        out.line("request = request.query(&query);");
+    }
+    for p in op.params.iter().filter(|p| p.location == Location::Header) {
+        let ident = param_ident(p);
+        if p.required {
+            out.line(&format!(
+                "request = request.header({}, req.{ident}.to_param());",
+                rust_str(&p.name)
+            ));
+        } else {
+            out.line(&format!("if let Some(value) = &req.{ident} {{ request = request.header({}, value.to_param()); }}", rust_str(&p.name)));
+        }
+    }
+    if op.body.is_some() {
+        out.line("request = request.json(&req.body);");
+    }
+    out.line("let received = Received::read(request.send().await?).await?;");
+    out.line("let value = match received.status.as_u16() {");
+    for response in &op.responses {
+        let variant = variant_name(response.status);
+        let headers: Vec<String> = response
+            .headers
+            .iter()
+            .map(|h| {
+                let getter = if h.required {
+                    "header"
+                } else {
+                    "optional_header"
+                };
+                format!(
+                    "{}: received.{getter}({})?",
+                    header_snake_case(&h.name),
+                    rust_str(&h.name)
+                )
+            })
+            .collect();
+        let value = match (&response.content, headers.is_empty()) {
+            (None, true) => format!("{ty}Response::{variant}"),
+            (Some(_), true) => format!("{ty}Response::{variant}(received.json()?)"),
+            (content, false) => {
+                let mut fields = Vec::new();
+                if content.is_some() {
+                    fields.push("body: received.json()?".to_owned());
+                }
+                fields.extend(headers);
+                format!("{ty}Response::{variant} {{ {} }}", fields.join(", "))
+            }
+        };
+        out.line(&format!("{} => {value},", response.status));
+    }
+    out.line("_ => return Err(received.undeclared()),");
+    out.line("};");
+    out.line("Ok(received.reply(value))");
+    out.line("}");
+    out.blank();
+}
+
+pub const MANIFEST: &str = r#"# @generated by `cargo xtask codegen`. Do not edit.
+[package]
+name = "keel-client"
+version = "0.1.0"
+description = "An async Rust client for Keel's API (generated)."
+edition.workspace = true
+license.workspace = true
+
+[dependencies]
+keel-runtime = { workspace = true, features = ["client"] }
+# Without the `server` feature: a client does not pull poem.
+keel-types.workspace = true
+"#;

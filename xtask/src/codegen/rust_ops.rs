@@ -1,0 +1,249 @@
+//! `generated/rust/types/src/<tag>.rs`: the request struct and the response enum
+//! of every operation, shared by the server trait and the Rust client.
+
+use anyhow::Result;
+
+use super::code::{Code, doc_lines, rust_str};
+use super::rust_types::rust_type;
+use crate::openapi::model::*;
+use crate::openapi::names::{header_snake_case, pascal_case, snake_case};
+
+pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
+    let mut body = Code::default();
+    for op in api.operations.iter().filter(|op| op.tag == tag.name) {
+        request_struct(&mut body, op)?;
+        response_enum(&mut body, op);
+    }
+    let body = body.finish();
+    let mut out = String::new();
+    out.push_str(header);
+    out.push_str(&format!(
+        "\n//!\n//! The inputs and outputs of the operations tagged `{}`.\n\n",
+        tag.name
+    ));
+    let schema_names: Vec<&str> = api
+        .schemas
+        .iter()
+        .map(|s| s.name.as_str())
+        .filter(|n| mentions_type(&body, n))
+        .collect();
+    if !schema_names.is_empty() {
+        out.push_str(&format!("use crate::{{{}}};\n\n", schema_names.join(", ")));
+    }
+    out.push_str(&body);
+    Ok(out)
+}
+
+pub fn mentions_type(body: &str, name: &str) -> bool {
+    body.match_indices(name).any(|(i, _)| {
+        let before = body[..i].chars().next_back();
+        let after = body[i + name.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+pub fn operation_docs(out: &mut Code, op: &Operation) {
+    if let Some(summary) = &op.summary {
+        out.line(&format!("/// {summary}"));
+        out.line("///");
+    }
+    out.line(&format!(
+        "/// `{} {}` (operation `{}`)",
+        op.method.as_str().to_uppercase(),
+        op.path,
+        op.id
+    ));
+    if let Some(description) = &op.description {
+        out.line("///");
+        doc_lines(out, Some(description));
+    }
+}
+
+pub fn param_ident(param: &Param) -> String {
+    match param.location {
+        Location::Header => header_snake_case(&param.name),
+        Location::Path | Location::Query => snake_case(&param.name),
+    }
+}
+
+/// The value the service sees for a parameter: required ones and ones with a
+/// default are plain, others are `Option`.
+pub fn param_field_type(param: &Param) -> String {
+    let ty = rust_type(&param.schema);
+    if param.required || param.schema.default.is_some() {
+        ty
+    } else {
+        format!("Option<{ty}>")
+    }
+}
+
+pub fn request_struct(out: &mut Code, op: &Operation) -> Result<()> {
+    let ty = pascal_case(&op.id);
+    out.line(&format!(
+        "/// The input of `{}` (`{} {}`): on the server, decoded and validated.",
+        op.id,
+        op.method.as_str().to_uppercase(),
+        op.path
+    ));
+    out.line("#[derive(Debug, Clone, PartialEq)]");
+    out.line(&format!("pub struct {ty}Request {{"));
+    for param in &op.params {
+        let location = match param.location {
+            Location::Path => "path",
+            Location::Query => "query",
+            Location::Header => "header",
+        };
+        let mut doc = format!("`{}` ({location} parameter)", param.name);
+        if let Some(d) = &param.description {
+            doc.push_str(": ");
+            doc.push_str(d.trim());
+        }
+        if let Some(default) = &param.schema.default {
+            doc.push_str(&format!(" Defaults to `{default}`."));
+        }
+        doc_lines(out, Some(&doc));
+        out.line(&format!(
+            "pub {}: {},",
+            param_ident(param),
+            param_field_type(param)
+        ));
+    }
+    if let Some(body) = &op.body {
+        doc_lines(
+            out,
+            Some(body.description.as_deref().unwrap_or("The request body.")),
+        );
+        out.line(&format!("pub body: {},", rust_type(&body.schema)));
+    }
+    out.line("}");
+    out.blank();
+    // Operations whose inputs are all optional can be called with `..Default::default()`.
+    let defaults: Option<Vec<String>> = if op.body.is_some() {
+        None
+    } else {
+        op.params
+            .iter()
+            .map(|p| match (&p.schema.default, p.required) {
+                (_, true) => None,
+                (Some(value), false) => {
+                    let literal = default_literal(value, &rust_type(&p.schema))?;
+                    Some(format!("{}: {literal},", param_ident(p)))
+                }
+                (None, false) => Some(format!("{}: None,", param_ident(p))),
+            })
+            .collect()
+    };
+    if let Some(fields) = defaults {
+        out.line(&format!("impl Default for {ty}Request {{"));
+        out.line("/// The contract's defaults; optional parameters left out.");
+        out.line("fn default() -> Self {");
+        out.line(&format!("{ty}Request {{"));
+        for field in fields {
+            out.line(&field);
+        }
+        out.line("}");
+        out.line("}");
+        out.line("}");
+        out.blank();
+    }
+    Ok(())
+}
+
+pub fn variant_name(status: u16) -> String {
+    let reason = match status {
+        200 => "Ok",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "NoContent",
+        301 => "MovedPermanently",
+        302 => "Found",
+        303 => "SeeOther",
+        304 => "NotModified",
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        406 => "NotAcceptable",
+        409 => "Conflict",
+        410 => "Gone",
+        412 => "PreconditionFailed",
+        413 => "PayloadTooLarge",
+        415 => "UnsupportedMediaType",
+        422 => "UnprocessableContent",
+        428 => "PreconditionRequired",
+        429 => "TooManyRequests",
+        500 => "InternalServerError",
+        501 => "NotImplemented",
+        502 => "BadGateway",
+        503 => "ServiceUnavailable",
+        504 => "GatewayTimeout",
+        other => return format!("Status{other}"),
+    };
+    reason.to_owned()
+}
+
+pub fn header_type(header: &Header) -> String {
+    let ty = rust_type(&header.schema);
+    if header.required {
+        ty
+    } else {
+        format!("Option<{ty}>")
+    }
+}
+
+pub fn response_enum(out: &mut Code, op: &Operation) {
+    let ty = pascal_case(&op.id);
+    out.line(&format!(
+        "/// What `{}` answers: one variant per status the contract declares.",
+        op.id
+    ));
+    out.line("#[derive(Debug, Clone, PartialEq)]");
+    out.line(&format!("pub enum {ty}Response {{"));
+    for response in &op.responses {
+        out.line(&format!(
+            "/// {}: {}",
+            response.status,
+            response.description.trim().lines().next().unwrap_or("")
+        ));
+        let variant = variant_name(response.status);
+        match (&response.content, response.headers.is_empty()) {
+            (None, true) => out.line(&format!("{variant},")),
+            (Some((_, schema)), true) => out.line(&format!("{variant}({}),", rust_type(schema))),
+            (content, false) => {
+                out.line(&format!("{variant} {{"));
+                if let Some((_, schema)) = content {
+                    out.line(&format!("body: {},", rust_type(schema)));
+                }
+                for header in &response.headers {
+                    let doc = match &header.description {
+                        Some(d) => format!("The `{}` header: {}", header.name, d.trim()),
+                        None => format!("The `{}` header.", header.name),
+                    };
+                    doc_lines(out, Some(&doc));
+                    out.line(&format!(
+                        "{}: {},",
+                        header_snake_case(&header.name),
+                        header_type(header)
+                    ));
+                }
+                out.line("},");
+            }
+        }
+    }
+    out.line("}");
+    out.blank();
+}
+
+pub fn default_literal(value: &serde_json::Value, ty: &str) -> Option<String> {
+    match value {
+        serde_json::Value::Number(n) if ty.starts_with('i') => n.as_i64().map(|v| v.to_string()),
+        serde_json::Value::Number(n) if ty.starts_with('f') => n.as_f64().map(|v| format!("{v:?}")),
+        serde_json::Value::Bool(b) if ty == "bool" => Some(b.to_string()),
+        serde_json::Value::String(s) if ty == "String" => {
+            Some(format!("{}.to_owned()", rust_str(s)))
+        }
+        _ => None,
+    }
+}
