@@ -5,6 +5,7 @@
 //! the `server` feature, the glue between poem-openapi and the generated handler traits
 //! (request context, JSON bodies checked by serde and `validator`, problem+json errors).
 
+mod param;
 mod tristate;
 pub mod validate;
 
@@ -14,4 +15,5 @@ pub mod server;
 #[cfg(feature = "client")]
 pub mod client;
 
+pub use param::ToParam;
 pub use tristate::Tristate;

@@ -20,10 +20,11 @@ pub enum WriteError {
     Storage(#[from] StorageError),
 }
 
-/// One page of a listing, in id order (= creation order).
+/// One page of a listing, in id order (= creation order) or its reverse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
-    /// Start after this id (the cursor).
+    pub newest_first: bool,
+    /// Start after this id in the listing's order (the cursor).
     pub after: Option<UserId>,
     pub limit: u64,
     /// Lower-case text the email must contain.

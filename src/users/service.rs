@@ -80,6 +80,7 @@ impl<R: UserRepository> UsersApi for UsersService<R> {
         };
         let limit = u64::try_from(req.limit).expect("the contract bounds limit to 1..=100");
         let query = ListQuery {
+            newest_first: req.order == dto::ListUsersOrder::NewestFirst,
             after,
             // One more than asked tells whether another page follows.
             limit: limit + 1,

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use keel_client::types::users::*;
-use keel_client::types::{Tristate, User, UserPatch};
+use keel_client::types::{ListUsersOrder, Tristate, User, UserPatch};
 use uuid::Uuid;
 
 use crate::support::{TestApp, assert_problem, new_user};
@@ -339,6 +339,25 @@ async fn paging_visits_every_user_once_in_creation_order() {
     assert_eq!(pages, 5);
     assert_eq!(seen, created, "every user once, in creation order");
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 23);
+
+    // Newest first pages the other way round, with the same guarantees.
+    let mut newest = Vec::new();
+    let mut cursor = None;
+    loop {
+        let request = ListUsersRequest {
+            limit: 7,
+            order: ListUsersOrder::NewestFirst,
+            cursor: cursor.clone(),
+            ..Default::default()
+        };
+        let (items, next) = page(&app, request).await;
+        newest.extend(ids(&items));
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(newest, created.iter().rev().copied().collect::<Vec<_>>());
 
     // The default page size is 20.
     let (items, next) = page(&app, ListUsersRequest::default()).await;

@@ -287,37 +287,5 @@ mod tests {
     }
 }
 
-/// How a parameter value is written in a query string or header.
-pub trait ToParam {
-    fn to_param(&self) -> String;
-}
-
-macro_rules! to_param_by_display {
-    ($($t:ty),*) => {$(
-        impl ToParam for $t {
-            fn to_param(&self) -> String {
-                self.to_string()
-            }
-        }
-    )*};
-}
-
-to_param_by_display!(
-    String,
-    i32,
-    i64,
-    f32,
-    f64,
-    bool,
-    uuid::Uuid,
-    chrono::NaiveDate
-);
-
-impl ToParam for chrono::DateTime<chrono::Utc> {
-    /// RFC 3339 with `Z`, as the contract's `date-time` format requires.
-    fn to_param(&self) -> String {
-        self.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-    }
-}
-
+pub use crate::ToParam;
 pub use reqwest::Method;

@@ -119,7 +119,11 @@ impl UserRepository for SeaOrmUserRepository {
     async fn list(&self, query: &ListQuery) -> Result<Vec<User>, StorageError> {
         let mut select = Entity::find();
         if let Some(after) = query.after {
-            select = select.filter(Column::Id.gt(after.as_uuid()));
+            select = if query.newest_first {
+                select.filter(Column::Id.lt(after.as_uuid()))
+            } else {
+                select.filter(Column::Id.gt(after.as_uuid()))
+            };
         }
         if let Some(text) = &query.email_contains {
             select = select.filter(Expr::col(Column::Email).like(contains_pattern(text)));
@@ -130,8 +134,12 @@ impl UserRepository for SeaOrmUserRepository {
         if let Some(at) = query.created_before {
             select = select.filter(Column::CreatedAtUs.lt(at.micros()));
         }
-        let rows = select
-            .order_by_asc(Column::Id)
+        let ordered = if query.newest_first {
+            select.order_by_desc(Column::Id)
+        } else {
+            select.order_by_asc(Column::Id)
+        };
+        let rows = ordered
             .limit(query.limit)
             .all(&self.db)
             .await

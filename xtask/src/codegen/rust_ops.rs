@@ -244,6 +244,10 @@ pub fn default_literal(value: &serde_json::Value, ty: &str) -> Option<String> {
         serde_json::Value::String(s) if ty == "String" => {
             Some(format!("{}.to_owned()", rust_str(s)))
         }
+        // Any other named type with a string default is a generated string enum.
+        serde_json::Value::String(s) if ty.starts_with(|c: char| c.is_ascii_uppercase()) => Some(
+            format!("{ty}::{}", crate::codegen::rust_types::enum_variant(s)),
+        ),
         _ => None,
     }
 }

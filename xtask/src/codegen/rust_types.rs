@@ -301,14 +301,21 @@ fn number_lit(value: f64, ty: &str) -> String {
     }
 }
 
+/// The Rust variant for an enum value: PascalCase, prefixed when it would not
+/// start with a letter.
+pub fn enum_variant(value: &str) -> String {
+    let mut variant = pascal_case(value);
+    if variant.is_empty() || variant.starts_with(|c: char| c.is_ascii_digit()) {
+        variant.insert(0, 'V');
+    }
+    variant
+}
+
 fn enum_type(out: &mut Code, schema: &NamedSchema, values: &[String]) -> Result<()> {
     let name = &schema.name;
     let mut variants: Vec<String> = Vec::new();
     for value in values {
-        let mut variant = pascal_case(value);
-        if variant.is_empty() || variant.starts_with(|c: char| c.is_ascii_digit()) {
-            variant.insert(0, 'V');
-        }
+        let variant = enum_variant(value);
         if variants.contains(&variant) {
             bail!("enum `{name}`: the values map to the same Rust variant `{variant}`");
         }
@@ -331,6 +338,23 @@ fn enum_type(out: &mut Code, schema: &NamedSchema, values: &[String]) -> Result<
     out.line(&format!("impl Validate for {name} {{"));
     out.line("fn validate(&self) -> Result<(), ValidationErrors> {");
     out.line("Ok(())");
+    out.line("}");
+    out.line("}");
+    out.blank();
+    out.line(&format!("impl {name} {{"));
+    out.line("/// The value as the contract spells it.");
+    out.line("pub fn as_str(&self) -> &'static str {");
+    out.line("match self {");
+    for (value, variant) in values.iter().zip(&variants) {
+        out.line(&format!("{name}::{variant} => {},", rust_str(value)));
+    }
+    out.line("}");
+    out.line("}");
+    out.line("}");
+    out.blank();
+    out.line(&format!("impl keel_runtime::ToParam for {name} {{"));
+    out.line("fn to_param(&self) -> String {");
+    out.line("self.as_str().to_owned()");
     out.line("}");
     out.line("}");
     out.blank();

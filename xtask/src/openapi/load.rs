@@ -126,7 +126,7 @@ pub fn load(document: &Value) -> Result<Api> {
             Some(list) => list
                 .items()?
                 .into_iter()
-                .map(|p| loader.parameter(&p))
+                .map(|p| loader.parameter(&p, ""))
                 .collect::<Result<Vec<_>>>()?,
             None => Vec::new(),
         };
@@ -276,7 +276,7 @@ impl<'a> Loader<'a> {
         let mut params: Vec<Param> = shared.to_vec();
         if let Some(list) = node.child("parameters") {
             for p in list.items()? {
-                let param = self.parameter(&p)?;
+                let param = self.parameter(&p, &pascal_case(&id))?;
                 params.retain(|q| !(q.name == param.name && q.location == param.location));
                 params.push(param);
             }
@@ -339,7 +339,13 @@ impl<'a> Loader<'a> {
         })
     }
 
-    fn parameter(&mut self, node: &Node<'a>) -> Result<Param> {
+    /// `prefix` names inline enums: the operation's name for its own parameters,
+    /// the component's name for a `$ref`'d one.
+    fn parameter(&mut self, node: &Node<'a>, prefix: &str) -> Result<Param> {
+        let prefix = match node.opt_str("$ref")? {
+            Some(target) => target.rsplit('/').next().unwrap_or(prefix).to_owned(),
+            None => prefix.to_owned(),
+        };
         let node = self.deref(node)?;
         node.check_keys(&[
             "name",
@@ -381,11 +387,27 @@ impl<'a> Loader<'a> {
         if location == Location::Path && !required {
             return Err(node.error(format!("path parameter `{name}` must be `required: true`")));
         }
-        let schema = self.schema(&node.req("schema")?, &pascal_case(&name))?;
+        let inline_name = if prefix.ends_with(&pascal_case(&name)) {
+            prefix.clone()
+        } else {
+            format!("{prefix}{}", pascal_case(&name))
+        };
+        let schema = self.schema(&node.req("schema")?, &inline_name)?;
+        let is_enum = |loader: &Self, ty: &Type| match ty {
+            Type::Named(n) => {
+                matches!(loader.hoisted.get(n), Some((SchemaKind::StringEnum(_), _)))
+                    || loader
+                        .root
+                        .pointer(&format!("/components/schemas/{n}/enum"))
+                        .is_some()
+            }
+            _ => false,
+        };
         if !matches!(
             schema.ty,
             Type::String(_) | Type::Integer(_) | Type::Number(_) | Type::Boolean
-        ) {
+        ) && !is_enum(self, &schema.ty)
+        {
             return Err(node.req("schema")?.error(format!("parameter `{name}` must have a string, integer, number or boolean schema; arrays and objects are not supported yet")));
         }
         if schema.nullable {
