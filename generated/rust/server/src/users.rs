@@ -100,6 +100,7 @@ impl<S: UsersApi> UsersRoutes<S> {
         operation_id = "listUsers",
         tag = "crate::Tag::Users"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn list_users(
         &self,
         http: &poem::Request,
