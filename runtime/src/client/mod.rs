@@ -7,6 +7,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::ToParam;
+pub use reqwest::Method;
 pub use reqwest::StatusCode;
 pub use reqwest::header::HeaderMap;
 
@@ -286,6 +288,3 @@ mod tests {
         assert_eq!(percent_encode_segment("0190-abc_~."), "0190-abc_~.");
     }
 }
-
-pub use crate::ToParam;
-pub use reqwest::Method;
