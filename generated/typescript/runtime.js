@@ -1,0 +1,204 @@
+// The fixed part of every Keel TypeScript client: transport, results, retries.
+// Plain ESM with no dependencies; the types are in runtime.d.ts.
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+const RETRY_STATUS = new Set([408, 429, 502, 503, 504]);
+
+export class KeelError extends Error {
+  constructor(result) {
+    super(describe(result));
+    this.name = "KeelError";
+    this.result = result;
+  }
+}
+
+function describe(result) {
+  if (typeof result.status === "number") {
+    const detail = result.error && typeof result.error === "object" && "detail" in result.error ? `: ${result.error.detail}` : "";
+    return `the API answered ${result.status}${detail}`;
+  }
+  if (result.status === "undocumented") return `the API answered ${result.httpStatus}, which the contract does not declare`;
+  if (result.status === "invalid-response") return `the ${result.httpStatus} response does not match the contract: ${result.problems.join("; ")}`;
+  return `the call failed (${result.status}): ${String(result.error)}`;
+}
+
+export async function orThrow(result) {
+  const settled = await result;
+  if (settled.ok) return settled;
+  throw new KeelError(settled);
+}
+
+/** Percent-encodes one path segment. */
+export function segment(value) {
+  return encodeURIComponent(String(value));
+}
+
+/**
+ * Sends one operation. `op` is the generated description of the operation:
+ * method, path (already encoded), query, headers, body, and its responses.
+ */
+export async function send(config, op, options = {}) {
+  const retry = resolveRetry(config.retry, options.retry);
+  const retryable = IDEMPOTENT.has(op.method) || options.idempotencyKey !== undefined;
+  const attempts = retry && retryable ? retry.attempts : 1;
+  let result;
+  for (let attempt = 1; ; attempt++) {
+    result = await once(config, op, options);
+    if (attempt >= attempts || !worthRetrying(result) || options.signal?.aborted) return result;
+    await sleep(backoff(retry, attempt, result.headers), options.signal);
+  }
+}
+
+/** Network errors and statuses that say "try again later"; never a timeout, which already waited. */
+function worthRetrying(result) {
+  if (result.status === "network-error") return true;
+  const code = typeof result.status === "number" ? result.status : result.httpStatus;
+  return code !== undefined && RETRY_STATUS.has(code);
+}
+
+function resolveRetry(client, call) {
+  const chosen = call === undefined ? client : call;
+  if (chosen === false) return null;
+  return {
+    attempts: Math.max(1, chosen?.attempts ?? 3),
+    baseDelayMs: chosen?.baseDelayMs ?? 100,
+    maxDelayMs: chosen?.maxDelayMs ?? 10_000,
+  };
+}
+
+/** `Retry-After` (seconds or an HTTP date) when the server sends it, else exponential back-off with full jitter. */
+function backoff(retry, attempt, headers) {
+  const header = headers?.get("retry-after");
+  if (header) {
+    const seconds = Number(header);
+    const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+    if (Number.isFinite(ms)) return Math.min(Math.max(ms, 0), retry.maxDelayMs);
+  }
+  const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+  return Math.random() * ceiling;
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    if (ms <= 0) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+async function once(config, op, options) {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timeoutMs = options.timeoutMs ?? config.timeoutMs ?? 30_000;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const onAbort = () => controller.abort();
+  if (options.signal?.aborted) controller.abort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const headers = { accept: "application/json, application/problem+json", ...config.headers, ...op.headers };
+    const token = config.token ? await config.token() : undefined;
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (options.idempotencyKey !== undefined) headers["idempotency-key"] = options.idempotencyKey;
+    let body;
+    if (op.body !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(op.body);
+    }
+    const query = new URLSearchParams();
+    for (const [name, value] of op.query) if (value !== undefined && value !== null) query.append(name, String(value));
+    const search = query.toString();
+    const url = `${config.baseUrl.replace(/\/+$/, "")}${op.path}${search ? `?${search}` : ""}`;
+    const fetcher = config.fetch ? (u, i) => config.fetch(u, i) : (u, i) => globalThis.fetch(u, i);
+    let response;
+    let text;
+    try {
+      response = await fetcher(url, { method: op.method, headers, body, signal: controller.signal });
+      text = await response.text();
+    } catch (error) {
+      if (timedOut) return { ok: false, status: "timeout", error };
+      if (options.signal?.aborted) return { ok: false, status: "aborted", error };
+      return { ok: false, status: "network-error", error };
+    }
+    return decode(config, op, response, text);
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+function decode(config, op, response, text) {
+  const status = response.status;
+  const headers = response.headers;
+  let body;
+  try {
+    body = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  const declared = op.responses[status];
+  if (!declared) return { ok: false, status: "undocumented", httpStatus: status, headers, body };
+  const problems = [];
+  const result = { ok: status >= 200 && status < 300, status, headers };
+  if (declared.body) {
+    if (config.validateResponses !== false) check(declared.body, body, "body", op.schemas, problems);
+    result[result.ok ? "data" : "error"] = body;
+  }
+  for (const [name, field, required] of declared.headers ?? []) {
+    const value = headers.get(name);
+    if (value === null && required) problems.push(`the ${name} header is missing`);
+    if (value !== null) result[field] = value;
+  }
+  if (problems.length > 0) return { ok: false, status: "invalid-response", httpStatus: status, headers, body, problems };
+  return result;
+}
+
+/** Checks a value against a schema description generated from the contract. */
+function check(schema, value, path, schemas, problems) {
+  if (value === null) {
+    if (!schema.nullable) problems.push(`${path} is null`);
+    return;
+  }
+  if (schema.ref) return check({ ...schemas[schema.ref], nullable: schema.nullable }, value, path, schemas, problems);
+  switch (schema.type) {
+    case "object": {
+      if (typeof value !== "object" || Array.isArray(value)) return void problems.push(`${path} is not an object`);
+      for (const name of schema.required) if (!(name in value)) problems.push(`${path}.${name} is missing`);
+      for (const [name, property] of Object.entries(schema.properties)) {
+        if (name in value && value[name] !== undefined) check(property, value[name], `${path}.${name}`, schemas, problems);
+      }
+      return;
+    }
+    case "array":
+      if (!Array.isArray(value)) return void problems.push(`${path} is not an array`);
+      value.forEach((item, index) => check(schema.items, item, `${path}[${index}]`, schemas, problems));
+      return;
+    case "enum":
+      if (!schema.values.includes(value)) problems.push(`${path} is ${JSON.stringify(value)}, not one of ${schema.values.join(", ")}`);
+      return;
+    case "integer":
+      if (!Number.isInteger(value)) problems.push(`${path} is not an integer`);
+      return;
+    default:
+      if (typeof value !== schema.type) problems.push(`${path} is not a ${schema.type}`);
+  }
+}
+
+/** Yields every item of a cursor-paginated list, page after page. */
+export async function* paginate(fetchPage, params, options) {
+  let cursor = params.cursor;
+  for (;;) {
+    const result = await fetchPage({ ...params, cursor }, options);
+    if (!result.ok) throw new KeelError(result);
+    yield* result.data.items;
+    cursor = result.data.nextCursor;
+    if (cursor === undefined || cursor === null) return;
+  }
+}
