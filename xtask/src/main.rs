@@ -7,8 +7,10 @@
 mod bench;
 mod check;
 mod codegen;
+mod mock;
 mod openapi;
 mod test;
+mod typescript_suite;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,6 +40,14 @@ enum Command {
     /// Run every test suite: unit tests, and the black-box API tests on SQLite and,
     /// when reachable, PostgreSQL. `KEEL_REQUIRE_SERVICES=1` turns a skip into a failure.
     Test,
+    /// Serve a mock of the contract: requests are validated against it and
+    /// answered with bodies synthesised from its schemas.
+    Mock {
+        #[arg(long, default_value = "api/openapi.yaml")]
+        contract: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+    },
     /// Load-test `GET /v1/users/{id}` against a minimal hyper server in the same run.
     Bench(bench::Args),
 }
@@ -54,6 +64,7 @@ fn main() -> ExitCode {
         Command::Check => check::run(),
         Command::Test => test::run(),
         Command::Bench(args) => bench::run(args),
+        Command::Mock { contract, listen } => mock::run(&contract, listen),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

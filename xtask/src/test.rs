@@ -37,6 +37,17 @@ pub fn run() -> Result<()> {
         Err(why) => skipped.push(format!("black-box API tests on PostgreSQL: {why}")),
     }
 
+    match crate::typescript_suite::run() {
+        Ok(()) => ran.push("TypeScript client: tsc 5.9 and 7.0 (ES2022, ES2022+DOM), compile-fail fixtures, node tests against the server and the mock".to_owned()),
+        Err(why) if why.is::<crate::typescript_suite::NodeMissing>() => {
+            if require {
+                bail!("Node.js is required (KEEL_REQUIRE_SERVICES=1) but {why}");
+            }
+            skipped.push(format!("TypeScript client suites: {why}"));
+        }
+        Err(why) => return Err(why),
+    }
+
     println!("\n== cargo xtask test: summary ==");
     for suite in &ran {
         println!("  ran      {suite}");
@@ -50,7 +61,7 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+pub fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
     println!("$ cargo {}", args.join(" "));
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command.args(args);

@@ -1,0 +1,498 @@
+//! `cargo xtask mock`: serves any contract before its backend exists. Each
+//! operation validates its request against the contract (400 problem+json naming
+//! the field, as the real server does) and answers its first 2xx response with a
+//! body synthesised from the schema, so a frontend can be built against it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use poem::http::StatusCode;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::{Body, Request, Response};
+use serde_json::{Map, Value, json};
+
+use crate::openapi::model::*;
+
+/// Serves the contract until interrupted.
+pub fn run(contract: &Path, listen: SocketAddr) -> Result<()> {
+    let api = Arc::new(crate::openapi::read(contract)?.api);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let (addr, server) = bind(api, listen).await?;
+        println!(
+            "mock of {} serving on http://{addr} (Ctrl-C stops it)",
+            contract.display()
+        );
+        server.await
+    })
+}
+
+/// Binds the mock and returns its address and the future that serves it.
+pub async fn bind(
+    api: Arc<Api>,
+    listen: SocketAddr,
+) -> Result<(SocketAddr, impl Future<Output = Result<()>>)> {
+    let acceptor = TcpListener::bind(listen)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("the mock's listener has no address")?;
+    let endpoint = poem::endpoint::make(move |request: Request| {
+        let api = api.clone();
+        async move { answer(&api, request).await }
+    });
+    let server = async move {
+        poem::Server::new_with_acceptor(acceptor)
+            .run(endpoint)
+            .await?;
+        Ok(())
+    };
+    Ok((addr, server))
+}
+
+async fn answer(api: &Api, mut request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let method = request.method().as_str().to_ascii_lowercase();
+    let mut path_matched = false;
+    let Some((op, path_params)) = api.operations.iter().find_map(|op| {
+        let params = match_path(&op.path, &path)?;
+        path_matched = true;
+        (op.method.as_str() == method).then_some((op, params))
+    }) else {
+        return if path_matched {
+            problem(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this path does not support this method",
+                Vec::new(),
+            )
+        } else {
+            problem(
+                StatusCode::NOT_FOUND,
+                "no operation of the contract has this path",
+                Vec::new(),
+            )
+        };
+    };
+
+    let query: Vec<(String, String)> = request.params().unwrap_or_default();
+    let mut errors = Vec::new();
+    for param in &op.params {
+        let value = match param.location {
+            Location::Path => path_params.get(&param.name).cloned(),
+            Location::Query => query
+                .iter()
+                .find(|(k, _)| k == &param.name)
+                .map(|(_, v)| v.clone()),
+            Location::Header => request.header(&param.name).map(str::to_owned),
+        };
+        match value {
+            None if param.required => errors.push(parameter_error(
+                &param.name,
+                "required",
+                "is required".into(),
+            )),
+            None => {}
+            Some(text) => {
+                if let Some(problem) = check_parameter(api, &param.schema, &text) {
+                    errors.push(parameter_error(&param.name, "invalid", problem));
+                }
+            }
+        }
+    }
+    if let Some(body) = &op.body {
+        let is_json = request
+            .content_type()
+            .is_some_and(|c| c.starts_with("application/json"));
+        if !is_json {
+            return problem(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "the request body must be `application/json`",
+                Vec::new(),
+            );
+        }
+        let bytes = request.take_body().into_vec().await.unwrap_or_default();
+        match serde_json::from_slice::<Value>(&bytes) {
+            Err(e) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    &format!("the request body is not valid JSON: {e}"),
+                    Vec::new(),
+                );
+            }
+            Ok(value) => check_json(api, &body.schema, &value, "", &mut errors),
+        }
+    }
+    if !errors.is_empty() {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "the request does not match the contract; see `errors`",
+            errors,
+        );
+    }
+
+    let Some(success) = op.responses.iter().find(|r| (200..300).contains(&r.status)) else {
+        return problem(
+            StatusCode::NOT_IMPLEMENTED,
+            "the contract declares no success response for this operation",
+            Vec::new(),
+        );
+    };
+    let mut response =
+        Response::builder().status(StatusCode::from_u16(success.status).unwrap_or(StatusCode::OK));
+    for header in &success.headers {
+        response = response.header(header.name.as_str(), synthesize_header(&header.schema));
+    }
+    match &success.content {
+        Some((media, schema)) => response
+            .content_type(media.as_str())
+            .body(synthesize(api, schema).to_string()),
+        None => response.body(Body::empty()),
+    }
+}
+
+/// `/v1/users/{userId}` against `/v1/users/123` → `{userId: "123"}`.
+fn match_path(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
+    let parts: Vec<&str> = template.split('/').collect();
+    let segments: Vec<&str> = path.split('/').collect();
+    if parts.len() != segments.len() {
+        return None;
+    }
+    let mut params = BTreeMap::new();
+    for (part, segment) in parts.iter().zip(&segments) {
+        match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) if !segment.is_empty() => {
+                params.insert(name.to_owned(), percent_decode(segment));
+            }
+            Some(_) => return None,
+            None if part == segment => {}
+            None => return None,
+        }
+    }
+    Some(params)
+}
+
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = segment
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A parameter's text against its schema: `None` when it fits.
+fn check_parameter(api: &Api, schema: &Schema, text: &str) -> Option<String> {
+    let value = match &schema.ty {
+        Type::Integer(_) => match text.parse::<i64>() {
+            Ok(n) => json!(n),
+            Err(_) => return Some(format!("`{text}` is not an integer")),
+        },
+        Type::Number(_) => match text.parse::<f64>() {
+            Ok(n) => json!(n),
+            Err(_) => return Some(format!("`{text}` is not a number")),
+        },
+        Type::Boolean => match text {
+            "true" => json!(true),
+            "false" => json!(false),
+            _ => return Some(format!("`{text}` is not true or false")),
+        },
+        _ => json!(text),
+    };
+    let mut errors = Vec::new();
+    check_json(api, schema, &value, "", &mut errors);
+    errors
+        .first()
+        .map(|e| e["detail"].as_str().unwrap_or("is invalid").to_owned())
+}
+
+/// Checks a JSON value against a schema, collecting one error per violation.
+fn check_json(api: &Api, schema: &Schema, value: &Value, pointer: &str, errors: &mut Vec<Value>) {
+    if value.is_null() {
+        if !schema.nullable {
+            push(errors, pointer, "type", "must not be null".into());
+        }
+        return;
+    }
+    let rules = &schema.rules;
+    match &schema.ty {
+        Type::Named(name) => {
+            let Some(named) = api.schemas.iter().find(|s| &s.name == name) else {
+                return;
+            };
+            match &named.kind {
+                SchemaKind::StringEnum(values) => {
+                    if !value
+                        .as_str()
+                        .is_some_and(|v| values.iter().any(|x| x == v))
+                    {
+                        push(
+                            errors,
+                            pointer,
+                            "enum",
+                            format!("must be one of {}", values.join(", ")),
+                        );
+                    }
+                }
+                SchemaKind::Object(object) => {
+                    let Some(map) = value.as_object() else {
+                        return push(errors, pointer, "type", "must be an object".into());
+                    };
+                    for field in &object.fields {
+                        let child = format!("{pointer}/{}", field.json_name);
+                        match map.get(&field.json_name) {
+                            None if field.required => errors.push(json!({ "pointer": child, "code": "required", "detail": "is required" })),
+                            None => {}
+                            Some(v) => check_json(api, &field.schema, v, &child, errors),
+                        }
+                    }
+                    if object.deny_unknown {
+                        for key in map
+                            .keys()
+                            .filter(|k| !object.fields.iter().any(|f| &f.json_name == *k))
+                        {
+                            errors.push(json!({ "pointer": format!("{pointer}/{key}"), "code": "unknown", "detail": "is not a property of this object" }));
+                        }
+                    }
+                }
+            }
+        }
+        Type::String(format) => {
+            let Some(text) = value.as_str() else {
+                return push(errors, pointer, "type", "must be a string".into());
+            };
+            let chars = text.chars().count() as u64;
+            if rules.min_length.is_some_and(|min| chars < min)
+                || rules.max_length.is_some_and(|max| chars > max)
+            {
+                push(
+                    errors,
+                    pointer,
+                    "length",
+                    format!(
+                        "must be {} to {} characters long",
+                        rules.min_length.unwrap_or(0),
+                        rules.max_length.map_or("any".into(), |m| m.to_string())
+                    ),
+                );
+            }
+            if let Some(pattern) = &rules.pattern
+                && !regex::Regex::new(pattern).is_ok_and(|re| re.is_match(text))
+            {
+                push(
+                    errors,
+                    pointer,
+                    "regex",
+                    format!("must match the pattern {pattern}"),
+                );
+            }
+            let well_formed = match format {
+                StringFormat::Plain => true,
+                StringFormat::Uuid => is_uuid(text),
+                StringFormat::DateTime => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+                StringFormat::Date => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+                StringFormat::Email => text
+                    .split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.')),
+                StringFormat::Uri => text
+                    .split_once("://")
+                    .is_some_and(|(scheme, rest)| !scheme.is_empty() && !rest.is_empty()),
+            };
+            if !well_formed {
+                push(
+                    errors,
+                    pointer,
+                    "format",
+                    format!("must be {}", format_name(*format)),
+                );
+            }
+        }
+        Type::Integer(_) | Type::Number(_) => {
+            let Some(number) = value.as_f64() else {
+                return push(errors, pointer, "type", "must be a number".into());
+            };
+            if matches!(schema.ty, Type::Integer(_)) && !(value.is_i64() || value.is_u64()) {
+                return push(errors, pointer, "type", "must be an integer".into());
+            }
+            let below = rules.minimum.is_some_and(|b| {
+                if b.exclusive {
+                    number <= b.value
+                } else {
+                    number < b.value
+                }
+            });
+            let above = rules.maximum.is_some_and(|b| {
+                if b.exclusive {
+                    number >= b.value
+                } else {
+                    number > b.value
+                }
+            });
+            if below || above {
+                push(errors, pointer, "range", "is out of range".into());
+            }
+        }
+        Type::Boolean => {
+            if !value.is_boolean() {
+                push(errors, pointer, "type", "must be true or false".into());
+            }
+        }
+        Type::Array(items) => {
+            let Some(list) = value.as_array() else {
+                return push(errors, pointer, "type", "must be an array".into());
+            };
+            let n = list.len() as u64;
+            if rules.min_items.is_some_and(|min| n < min)
+                || rules.max_items.is_some_and(|max| n > max)
+            {
+                push(
+                    errors,
+                    pointer,
+                    "length",
+                    "has the wrong number of items".into(),
+                );
+            }
+            for (i, item) in list.iter().enumerate() {
+                check_json(api, items, item, &format!("{pointer}/{i}"), errors);
+            }
+        }
+    }
+}
+
+fn push(errors: &mut Vec<Value>, pointer: &str, code: &str, detail: String) {
+    errors.push(json!({ "pointer": pointer, "code": code, "detail": detail }));
+}
+
+fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn format_name(format: StringFormat) -> &'static str {
+    match format {
+        StringFormat::Plain => "a string",
+        StringFormat::Uuid => "a UUID",
+        StringFormat::DateTime => "an RFC 3339 date-time",
+        StringFormat::Date => "an RFC 3339 date",
+        StringFormat::Email => "an email address",
+        StringFormat::Uri => "an absolute URI",
+    }
+}
+
+/// A value that fits the schema: required properties only (so a page has no
+/// `nextCursor` and list iterators end), one item per array, the first enum value.
+fn synthesize(api: &Api, schema: &Schema) -> Value {
+    let rules = &schema.rules;
+    match &schema.ty {
+        Type::Named(name) => match api
+            .schemas
+            .iter()
+            .find(|s| &s.name == name)
+            .map(|s| &s.kind)
+        {
+            Some(SchemaKind::StringEnum(values)) => json!(values[0]),
+            Some(SchemaKind::Object(object)) => {
+                let mut map = Map::new();
+                for field in object.fields.iter().filter(|f| f.required) {
+                    map.insert(field.json_name.clone(), synthesize(api, &field.schema));
+                }
+                Value::Object(map)
+            }
+            None => Value::Null,
+        },
+        Type::String(format) => json!(match format {
+            StringFormat::Uuid => "01900000-0000-7000-8000-000000000001".to_owned(),
+            StringFormat::DateTime => "2026-01-01T00:00:00Z".to_owned(),
+            StringFormat::Date => "2026-01-01".to_owned(),
+            StringFormat::Email => "user@example.com".to_owned(),
+            StringFormat::Uri => "https://example.com/".to_owned(),
+            StringFormat::Plain => {
+                let min = rules.min_length.unwrap_or(0) as usize;
+                let mut text = "example".to_owned();
+                while text.chars().count() < min {
+                    text.push('x');
+                }
+                text
+            }
+        }),
+        Type::Integer(_) => json!(
+            rules
+                .minimum
+                .map_or(1, |b| b.value as i64 + i64::from(b.exclusive))
+        ),
+        Type::Number(_) => json!(
+            rules
+                .minimum
+                .map_or(1.0, |b| b.value + if b.exclusive { 1.0 } else { 0.0 })
+        ),
+        Type::Boolean => json!(true),
+        Type::Array(items) => json!([synthesize(api, items)]),
+    }
+}
+
+fn synthesize_header(schema: &Schema) -> String {
+    match &schema.ty {
+        Type::Integer(_) | Type::Number(_) => "1".into(),
+        _ => "\"mock\"".into(),
+    }
+}
+
+fn parameter_error(name: &str, code: &str, detail: String) -> Value {
+    json!({ "parameter": name, "code": code, "detail": detail })
+}
+
+fn problem(status: StatusCode, detail: &str, errors: Vec<Value>) -> Response {
+    let mut body = json!({
+        "type": "urn:keel:problem:mock",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    if !errors.is_empty() {
+        body["errors"] = Value::Array(errors);
+    }
+    Response::builder()
+        .status(status)
+        .content_type("application/problem+json")
+        .body(body.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_templates() {
+        let params = match_path("/v1/users/{userId}", "/v1/users/a%2Fb").unwrap();
+        assert_eq!(params["userId"], "a/b");
+        assert!(match_path("/v1/users/{userId}", "/v1/users").is_none());
+        assert!(match_path("/v1/users", "/v1/orders").is_none());
+    }
+
+    #[test]
+    fn uuids_are_recognised() {
+        assert!(is_uuid("01900000-0000-7000-8000-000000000001"));
+        assert!(!is_uuid("not-a-uuid"));
+    }
+}
