@@ -1,5 +1,6 @@
 // The README's usage example, compiled by `cargo xtask test` with `tsc --strict`
 // under TypeScript 5.x and 7.x, with `lib: ["ES2022"]` alone and with DOM.
+// README:begin
 import { createClient, orThrow } from "keel-api-client";
 
 const api = createClient({ baseUrl: "http://127.0.0.1:8080", token: async () => "access-token" });
@@ -9,6 +10,7 @@ if (created.status === 201) {
   console.log(renamed.data.displayName);
 } else if (created.status === 409) console.log(created.error.detail);
 for await (const user of api.listUsersAll({ emailContains: "example.com" })) console.log(user.email);
+// README:end
 
 // Every status narrows, and the compiler checks that none is forgotten.
 export function describe(result: Awaited<ReturnType<typeof api.getUser>>): string {

@@ -47,5 +47,27 @@ pub fn run() -> Result<()> {
         );
     }
     println!("generated/ matches api/openapi.yaml");
+    readme_example()?;
+    Ok(())
+}
+
+/// The README's TypeScript example is `tests/ts/usage.ts` (which `cargo xtask
+/// test` type-checks), between its `README:begin` and `README:end` markers.
+fn readme_example() -> Result<()> {
+    let usage = std::fs::read_to_string("tests/ts/usage.ts")?;
+    let example = usage
+        .split("// README:begin\n")
+        .nth(1)
+        .and_then(|rest| rest.split("// README:end").next())
+        .ok_or_else(|| {
+            anyhow::anyhow!("tests/ts/usage.ts lacks its README:begin/README:end markers")
+        })?;
+    let readme = std::fs::read_to_string("README.md")?;
+    if !readme.contains(&format!("```ts\n{example}```")) {
+        bail!(
+            "README.md's TypeScript example differs from tests/ts/usage.ts: copy the lines between the README markers"
+        );
+    }
+    println!("README.md's TypeScript example matches tests/ts/usage.ts");
     Ok(())
 }

@@ -165,3 +165,57 @@ poem.workspace = true
 poem-openapi.workspace = true
 uuid.workspace = true
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contract(text: &str) -> Contract {
+        let document: serde_json::Value = serde_norway::from_str(text).unwrap();
+        let api = crate::openapi::load::load(&document).unwrap();
+        Contract {
+            text: text.to_owned(),
+            document,
+            api,
+        }
+    }
+
+    fn project_contract() -> String {
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../api/openapi.yaml"))
+            .unwrap()
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        let text = project_contract();
+        assert_eq!(
+            generate(&contract(&text), "c").unwrap(),
+            generate(&contract(&text), "c").unwrap()
+        );
+    }
+
+    #[test]
+    fn a_new_schema_property_changes_every_output() {
+        let text = project_contract();
+        let changed = text.replacen(
+            "        displayName:\n          type: string\n          minLength: 1\n          maxLength: 100\n          description: The name shown to other users.",
+            "        displayName:\n          type: string\n          minLength: 1\n          maxLength: 100\n          description: The name shown to other users.\n        nickname:\n          type: string",
+            1,
+        );
+        assert_ne!(changed, text, "the fixture edit applies");
+        let before = generate(&contract(&text), "c").unwrap();
+        let after = generate(&contract(&changed), "c").unwrap();
+        for file in [
+            "rust/types/src/lib.rs",
+            "typescript/index.d.ts",
+            "typescript/index.js",
+        ] {
+            let path = PathBuf::from(file);
+            assert_ne!(before[&path], after[&path], "{file} must change");
+            assert!(
+                after[&path].contains("nickname"),
+                "{file} has the new property"
+            );
+        }
+    }
+}
