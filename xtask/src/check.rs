@@ -1,27 +1,46 @@
 //! `cargo xtask check`: the gates that keep the contract, `generated/` and the
 //! code in step.
 
-use std::path::Path;
-
 use anyhow::{Result, bail};
 use similar::TextDiff;
 
 use crate::{codegen, openapi};
 
 pub fn run() -> Result<()> {
-    let contract = openapi::read(Path::new("api/openapi.yaml"))?;
-    let expected = codegen::generate(&contract, "api/openapi.yaml")?;
-    let actual = codegen::on_disk(Path::new("generated"))?;
+    let mut stale = 0;
+    for target in crate::targets()? {
+        stale += stale_files(&target)?;
+    }
+    if stale > 0 {
+        bail!(
+            "generated code is stale in {stale} file(s): run `cargo xtask codegen` and commit the result"
+        );
+    }
+    readme_example()?;
+    Ok(())
+}
+
+/// Prints a diff for each generated file that differs from what its contract
+/// generates now, and returns how many do.
+fn stale_files(target: &crate::Target) -> Result<usize> {
+    let contract = openapi::read(&target.contract)?;
+    let expected = codegen::generate(
+        &contract,
+        &target.contract.display().to_string(),
+        &target.prefix,
+    )?;
+    let actual = codegen::on_disk(&target.out)?;
+    let out = target.out.display();
     let mut stale = 0;
     for (path, want) in &expected {
         match actual.get(path) {
             None => {
                 stale += 1;
-                eprintln!("generated/{} is missing", path.display());
+                eprintln!("{out}/{} is missing", path.display());
             }
             Some(have) if have != want => {
                 stale += 1;
-                let name = format!("generated/{}", path.display());
+                let name = format!("{out}/{}", path.display());
                 let diff = TextDiff::from_lines(have.as_str(), want.as_str());
                 eprint!(
                     "{}",
@@ -37,18 +56,14 @@ pub fn run() -> Result<()> {
     for path in actual.keys().filter(|p| !expected.contains_key(*p)) {
         stale += 1;
         eprintln!(
-            "generated/{} is not generated from the contract; delete it",
+            "{out}/{} is not generated from the contract; delete it",
             path.display()
         );
     }
-    if stale > 0 {
-        bail!(
-            "generated/ is stale in {stale} file(s): run `cargo xtask codegen` and commit the result"
-        );
+    if stale == 0 {
+        println!("{out}/ matches {}", target.contract.display());
     }
-    println!("generated/ matches api/openapi.yaml");
-    readme_example()?;
-    Ok(())
+    Ok(stale)
 }
 
 /// The README's TypeScript example is `tests/ts/usage.ts` (which `cargo xtask

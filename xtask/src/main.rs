@@ -26,14 +26,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate the Rust crates under `generated/` from the contract.
+    /// Generate `generated/` from `api/openapi.yaml`, and each fixture under
+    /// `tests/fixtures/`; or, with `--contract` and `--out`, one contract anywhere.
     Codegen {
-        /// The contract to read.
-        #[arg(long, default_value = "api/openapi.yaml")]
-        contract: PathBuf,
-        /// Where to write; everything else under it is deleted.
-        #[arg(long, default_value = "generated")]
-        out: PathBuf,
+        /// A contract to generate from, instead of the project's.
+        #[arg(long, requires = "out")]
+        contract: Option<PathBuf>,
+        /// Where to write it; everything else under it is deleted.
+        #[arg(long, requires = "contract")]
+        out: Option<PathBuf>,
+        /// Crate name prefix (`{prefix}-types`, `{prefix}-server`, `{prefix}-client`).
+        #[arg(long, default_value = "keel")]
+        prefix: String,
     },
     /// Fail when `generated/` differs from what the contract generates.
     Check,
@@ -60,7 +64,16 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
-        Command::Codegen { contract, out } => run_codegen(&contract, &out),
+        Command::Codegen {
+            contract: Some(contract),
+            out: Some(out),
+            prefix,
+        } => run_codegen(&Target {
+            contract,
+            out,
+            prefix,
+        }),
+        Command::Codegen { .. } => targets().and_then(|all| all.iter().try_for_each(run_codegen)),
         Command::Check => check::run(),
         Command::Test => test::run(),
         Command::Bench(args) => bench::run(args),
@@ -75,14 +88,55 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_codegen(contract: &Path, out: &Path) -> anyhow::Result<()> {
-    let parsed = openapi::read(contract)?;
-    let files = codegen::generate(&parsed, &contract.display().to_string())?;
-    codegen::write(out, &files)?;
+/// One contract and where its generated code goes.
+pub struct Target {
+    pub contract: PathBuf,
+    pub out: PathBuf,
+    pub prefix: String,
+}
+
+/// The project's contract, and every fixture contract (`tests/fixtures/<name>/openapi.yaml`,
+/// generated into `tests/fixtures/<name>/generated`, crates `fixture-<name>-*`).
+pub fn targets() -> anyhow::Result<Vec<Target>> {
+    let mut all = vec![Target {
+        contract: "api/openapi.yaml".into(),
+        out: "generated".into(),
+        prefix: "keel".into(),
+    }];
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir("tests/fixtures")?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    fixtures.sort();
+    for dir in fixtures
+        .into_iter()
+        .filter(|d| d.join("openapi.yaml").exists())
+    {
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        all.push(Target {
+            contract: dir.join("openapi.yaml"),
+            out: dir.join("generated"),
+            prefix: format!("fixture-{name}"),
+        });
+    }
+    Ok(all)
+}
+
+fn run_codegen(target: &Target) -> anyhow::Result<()> {
+    let parsed = openapi::read(&target.contract)?;
+    let files = codegen::generate(
+        &parsed,
+        &target.contract.display().to_string(),
+        &target.prefix,
+    )?;
+    codegen::write(&target.out, &files)?;
     println!(
         "wrote {} files to {} ({} operations, {} schemas)",
         files.len(),
-        out.display(),
+        target.out.display(),
         parsed.api.operations.len(),
         parsed.api.schemas.len()
     );

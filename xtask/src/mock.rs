@@ -238,6 +238,46 @@ fn check_json(api: &Api, schema: &Schema, value: &Value, pointer: &str, errors: 
                 return;
             };
             match &named.kind {
+                SchemaKind::Union(union) => {
+                    let fits = |variant: &str, errors: &mut Vec<Value>| {
+                        let mut found = Vec::new();
+                        check_json(api, &named_schema(variant), value, pointer, &mut found);
+                        let ok = found.is_empty();
+                        errors.extend(found);
+                        ok
+                    };
+                    match &union.discriminator {
+                        Some(property) => {
+                            let tag = value.get(property).and_then(Value::as_str);
+                            match union.variants.iter().find(|v| v.tag.as_deref() == tag) {
+                                Some(variant) => {
+                                    fits(&variant.schema, errors);
+                                }
+                                None => push(
+                                    errors,
+                                    &format!("{pointer}/{property}"),
+                                    "enum",
+                                    "names no variant of this union".into(),
+                                ),
+                            }
+                        }
+                        None => {
+                            let matching = union
+                                .variants
+                                .iter()
+                                .filter(|v| fits(&v.schema, &mut Vec::new()))
+                                .count();
+                            if matching != 1 {
+                                push(
+                                    errors,
+                                    pointer,
+                                    "oneOf",
+                                    format!("must match exactly one variant, matches {matching}"),
+                                );
+                            }
+                        }
+                    }
+                }
                 SchemaKind::StringEnum(values) => {
                     if !value
                         .as_str()
@@ -412,6 +452,14 @@ fn synthesize(api: &Api, schema: &Schema) -> Value {
             .map(|s| &s.kind)
         {
             Some(SchemaKind::StringEnum(values)) => json!(values[0]),
+            Some(SchemaKind::Union(union)) => {
+                let first = &union.variants[0];
+                let mut value = synthesize(api, &named_schema(&first.schema));
+                if let (Some(property), Some(tag)) = (&union.discriminator, &first.tag) {
+                    value[property] = json!(tag);
+                }
+                value
+            }
             Some(SchemaKind::Object(object)) => {
                 let mut map = Map::new();
                 for field in object.fields.iter().filter(|f| f.required) {
@@ -448,6 +496,16 @@ fn synthesize(api: &Api, schema: &Schema) -> Value {
         ),
         Type::Boolean => json!(true),
         Type::Array(items) => json!([synthesize(api, items)]),
+    }
+}
+
+fn named_schema(name: &str) -> Schema {
+    Schema {
+        ty: Type::Named(name.to_owned()),
+        nullable: false,
+        rules: Rules::default(),
+        description: None,
+        default: None,
     }
 }
 

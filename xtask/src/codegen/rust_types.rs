@@ -13,6 +13,7 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
         match &schema.kind {
             SchemaKind::Object(object) => object_type(&mut body, api, schema, object)?,
             SchemaKind::StringEnum(values) => enum_type(&mut body, schema, values)?,
+            SchemaKind::Union(union) => union_type(&mut body, schema, union),
         }
     }
     let body = body.finish();
@@ -283,10 +284,11 @@ fn field_checks(
     Ok(())
 }
 
+/// Objects and unions validate themselves; enums need nothing.
 fn is_object_schema(api: &Api, name: &str) -> bool {
     api.schemas
         .iter()
-        .any(|s| s.name == name && matches!(s.kind, SchemaKind::Object(_)))
+        .any(|s| s.name == name && matches!(s.kind, SchemaKind::Object(_) | SchemaKind::Union(_)))
 }
 
 fn opt_lit(value: Option<u64>) -> String {
@@ -359,4 +361,108 @@ fn enum_type(out: &mut Code, schema: &NamedSchema, values: &[String]) -> Result<
     out.line("}");
     out.blank();
     Ok(())
+}
+
+/// A `oneOf`: an enum with one variant per schema. With a discriminator, decoding
+/// reads the discriminator and decodes that variant (which declares the property
+/// itself, so encoding is the variant's own); without, serde tries each variant in
+/// order.
+fn union_type(out: &mut Code, schema: &NamedSchema, union: &UnionSchema) {
+    let name = &schema.name;
+    doc_lines(out, schema.description.as_deref());
+    match &union.discriminator {
+        Some(property) => {
+            out.line("#[derive(Debug, Clone, PartialEq)]");
+            out.line("#[cfg_attr(feature = \"server\", derive(poem_openapi::Union))]");
+            out.line(&format!(
+                "#[cfg_attr(feature = \"server\", oai(one_of, discriminator_name = {}))]",
+                rust_str(property)
+            ));
+        }
+        None => {
+            out.line("#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]");
+            out.line("#[serde(untagged)]");
+            out.line("#[cfg_attr(feature = \"server\", derive(poem_openapi::Union))]");
+            out.line("#[cfg_attr(feature = \"server\", oai(one_of))]");
+        }
+    }
+    out.line(&format!("pub enum {name} {{"));
+    for variant in &union.variants {
+        if let Some(tag) = &variant.tag {
+            out.line(&format!(
+                "#[cfg_attr(feature = \"server\", oai(mapping = {}))]",
+                rust_str(tag)
+            ));
+        }
+        out.line(&format!("{0}({0}),", variant.schema));
+    }
+    out.line("}");
+    out.blank();
+    out.line(&format!("impl Validate for {name} {{"));
+    out.line("fn validate(&self) -> Result<(), ValidationErrors> {");
+    out.line("match self {");
+    for variant in &union.variants {
+        out.line(&format!(
+            "{name}::{}(value) => value.validate(),",
+            variant.schema
+        ));
+    }
+    out.line("}");
+    out.line("}");
+    out.line("}");
+    out.blank();
+    let Some(property) = &union.discriminator else {
+        return;
+    };
+    out.line(&format!("impl Serialize for {name} {{"));
+    out.line(
+        "fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {",
+    );
+    out.line("match self {");
+    for variant in &union.variants {
+        out.line(&format!(
+            "{name}::{}(value) => value.serialize(serializer),",
+            variant.schema
+        ));
+    }
+    out.line("}");
+    out.line("}");
+    out.line("}");
+    out.blank();
+    let expected: Vec<String> = union
+        .variants
+        .iter()
+        .filter_map(|v| v.tag.as_ref())
+        .map(|t| format!("`{t}`"))
+        .collect();
+    out.line(&format!("impl<'de> Deserialize<'de> for {name} {{"));
+    out.line(
+        "fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {",
+    );
+    out.line("use serde::de::Error as _;");
+    out.line("let value = serde_json::Value::deserialize(deserializer)?;");
+    out.line(&format!(
+        "match value.get({}).and_then(serde_json::Value::as_str) {{",
+        rust_str(property)
+    ));
+    for variant in &union.variants {
+        let tag = variant.tag.as_deref().unwrap_or(&variant.schema);
+        out.line(&format!(
+            "Some({}) => serde_json::from_value(value).map({name}::{}).map_err(D::Error::custom),",
+            rust_str(tag),
+            variant.schema
+        ));
+    }
+    out.line(&format!(
+        "Some(other) => Err(D::Error::custom(format!(\"unknown {property} `{{other}}`, expected one of {}\"))),",
+        expected.join(", ")
+    ));
+    out.line(&format!(
+        "None => Err(D::Error::missing_field({})),",
+        rust_str(property)
+    ));
+    out.line("}");
+    out.line("}");
+    out.line("}");
+    out.blank();
 }

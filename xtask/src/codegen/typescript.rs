@@ -172,6 +172,25 @@ fn descriptor(schema: &Schema) -> Value {
 fn named_descriptor(schema: &NamedSchema) -> Value {
     match &schema.kind {
         SchemaKind::StringEnum(values) => json!({ "type": "enum", "values": values }),
+        SchemaKind::Union(union) => {
+            let variants: Vec<&str> = union.variants.iter().map(|v| v.schema.as_str()).collect();
+            let mut d = json!({ "type": "oneOf", "variants": variants });
+            if let Some(property) = &union.discriminator {
+                let mapping: Map<String, Value> = union
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        (
+                            v.tag.clone().unwrap_or_else(|| v.schema.clone()),
+                            json!(v.schema),
+                        )
+                    })
+                    .collect();
+                d["discriminator"] = json!(property);
+                d["mapping"] = Value::Object(mapping);
+            }
+            d
+        }
         SchemaKind::Object(object) => {
             let required: Vec<&str> = object
                 .fields
@@ -272,6 +291,29 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
                     "export type {} = {};\n",
                     schema.name,
                     union.join(" | ")
+                );
+            }
+            SchemaKind::Union(union) => {
+                // A discriminated union narrows on its discriminator: each variant is
+                // intersected with its literal value.
+                let variants: Vec<String> = union
+                    .variants
+                    .iter()
+                    .map(|v| match (&union.discriminator, &v.tag) {
+                        (Some(property), Some(tag)) => format!(
+                            "({} & {{ {}: {} }})",
+                            v.schema,
+                            property_key(property),
+                            serde_json::to_string(tag).expect("JSON")
+                        ),
+                        _ => v.schema.clone(),
+                    })
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "export type {} = {};\n",
+                    schema.name,
+                    variants.join(" | ")
                 );
             }
             SchemaKind::Object(object) => {

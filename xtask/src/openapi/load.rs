@@ -30,7 +30,9 @@ impl std::error::Error for ContractError {}
 
 type Result<T> = std::result::Result<T, ContractError>;
 
-/// Keywords that document a schema and never change the code generated for it.
+/// Keywords that document a schema and never change the code generated for it,
+/// and `readOnly`/`writeOnly`, which do but are read by the object holding the
+/// property, so every schema position accepts them.
 const SCHEMA_ANNOTATIONS: &[&str] = &[
     "title",
     "description",
@@ -39,6 +41,8 @@ const SCHEMA_ANNOTATIONS: &[&str] = &[
     "deprecated",
     "externalDocs",
     "$comment",
+    "readOnly",
+    "writeOnly",
 ];
 
 pub fn load(document: &Value) -> Result<Api> {
@@ -169,6 +173,7 @@ pub fn load(document: &Value) -> Result<Api> {
             kind: kind.0,
         });
     }
+    split_read_write(&mut schemas, &mut operations)?;
     schemas.sort_by(|a, b| a.name.cmp(&b.name));
 
     Ok(Api {
@@ -178,6 +183,119 @@ pub fn load(document: &Value) -> Result<Api> {
         schemas,
         operations,
     })
+}
+
+/// Gives every schema with `readOnly` or `writeOnly` properties (and every
+/// schema that contains one) two shapes: `Name`, what the server sends (no
+/// write-only properties), and `NameInput`, what clients send (no read-only
+/// ones). Request bodies use the input shapes. Generators then need no notion of
+/// read- or write-only at all.
+fn split_read_write(schemas: &mut Vec<NamedSchema>, operations: &mut [Operation]) -> Result<()> {
+    fn references(kind: &SchemaKind) -> Vec<&str> {
+        match kind {
+            SchemaKind::Object(o) => o
+                .fields
+                .iter()
+                .filter_map(|f| match &f.schema.ty {
+                    Type::Named(n) => Some(n.as_str()),
+                    Type::Array(items) => match &items.ty {
+                        Type::Named(n) => Some(n.as_str()),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect(),
+            SchemaKind::Union(u) => u.variants.iter().map(|v| v.schema.as_str()).collect(),
+            SchemaKind::StringEnum(_) => Vec::new(),
+        }
+    }
+    fn rename(schema: &mut Schema, split: &BTreeSet<String>) {
+        match &mut schema.ty {
+            Type::Named(n) if split.contains(n.as_str()) => n.push_str("Input"),
+            Type::Array(items) => rename(items, split),
+            _ => {}
+        }
+    }
+
+    let mut split: BTreeSet<String> = schemas
+        .iter()
+        .filter(|s| matches!(&s.kind, SchemaKind::Object(o) if o.fields.iter().any(|f| f.read_only || f.write_only)))
+        .map(|s| s.name.clone())
+        .collect();
+    loop {
+        let before = split.len();
+        for schema in schemas.iter() {
+            if references(&schema.kind).iter().any(|r| split.contains(*r)) {
+                split.insert(schema.name.clone());
+            }
+        }
+        if split.len() == before {
+            break;
+        }
+    }
+    if split.is_empty() {
+        return Ok(());
+    }
+    let mut inputs = Vec::new();
+    for schema in schemas.iter_mut().filter(|s| split.contains(&s.name)) {
+        let input_name = format!("{}Input", schema.name);
+        let mut kind = schema.kind.clone();
+        match &mut kind {
+            SchemaKind::Object(o) => {
+                o.fields.retain(|f| !f.read_only);
+                for field in &mut o.fields {
+                    rename(&mut field.schema, &split);
+                    field.write_only = false;
+                }
+            }
+            SchemaKind::Union(u) => {
+                for v in &mut u.variants {
+                    if split.contains(&v.schema) {
+                        v.schema.push_str("Input");
+                    }
+                }
+            }
+            SchemaKind::StringEnum(_) => {}
+        }
+        if let SchemaKind::Object(o) = &mut schema.kind {
+            o.fields.retain(|f| !f.write_only);
+            for field in &mut o.fields {
+                field.read_only = false;
+            }
+        }
+        let description = Some(format!(
+            "{}The request shape of `{}`: without its read-only properties.",
+            schema
+                .description
+                .as_deref()
+                .map(|d| format!("{}\n\n", d.trim_end()))
+                .unwrap_or_default(),
+            schema.name
+        ));
+        inputs.push(NamedSchema {
+            name: input_name,
+            description,
+            kind,
+        });
+    }
+    for input in inputs {
+        if schemas.iter().any(|s| s.name == input.name) {
+            return Err(ContractError {
+                pointer: format!("/components/schemas/{}", input.name),
+                message: format!(
+                    "`{}` is taken: it names the request shape of a schema with read-only properties",
+                    input.name
+                ),
+            });
+        }
+        schemas.push(input);
+    }
+    for op in operations.iter_mut() {
+        if let Some(body) = &mut op.body {
+            rename(&mut body.schema, &split);
+        }
+    }
+    Ok(())
 }
 
 fn check_component_name(node: &Node, name: &str) -> Result<()> {
@@ -518,6 +636,9 @@ impl<'a> Loader<'a> {
         if !self.in_progress.insert(name.to_owned()) {
             return Err(node.error(format!("schema `{name}` is defined twice")));
         }
+        if node.child("oneOf").is_some() {
+            return Ok(SchemaKind::Union(self.union(node)?));
+        }
         let (types, nullable) = types_of(node)?;
         if nullable {
             return Err(node.error("a component schema cannot itself be nullable; make the properties that use it nullable".into()));
@@ -530,6 +651,98 @@ impl<'a> Loader<'a> {
                 "component schema `{name}` must be `type: object` or a string `enum`; other top-level schemas (allOf, oneOf, primitives) are not supported yet"
             ))),
         }
+    }
+
+    /// `oneOf` over `$ref`s to object schemas, with or without a discriminator.
+    fn union(&mut self, node: &Node<'a>) -> Result<UnionSchema> {
+        let mut allowed = vec!["oneOf", "discriminator", "type"];
+        allowed.extend(SCHEMA_ANNOTATIONS);
+        node.check_keys(&allowed)?;
+        if let Some(t) = node.child("type")
+            && t.value != &Value::String("object".into())
+        {
+            return Err(t.error("a `oneOf` schema may only say `type: object` beside it".into()));
+        }
+        let list = node.req("oneOf")?;
+        let mut variants = Vec::new();
+        for item in list.items()? {
+            item.check_keys(&["$ref"])?;
+            let target = item.req_str("$ref")?;
+            let Some(name) = target.strip_prefix("#/components/schemas/") else {
+                return Err(item.error(format!(
+                    "`{target}`: each `oneOf` entry must be a `$ref` to `#/components/schemas/`"
+                )));
+            };
+            let is_object = self
+                .root
+                .pointer(&format!("/components/schemas/{name}"))
+                .is_some_and(|s| {
+                    s.get("type") == Some(&Value::String("object".into()))
+                        || s.get("properties").is_some()
+                });
+            if !is_object {
+                return Err(item.error(format!("`oneOf` entry `{name}` must be an object schema")));
+            }
+            variants.push(UnionVariant {
+                schema: name.to_owned(),
+                tag: None,
+            });
+        }
+        if variants.is_empty() {
+            return Err(list.error("`oneOf` needs at least one entry".into()));
+        }
+        let discriminator = match node.child("discriminator") {
+            None => None,
+            Some(d) => {
+                d.check_keys(&["propertyName", "mapping"])?;
+                let property = d.req_str("propertyName")?.to_owned();
+                let mut mapping: Vec<(String, String)> = Vec::new();
+                if let Some(map) = d.child("mapping") {
+                    for (value, target) in map.entries()? {
+                        let target = target.as_str()?;
+                        let schema = target
+                            .strip_prefix("#/components/schemas/")
+                            .unwrap_or(target);
+                        mapping.push((value.to_owned(), schema.to_owned()));
+                    }
+                }
+                for variant in &mut variants {
+                    let tag = mapping
+                        .iter()
+                        .find(|(_, schema)| schema == &variant.schema)
+                        .map_or_else(|| variant.schema.clone(), |(value, _)| value.clone());
+                    // The variant must carry the discriminator itself, so that it
+                    // serializes with it and TypeScript can narrow on it.
+                    let declares =
+                        self.root
+                            .pointer(&format!("/components/schemas/{}", variant.schema))
+                            .is_some_and(|s| {
+                                s.pointer(&format!("/properties/{property}")).is_some()
+                                    && s.get("required").and_then(Value::as_array).is_some_and(
+                                        |r| r.iter().any(|x| x == &Value::String(property.clone())),
+                                    )
+                            });
+                    if !declares {
+                        return Err(d.error(format!(
+                            "variant `{}` must declare `{property}` as a required property, since it is the discriminator",
+                            variant.schema
+                        )));
+                    }
+                    variant.tag = Some(tag);
+                }
+                if let Some((value, schema)) = mapping
+                    .iter()
+                    .find(|(_, schema)| !variants.iter().any(|v| &v.schema == schema))
+                {
+                    return Err(d.error(format!("mapping `{value}` points at `{schema}`, which is not one of the `oneOf` entries")));
+                }
+                Some(property)
+            }
+        };
+        Ok(UnionSchema {
+            variants,
+            discriminator,
+        })
     }
 
     fn object(&mut self, node: &Node<'a>, name: &str) -> Result<ObjectSchema> {
@@ -556,12 +769,21 @@ impl<'a> Loader<'a> {
         };
         let mut fields = Vec::new();
         if let Some(props) = node.child("properties") {
-            for (prop, schema) in props.entries()? {
-                let schema = self.schema(&schema, &format!("{name}{}", pascal_case(prop)))?;
+            for (prop, node) in props.entries()? {
+                let schema = self.schema(&node, &format!("{name}{}", pascal_case(prop)))?;
+                let read_only = node.opt_bool("readOnly")?.unwrap_or(false);
+                let write_only = node.opt_bool("writeOnly")?.unwrap_or(false);
+                if read_only && write_only {
+                    return Err(
+                        node.error(format!("`{prop}` cannot be both readOnly and writeOnly"))
+                    );
+                }
                 fields.push(Field {
                     json_name: prop.to_owned(),
                     required: required.iter().any(|r| r == prop),
                     schema,
+                    read_only,
+                    write_only,
                 });
             }
         }
@@ -605,6 +827,17 @@ impl<'a> Loader<'a> {
             }
             return Ok(Schema {
                 ty: Type::Named(name.to_owned()),
+                nullable: false,
+                rules: Rules::default(),
+                description,
+                default,
+            });
+        }
+        if node.child("oneOf").is_some() {
+            let union = self.union(node)?;
+            self.hoist(node, inline_name, SchemaKind::Union(union))?;
+            return Ok(Schema {
+                ty: Type::Named(inline_name.to_owned()),
                 nullable: false,
                 rules: Rules::default(),
                 description,
@@ -772,8 +1005,6 @@ fn types_of<'a>(node: &Node<'a>) -> Result<(Vec<&'a str>, bool)> {
         "anyOf",
         "not",
         "discriminator",
-        "readOnly",
-        "writeOnly",
         "const",
         "uniqueItems",
         "multipleOf",
@@ -1040,10 +1271,10 @@ mod tests {
     #[test]
     fn unsupported_keywords_are_named_by_pointer() {
         let doc = format!(
-            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        pet:\n          oneOf: [{{type: string}}, {{type: integer}}]\n"
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        pet:\n          anyOf: [{{type: string}}, {{type: integer}}]\n"
         );
         let err = load_yaml(&doc).unwrap_err();
-        assert_eq!(err.pointer, "/components/schemas/A/properties/pet/oneOf");
+        assert_eq!(err.pointer, "/components/schemas/A/properties/pet/anyOf");
     }
 
     #[test]

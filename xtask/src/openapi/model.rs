@@ -22,7 +22,7 @@ pub struct Tag {
     pub description: Option<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NamedSchema {
     /// The Rust and TypeScript type name (PascalCase).
     pub name: String,
@@ -30,24 +30,48 @@ pub struct NamedSchema {
     pub kind: SchemaKind,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum SchemaKind {
     Object(ObjectSchema),
     StringEnum(Vec<String>),
+    /// `oneOf` over named object schemas.
+    Union(UnionSchema),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
+pub struct UnionSchema {
+    pub variants: Vec<UnionVariant>,
+    /// The property that names the variant (`discriminator.propertyName`); `None`
+    /// for an untagged `oneOf`, decided by which variant the value fits.
+    pub discriminator: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UnionVariant {
+    /// A named object schema.
+    pub schema: String,
+    /// The discriminator's value for this variant.
+    pub tag: Option<String>,
+}
+
+#[derive(Debug, Clone)]
 pub struct ObjectSchema {
     pub fields: Vec<Field>,
     /// `additionalProperties: false`: unknown properties are rejected.
     pub deny_unknown: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Field {
     pub json_name: String,
     pub required: bool,
     pub schema: Schema,
+    /// `readOnly`: sent by the server only. The loader splits schemas with such
+    /// fields into a response shape and an `…Input` request shape, so generators
+    /// never see these flags set.
+    pub read_only: bool,
+    /// `writeOnly`: sent by clients only.
+    pub write_only: bool,
 }
 
 /// A schema in a position (property, parameter, item, header): its type plus the

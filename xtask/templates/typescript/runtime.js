@@ -180,6 +180,21 @@ function check(schema, value, path, schemas, problems) {
       if (!Array.isArray(value)) return void problems.push(`${path} is not an array`);
       value.forEach((item, index) => check(schema.items, item, `${path}[${index}]`, schemas, problems));
       return;
+    case "oneOf": {
+      if (schema.discriminator) {
+        const tag = value?.[schema.discriminator];
+        const variant = schema.mapping[tag];
+        if (variant === undefined) return void problems.push(`${path}.${schema.discriminator} is ${JSON.stringify(tag)}, not one of ${Object.keys(schema.mapping).join(", ")}`);
+        return check({ ref: variant }, value, path, schemas, problems);
+      }
+      const fits = schema.variants.filter((variant) => {
+        const found = [];
+        check({ ref: variant }, value, path, schemas, found);
+        return found.length === 0;
+      });
+      if (fits.length !== 1) problems.push(`${path} matches ${fits.length} of ${schema.variants.join(", ")}, not exactly one`);
+      return;
+    }
     case "enum":
       if (!schema.values.includes(value)) problems.push(`${path} is ${JSON.stringify(value)}, not one of ${schema.values.join(", ")}`);
       return;

@@ -1,0 +1,20 @@
+// The `unions` fixture's client (tests/fixtures/unions): discriminated and
+// untagged `oneOf`, and separate request/response shapes for read-only and
+// write-only properties, type-checked like the project's own client.
+import { createClient, type Contact, type Pet, type PetInput } from "pet-shelter-client";
+
+export function describe(pet: Pet): string {
+  switch (pet.kind) {
+    case "cat": return `${pet.name} (${pet.id})`;
+    case "dog": return pet.goodBoy === null ? pet.name : `${pet.name}${pet.goodBoy ? " (good)" : ""}`;
+    default: { const unreachable: never = pet; return unreachable; }
+  }
+}
+
+export function reach(contact: Contact): string {
+  return "email" in contact ? contact.email : contact.phone;
+}
+
+const admitted: PetInput = { kind: "cat", name: "Tom", microchip: "985-112" };
+const api = createClient({ baseUrl: "http://127.0.0.1:8080" });
+export const result = api.admitPet({ body: admitted }).then((r) => (r.status === 201 ? describe(r.data) : r.status));
