@@ -37,12 +37,19 @@ impl fmt::Display for RequestId {
     }
 }
 
-/// Who is calling, once an operation declares security in the contract.
+/// Who is calling an operation the contract secures: the access token's subject,
+/// roles and scopes, verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The subject of the access token (a user id).
-    pub subject: String,
+    pub user_id: uuid::Uuid,
+    pub roles: BTreeSet<String>,
     pub scopes: BTreeSet<String>,
+}
+
+impl Principal {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.contains(scope)
+    }
 }
 
 /// The request headers, read-only.
@@ -66,6 +73,12 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
+    /// The context of an authenticated call.
+    pub fn with_principal(mut self, principal: Principal) -> Self {
+        self.principal = Some(principal);
+        self
+    }
+
     /// Builds the context from the HTTP request; generated code calls this, services
     /// never see the request itself.
     pub fn from_request(request: &poem::Request) -> Self {
@@ -83,7 +96,7 @@ impl RequestContext {
             });
         RequestContext {
             request_id,
-            principal: request.extensions().get::<Principal>().cloned(),
+            principal: None,
             headers: Headers(request.headers().clone()),
         }
     }

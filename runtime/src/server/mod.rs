@@ -1,14 +1,16 @@
 //! What generated server code stands on: the context a handler receives, the JSON
 //! body extractor, and the translation of every rejection into problem+json.
 
+mod auth;
 mod body;
 mod context;
 mod problem;
 mod reply;
 
+pub use auth::{AuthRejected, Bearer, InvalidToken, RequiredScopes, TokenVerifier, authenticate};
 pub use body::JsonBody;
 pub use context::{Headers, Principal, RequestContext, RequestId};
-pub use problem::{FieldError, Problem, problem_from_error};
+pub use problem::{FieldError, Problem, problem_from_error, response_from_error};
 pub use reply::{JsonReply, MissingPrecondition};
 
 /// Names the operation on the current request span, so logs carry the route

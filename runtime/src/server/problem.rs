@@ -6,7 +6,7 @@ use poem_openapi::error::{
 };
 use serde::Serialize;
 
-use super::{MissingPrecondition, RequestId};
+use super::{AuthRejected, MissingPrecondition, RequestId};
 
 /// RFC 9457 problem details, as the framework layer writes them.
 ///
@@ -154,7 +154,14 @@ pub fn problem_from_error(
     path: &str,
     templates: &[&str],
 ) -> Problem {
-    let problem = if let Some(rejected) = error.downcast_ref::<BodyRejected>() {
+    let problem = if let Some(rejected) = error.downcast_ref::<AuthRejected>() {
+        let slug = match rejected.status {
+            StatusCode::UNAUTHORIZED => "unauthenticated",
+            StatusCode::FORBIDDEN => "insufficient-scope",
+            _ => "internal",
+        };
+        Problem::new(rejected.status, slug, rejected.detail.clone())
+    } else if let Some(rejected) = error.downcast_ref::<BodyRejected>() {
         let mut problem = Problem::new(
             StatusCode::BAD_REQUEST,
             rejected.slug,
@@ -313,6 +320,19 @@ fn describe_type(ty: &str) -> &str {
         "number_double" | "number_float" | "number" => "a number",
         other => other,
     }
+}
+
+/// [`problem_from_error`] as a response, with the headers the error calls for
+/// (`WWW-Authenticate` on 401 and 403).
+pub fn response_from_error(error: &poem::Error, request_id: &RequestId, path: &str, templates: &[&str]) -> Response {
+    let mut response = problem_from_error(error, request_id, path, templates).into_response();
+    if let Some(rejected) = error.downcast_ref::<AuthRejected>()
+        && let Ok(value) = poem::http::HeaderValue::from_str(&rejected.challenge)
+        && !rejected.challenge.is_empty()
+    {
+        response.headers_mut().insert("www-authenticate", value);
+    }
+    response
 }
 
 impl IntoResponse for Problem {

@@ -58,6 +58,15 @@ pub fn operation_docs(out: &mut Code, op: &Operation) {
         out.line("///");
         doc_lines(out, Some(description));
     }
+    out.line("///");
+    match &op.security {
+        Security::Public => out.line("/// Public: no access token needed."),
+        Security::Bearer { scopes } if scopes.is_empty() => out.line("/// Needs an access token."),
+        Security::Bearer { scopes } => out.line(&format!(
+            "/// Needs an access token with {}.",
+            scopes.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+        )),
+    }
 }
 
 pub fn param_ident(param: &Param) -> String {

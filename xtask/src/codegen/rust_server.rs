@@ -189,6 +189,19 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
     body.blank();
     for op in &ops {
         reply_enum(&mut body, op);
+        if let Security::Bearer { scopes } = &op.security {
+            let ty = pascal_case(&op.id);
+            body.line(&format!("/// The scopes `{}` requires.", op.id));
+            body.line("#[doc(hidden)]");
+            body.line(&format!("pub struct {ty}Scopes;"));
+            body.line(&format!("impl keel_runtime::server::RequiredScopes for {ty}Scopes {{"));
+            body.line(&format!(
+                "const SCOPES: &'static [&'static str] = &[{}];",
+                scopes.iter().map(|s| rust_str(s)).collect::<Vec<_>>().join(", ")
+            ));
+            body.line("}");
+            body.blank();
+        }
     }
 
     let body = body.finish();
@@ -197,7 +210,12 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
     out.push('\n');
     out.push_str(&format!("//!\n//! The `{}` tag", tag.name));
     match &tag.description {
-        Some(d) => out.push_str(&format!(": {}\n", d.trim())),
+        Some(d) => {
+            out.push_str(":\n");
+            for line in d.trim().lines() {
+                out.push_str(&format!("//! {line}\n").replace("//! \n", "//!\n"));
+            }
+        }
         None => out.push_str(".\n"),
     }
     out.push('\n');
@@ -215,6 +233,7 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             ("Header<", "use poem_openapi::param::Header;"),
             ("JsonBody<", "use keel_runtime::server::JsonBody;"),
             ("JsonReply<", "use keel_runtime::server::JsonReply;"),
+            ("Bearer<", "use keel_runtime::server::Bearer;"),
             (
                 "MissingPrecondition",
                 "use keel_runtime::server::MissingPrecondition;",
@@ -357,6 +376,11 @@ fn handler(out: &mut Code, op: &Operation, tag: &str) -> Result<()> {
     out.line(&format!("async fn {name}("));
     out.line("&self,");
     out.line("http: &poem::Request,");
+    // First among the extractors: a request without the right token is refused
+    // before its parameters or body are read.
+    if let Security::Bearer { .. } = &op.security {
+        out.line(&format!("auth: Bearer<{ty}Scopes>,"));
+    }
     let mut prelude = Vec::new();
     let mut fields = Vec::new();
     // poem-openapi binds path arguments to path variables by position, so path
@@ -422,9 +446,11 @@ fn handler(out: &mut Code, op: &Operation, tag: &str) -> Result<()> {
         "let req = {ty}Request {{ {} }};",
         fields.join(", ")
     ));
-    out.line(&format!(
-        "Ok(self.service.{name}(RequestContext::from_request(http), req).await.into())"
-    ));
+    let ctx = match &op.security {
+        Security::Bearer { .. } => "RequestContext::from_request(http).with_principal(auth.0)",
+        Security::Public => "RequestContext::from_request(http)",
+    };
+    out.line(&format!("Ok(self.service.{name}({ctx}, req).await.into())"));
     out.line("}");
     out.blank();
     Ok(())

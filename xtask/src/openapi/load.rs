@@ -56,6 +56,7 @@ pub fn load(document: &Value) -> Result<Api> {
         "components",
         "externalDocs",
         "jsonSchemaDialect",
+        "security",
     ])?;
     let version = root.req_str("openapi")?;
     if !(version.starts_with("3.0.") || version.starts_with("3.1.")) {
@@ -67,7 +68,23 @@ pub fn load(document: &Value) -> Result<Api> {
         root: document,
         hoisted: BTreeMap::new(),
         in_progress: BTreeSet::new(),
+        bearer_schemes: BTreeSet::new(),
+        default_security: None,
     };
+    if let Some(schemes) = root.child("components").and_then(|c| c.child("securitySchemes")) {
+        for (name, scheme) in schemes.entries()? {
+            scheme.check_keys(&["type", "scheme", "bearerFormat", "description"])?;
+            let is_bearer = scheme.opt_str("type")? == Some("http")
+                && scheme.opt_str("scheme")?.is_some_and(|s| s.eq_ignore_ascii_case("bearer"));
+            if !is_bearer {
+                return Err(scheme.error(format!("security scheme `{name}` is not supported yet: only `type: http, scheme: bearer`")));
+            }
+            loader.bearer_schemes.insert(name.to_owned());
+        }
+    }
+    if let Some(security) = root.child("security") {
+        loader.default_security = Some(loader.security(&security)?);
+    }
 
     let info = root.req("info")?;
     let title = info.req_str("title")?.to_owned();
@@ -312,6 +329,10 @@ fn check_component_name(node: &Node, name: &str) -> Result<()> {
 
 struct Loader<'a> {
     root: &'a Value,
+    /// Names of the `http`/`bearer` security schemes.
+    bearer_schemes: BTreeSet<String>,
+    /// The document's top-level `security`, for operations without their own.
+    default_security: Option<Security>,
     /// Inline object and enum schemas, named after where they appear.
     hoisted: BTreeMap<String, (SchemaKind, Option<String>)>,
     in_progress: BTreeSet<String>,
@@ -362,6 +383,7 @@ impl<'a> Loader<'a> {
             "deprecated",
             "externalDocs",
             "servers",
+            "security",
         ])?;
         let id = node.req_str("operationId")?.to_owned();
         let camel = id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
@@ -444,6 +466,14 @@ impl<'a> Loader<'a> {
         }
         responses.sort_by_key(|r| r.status);
 
+        let security = match node.child("security") {
+            Some(own) => self.security(&own)?,
+            None => self.default_security.clone().ok_or_else(|| {
+                node.error(format!(
+                    "operation `{id}` declares no security and the document has no default: write `security: []` to make it public, or name the bearer scopes it needs"
+                ))
+            })?,
+        };
         Ok(Operation {
             id,
             method,
@@ -454,6 +484,7 @@ impl<'a> Loader<'a> {
             params,
             body,
             responses,
+            security,
         })
     }
 
@@ -650,6 +681,26 @@ impl<'a> Loader<'a> {
             _ => Err(node.error(format!(
                 "component schema `{name}` must be `type: object` or a string `enum`; other top-level schemas (allOf, oneOf, primitives) are not supported yet"
             ))),
+        }
+    }
+
+    /// `[]` (public) or `[{<bearer scheme>: [scopes…]}]`.
+    fn security(&self, node: &Node<'a>) -> Result<Security> {
+        let requirements = node.items()?;
+        match requirements.as_slice() {
+            [] => Ok(Security::Public),
+            [requirement] => {
+                let entries = requirement.entries()?;
+                let [(scheme, scopes)] = entries.as_slice() else {
+                    return Err(requirement.error("a requirement naming several schemes at once is not supported yet".into()));
+                };
+                if !self.bearer_schemes.contains(*scheme) {
+                    return Err(requirement.error(format!("`{scheme}` is not a bearer scheme of `components.securitySchemes`")));
+                }
+                let scopes = scopes.items()?.iter().map(|s| s.as_str().map(str::to_owned)).collect::<Result<Vec<_>>>()?;
+                Ok(Security::Bearer { scopes })
+            }
+            _ => Err(node.error("alternative security requirements (more than one entry) are not supported yet".into())),
         }
     }
 
@@ -1226,7 +1277,7 @@ mod tests {
         load(&value)
     }
 
-    const HEAD: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\n";
+    const HEAD: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nsecurity: []\n";
 
     #[test]
     fn nullable_reads_the_same_in_3_0_and_3_1() {

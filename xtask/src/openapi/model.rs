@@ -146,6 +146,16 @@ pub struct Operation {
     pub params: Vec<Param>,
     pub body: Option<Body>,
     pub responses: Vec<Response>,
+    pub security: Security,
+}
+
+/// Who may call an operation. There is no default: an operation is public only
+/// when the contract says `security: []`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Security {
+    Public,
+    /// A bearer token carrying every one of these scopes.
+    Bearer { scopes: Vec<String> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

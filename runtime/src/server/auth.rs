@@ -1,0 +1,106 @@
+//! Bearer-token authentication for generated routes.
+//!
+//! A generated handler for an operation with `security: [{bearer: [scopes]}]` takes
+//! a [`Bearer<S>`] as its first extractor, so the token is checked before anything
+//! else of the request is read, and before the service is called. The application
+//! provides the [`TokenVerifier`] as poem data (`Route::data(Arc<dyn TokenVerifier>)`).
+
+use std::collections::BTreeSet;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use poem::error::ResponseError;
+use poem::http::StatusCode;
+use poem::{FromRequest, Request, RequestBody};
+
+use super::Principal;
+
+/// Checks an access token and says whom it belongs to.
+pub trait TokenVerifier: Send + Sync + 'static {
+    fn verify(&self, token: &str) -> Result<Principal, InvalidToken>;
+}
+
+/// Why a token was refused; the text goes into the 401's detail, so it must not
+/// help an attacker (no key material, no "almost valid").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidToken(pub String);
+
+/// The scopes one operation requires, as a type, so that `Bearer<S>` can carry
+/// them into the extractor. Generated once per secured operation.
+pub trait RequiredScopes: Send + Sync + 'static {
+    const SCOPES: &'static [&'static str];
+}
+
+/// The authenticated caller of a secured operation.
+pub struct Bearer<S>(pub Principal, PhantomData<S>);
+
+/// A request that does not carry the right token: 401 or 403, with the
+/// `WWW-Authenticate` challenge of RFC 6750.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{detail}")]
+pub struct AuthRejected {
+    pub status: StatusCode,
+    pub detail: String,
+    pub challenge: String,
+}
+
+impl ResponseError for AuthRejected {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl AuthRejected {
+    fn unauthenticated(detail: &str, error: Option<&str>) -> Self {
+        let challenge = match error {
+            Some(error) => format!("Bearer realm=\"keel\", error=\"{error}\", error_description=\"{detail}\""),
+            None => "Bearer realm=\"keel\"".to_owned(),
+        };
+        AuthRejected { status: StatusCode::UNAUTHORIZED, detail: detail.to_owned(), challenge }
+    }
+}
+
+/// Verifies the request's bearer token and checks it has every required scope.
+pub fn authenticate(request: &Request, scopes: &[&str]) -> Result<Principal, AuthRejected> {
+    let Some(header) = request.headers().get("authorization") else {
+        return Err(AuthRejected::unauthenticated("this operation needs an access token: send `Authorization: Bearer <token>`", None));
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| AuthRejected::unauthenticated("the `Authorization` header must be `Bearer <token>`", Some("invalid_request")))?;
+    let Some(verifier) = request.data::<Arc<dyn TokenVerifier>>() else {
+        return Err(AuthRejected {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            detail: "the server has no token verifier configured".to_owned(),
+            challenge: String::new(),
+        });
+    };
+    let principal = verifier
+        .verify(token)
+        .map_err(|InvalidToken(why)| AuthRejected::unauthenticated(&why, Some("invalid_token")))?;
+    let missing: BTreeSet<&str> = scopes.iter().copied().filter(|s| !principal.scopes.contains(*s)).collect();
+    if !missing.is_empty() {
+        let needed = scopes.join(" ");
+        return Err(AuthRejected {
+            status: StatusCode::FORBIDDEN,
+            detail: format!(
+                "the access token lacks the scope{} {} that this operation needs",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+            ),
+            challenge: format!("Bearer realm=\"keel\", error=\"insufficient_scope\", scope=\"{needed}\""),
+        });
+    }
+    Ok(principal)
+}
+
+impl<'a, S: RequiredScopes> FromRequest<'a> for Bearer<S> {
+    async fn from_request(request: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        Ok(Bearer(authenticate(request, S::SCOPES)?, PhantomData))
+    }
+}
