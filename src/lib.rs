@@ -1,6 +1,7 @@
 //! Keel's server: the bounded contexts (one module each, hexagonal inside) and
 //! the platform they share. `main.rs` is only the command line around [`serve`].
 
+pub mod auth;
 pub mod platform;
 pub mod users;
 
@@ -17,13 +18,24 @@ use platform::config::Config;
 pub struct Bound {
     pub addr: SocketAddr,
     server: poem::Server<std::convert::Infallible, TcpAcceptor>,
-    db: sea_orm::DatabaseConnection,
+    app: platform::http::App,
 }
 
 /// Connects the database (applying migrations) and binds the listener, so the
 /// caller knows the address (port 0 picks a free one) before serving starts.
 pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
     let db = platform::db::connect(&config.database_url, config.db_max_connections).await?;
+    let keys = auth::SigningKeys::load_or_create(&config.jwt_keys_dir)?;
+    let tokens = std::sync::Arc::new(auth::AccessTokens::new(
+        keys,
+        config.role_scopes.clone(),
+        config.access_token_ttl_secs,
+    ));
+    let app = platform::http::App {
+        db,
+        tokens,
+        config: config.clone(),
+    };
     let acceptor = TcpListener::bind(config.listen)
         .into_acceptor()
         .await
@@ -33,11 +45,9 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .context("the listener has no socket address")?;
-    Ok(Bound {
-        addr,
-        server: poem::Server::new_with_acceptor(acceptor),
-        db,
-    })
+    let server = poem::Server::new_with_acceptor(acceptor)
+        .idle_timeout(Duration::from_secs(config.idle_timeout_secs));
+    Ok(Bound { addr, server, app })
 }
 
 impl Bound {
@@ -46,12 +56,51 @@ impl Bound {
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         self.server
             .run_with_graceful_shutdown(
-                platform::http::app(self.db),
+                platform::http::app(self.app),
                 shutdown,
                 Some(Duration::from_secs(10)),
             )
             .await
     }
+}
+
+/// Creates an administrator account (the `create-admin` command).
+pub async fn create_admin(
+    config: &Config,
+    email: &str,
+    display_name: Option<&str>,
+    password: &str,
+) -> anyhow::Result<uuid::Uuid> {
+    use users::domain::{DisplayName, Email, Role, Timestamp, User};
+    use users::ports::UserRepository;
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
+    let name = display_name.map(str::to_owned).unwrap_or_else(|| {
+        email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or("admin")
+            .to_owned()
+    });
+    let display_name =
+        DisplayName::parse(&name).map_err(|e| anyhow::anyhow!("--display-name {e}"))?;
+    let password = auth::password::Password::parse(password)
+        .map_err(|e| anyhow::anyhow!("the password {e}"))?;
+    let hash = auth::Passwords::new().hash(&password);
+    let db = platform::db::connect(&config.database_url, config.db_max_connections).await?;
+    let user = User::register(
+        email,
+        display_name,
+        None,
+        Role::Admin,
+        Some(hash),
+        Timestamp::now(),
+    );
+    users::adapters::SeaOrmUserRepository::new(db)
+        .insert(&user)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(user.id.as_uuid())
 }
 
 /// Applies pending migrations and returns.

@@ -19,11 +19,15 @@ async fn main() -> ExitCode {
         eprintln!("error: {error:#}");
         return ExitCode::FAILURE;
     }
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let result = match cli.command.clone().unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config).await,
         Command::Migrate => keel::migrate(&cli.config)
             .await
             .map(|()| tracing::info!("migrations applied")),
+        Command::CreateAdmin {
+            email,
+            display_name,
+        } => create_admin(&cli.config, &email, display_name.as_deref()).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,6 +48,26 @@ async fn serve(config: &keel::platform::config::Config) -> anyhow::Result<()> {
     );
     bound.serve(shutdown_signal()).await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// The password comes from standard input (hidden when it is a terminal), never
+/// from an argument that would land in shell history.
+async fn create_admin(
+    config: &keel::platform::config::Config,
+    email: &str,
+    display_name: Option<&str>,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Password for the new administrator: ")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    let id = keel::create_admin(config, email, display_name, &password).await?;
+    println!("created administrator {email} ({id})");
     Ok(())
 }
 

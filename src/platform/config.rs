@@ -23,12 +23,21 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Serve the API (what `keel` does without a command).
     Serve,
     /// Apply pending database migrations, then exit.
     Migrate,
+    /// Create an administrator; the password is read from standard input.
+    CreateAdmin {
+        /// The administrator's email address.
+        #[arg(long)]
+        email: String,
+        /// The name shown for them (default: the part of the email before `@`).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -61,6 +70,61 @@ pub struct Config {
     /// Which logs to keep, in tracing's filter syntax (`info`, `keel=debug,sqlx=warn`).
     #[arg(long, env = "KEEL_LOG", default_value = "info", global = true)]
     pub log: String,
+
+    /// Directory of Ed25519 signing keys (`<kid>.pem`); one is generated if it is empty.
+    /// The newest name signs, all verify: add a key to rotate, remove one to retire it.
+    #[arg(
+        long,
+        env = "KEEL_JWT_KEYS_DIR",
+        default_value = "data/jwt-keys",
+        global = true
+    )]
+    pub jwt_keys_dir: std::path::PathBuf,
+
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "KEEL_ACCESS_TOKEN_TTL_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(30..=86_400), global = true)]
+    pub access_token_ttl_secs: u64,
+
+    /// Lifetime of refresh tokens, in seconds.
+    #[arg(long, env = "KEEL_REFRESH_TOKEN_TTL_SECS", default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(60..=31_536_000), global = true)]
+    pub refresh_token_ttl_secs: i64,
+
+    /// The scopes of each role: `role=scope scope;role=…`.
+    #[arg(long, env = "KEEL_ROLE_SCOPES", default_value = "customer=users:read users:write;admin=users:read users:write users:admin", value_parser = parse_role_scopes, global = true)]
+    pub role_scopes: crate::auth::RoleScopes,
+
+    /// Requests per minute allowed from one client address (and per access token).
+    #[arg(long, env = "KEEL_RATE_LIMIT_PER_MINUTE", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub rate_limit_per_minute: u32,
+
+    /// Requests per minute allowed from one client address to `/v1/auth/*` (logins).
+    #[arg(long, env = "KEEL_AUTH_RATE_LIMIT_PER_MINUTE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub auth_rate_limit_per_minute: u32,
+
+    /// The largest request body accepted, in bytes (larger: 413).
+    #[arg(
+        long,
+        env = "KEEL_MAX_BODY_BYTES",
+        default_value_t = 65_536,
+        global = true
+    )]
+    pub max_body_bytes: usize,
+
+    /// The longest a request may take, in seconds (longer: 503).
+    #[arg(long, env = "KEEL_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    pub request_timeout_secs: u64,
+
+    /// Close connections idle this many seconds (slow or stalled clients).
+    #[arg(long, env = "KEEL_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub idle_timeout_secs: u64,
+
+    /// Origins allowed to call the API from a browser, comma-separated (empty: no CORS).
+    #[arg(long, env = "KEEL_CORS_ORIGINS", default_value = "", global = true)]
+    pub cors_origins: String,
+}
+
+fn parse_role_scopes(text: &str) -> Result<crate::auth::RoleScopes, String> {
+    crate::auth::RoleScopes::parse(text)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,27 +1,66 @@
 //! The HTTP edge: the generated API plus the documentation and health routes,
 //! wrapped in the middleware every request goes through.
 
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use keel_runtime::server::{RequestId, problem_from_error};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use keel_runtime::server::{Problem, RequestId, TokenVerifier, response_from_error};
 use poem::http::{HeaderValue, StatusCode};
-use poem::middleware::CatchPanic;
+use poem::middleware::{CatchPanic, Cors};
 use poem::web::{Data, Path, Redirect};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
 use sea_orm::DatabaseConnection;
+use sha2::{Digest, Sha256};
 use tracing::Instrument;
 use tracing::field::Empty;
 
+use super::config::Config;
+use crate::auth::refresh_tokens::SeaOrmRefreshTokens;
+use crate::auth::{AccessTokens, AuthService, Passwords};
 use crate::users::UsersService;
 use crate::users::adapters::SeaOrmUserRepository;
 
+/// What the HTTP edge is built from.
+pub struct App {
+    pub db: DatabaseConnection,
+    pub tokens: Arc<AccessTokens>,
+    pub config: Config,
+}
+
 /// The whole application as one poem endpoint.
-pub fn app(db: DatabaseConnection) -> impl Endpoint {
-    let users = UsersService::new(SeaOrmUserRepository::new(db.clone()));
-    let api = keel_server::api(users);
+pub fn app(app: App) -> impl Endpoint {
+    let App { db, tokens, config } = app;
+    let passwords = Passwords::new();
+    let users = UsersService::new(SeaOrmUserRepository::new(db.clone()), passwords.clone());
+    let auth = AuthService::new(
+        SeaOrmUserRepository::new(db.clone()),
+        SeaOrmRefreshTokens::new(db.clone()),
+        passwords,
+        tokens.clone(),
+        config.refresh_token_ttl_secs,
+    );
+    let api = keel_server::api(auth, users);
+    let verifier: Arc<dyn TokenVerifier> = tokens;
     let swagger = Arc::new(utoipa_swagger_ui::Config::from("/openapi.json"));
-    Route::new()
+    let cors = config
+        .cors_origins
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .fold(
+            Cors::new().allow_credentials(false).expose_headers([
+                "etag",
+                "location",
+                "retry-after",
+                "x-request-id",
+            ]),
+            |cors, origin| cors.allow_origin(origin),
+        );
+    let route = Route::new()
         .nest("/", api)
         .at("/openapi.json", get(contract_json))
         .at("/openapi.yaml", get(contract_yaml))
@@ -29,18 +68,124 @@ pub fn app(db: DatabaseConnection) -> impl Endpoint {
         .at("/docs/*path", get(docs).data(swagger))
         .at("/health", get(live))
         .at("/health/ready", get(ready).data(db))
+        .data(verifier)
         .with(CatchPanic::new().with_handler(|_| {
             let request_id = RequestId::from_header_or_new(None);
             let error = poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR);
-            problem_from_error(&error, &request_id, "", &[]).into_response()
-        }))
-        .around(observe)
+            response_from_error(&error, &request_id, "", &[])
+        }));
+    let edge = Edge {
+        limits: Arc::new(Limits::new(&config)),
+        timeout: Duration::from_secs(config.request_timeout_secs),
+        max_body_bytes: config.max_body_bytes,
+    };
+    let with_cors = !config.cors_origins.trim().is_empty();
+    let endpoint = route.around(move |next, req| observe(next, req, edge.clone()));
+    if with_cors {
+        endpoint.with(cors).boxed()
+    } else {
+        endpoint.boxed()
+    }
+}
+
+/// The limits every request is held to before it reaches a route.
+#[derive(Clone)]
+struct Edge {
+    limits: Arc<Limits>,
+    timeout: Duration,
+    max_body_bytes: usize,
+}
+
+/// Refuses bodies over the limit with 413: by `Content-Length` when there is
+/// one, else by reading a chunked body up to the limit.
+async fn limit_body(req: &mut Request, max: usize, request_id: &RequestId) -> Option<Response> {
+    let too_large = || {
+        let detail = format!("the request body is larger than the {max} bytes this server accepts");
+        Some(
+            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", detail)
+                .for_request(request_id)
+                .into_response(),
+        )
+    };
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > max as u64 => too_large(),
+        Some(_) => None,
+        None if req.headers().contains_key("transfer-encoding") => {
+            match req.take_body().into_bytes_limit(max).await {
+                Ok(bytes) => {
+                    req.set_body(bytes);
+                    None
+                }
+                Err(_) => too_large(),
+            }
+        }
+        None => None,
+    }
+}
+
+/// Request budgets per client address and per access token: a keyed GCRA rate
+/// limiter each (governor), with a far smaller one for `/v1/auth/*`, where
+/// passwords are guessed.
+struct Limits {
+    general: DefaultKeyedRateLimiter<String>,
+    auth: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl Limits {
+    fn new(config: &Config) -> Self {
+        let per_minute =
+            |n: u32| Quota::per_minute(NonZeroU32::new(n).expect("clap checks the range"));
+        Limits {
+            general: RateLimiter::keyed(per_minute(config.rate_limit_per_minute)),
+            auth: RateLimiter::keyed(per_minute(config.auth_rate_limit_per_minute)),
+        }
+    }
+
+    /// `Some(seconds to wait)` when the request is over budget.
+    fn check(&self, req: &Request) -> Option<u64> {
+        let ip = req
+            .remote_addr()
+            .as_socket_addr()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        let now = DefaultClock::default().now();
+        let wait =
+            |not_until: governor::NotUntil<_>| not_until.wait_time_from(now).as_secs().max(1);
+        if req.uri().path().starts_with("/v1/auth/")
+            && let Err(not_until) = self.auth.check_key(&ip)
+        {
+            return Some(wait(not_until));
+        }
+        if let Err(not_until) = self.general.check_key(&format!("ip:{ip}")) {
+            return Some(wait(not_until));
+        }
+        let token = req
+            .headers()
+            .get("authorization")
+            .and_then(|h| h.to_str().ok());
+        if let Some(token) = token {
+            let key = format!("token:{:x}", Sha256::digest(token.as_bytes()));
+            if let Err(not_until) = self.general.check_key(&key) {
+                return Some(wait(not_until));
+            }
+        }
+        None
+    }
 }
 
 /// One span per request (method, route, status, latency, request id); the
-/// request id is taken from `X-Request-Id` or made, and echoed back; any error
-/// that reaches this point leaves as problem+json.
-async fn observe<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<Response> {
+/// request id is taken from `X-Request-Id` or made, and echoed back; budgets and
+/// the request timeout are enforced; any error that reaches this point leaves as
+/// problem+json; security headers go on every response.
+async fn observe<E: Endpoint>(
+    next: Arc<E>,
+    mut req: Request,
+    edge: Edge,
+) -> poem::Result<Response> {
     let request_id = RequestId::from_header_or_new(
         req.headers()
             .get("x-request-id")
@@ -59,19 +204,57 @@ async fn observe<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<Re
     );
     let started = Instant::now();
     let path = req.uri().path().to_owned();
-    let mut response = async {
-        match next.call(req).await {
-            Ok(response) => response.into_response(),
-            Err(error) => {
-                problem_from_error(&error, &request_id, &path, keel_server::PATH_TEMPLATES)
-                    .into_response()
+    let https = req
+        .headers()
+        .get("x-forwarded-proto")
+        .is_some_and(|p| p == "https")
+        || req.uri().scheme_str() == Some("https");
+    let timeout = edge.timeout;
+    let mut response = if let Some(retry_after) = edge.limits.check(&req) {
+        too_many_requests(&request_id, retry_after)
+    } else if let Some(rejected) = limit_body(&mut req, edge.max_body_bytes, &request_id).await {
+        rejected
+    } else {
+        async {
+            match tokio::time::timeout(timeout, next.call(req)).await {
+                Ok(Ok(response)) => response.into_response(),
+                Ok(Err(error)) => {
+                    response_from_error(&error, &request_id, &path, keel_server::PATH_TEMPLATES)
+                }
+                Err(_) => {
+                    tracing::warn!("request timed out");
+                    let detail = format!(
+                        "the request took longer than {} s and was abandoned",
+                        timeout.as_secs()
+                    );
+                    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", detail)
+                        .for_request(&request_id)
+                        .into_response()
+                }
             }
         }
-    }
-    .instrument(span.clone())
-    .await;
+        .instrument(span.clone())
+        .await
+    };
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
-        response.headers_mut().insert("x-request-id", value);
+        headers.insert("x-request-id", value);
+    }
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    if https {
+        headers.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
     }
     let status = response.status();
     span.record("status", status.as_u16());
@@ -84,6 +267,17 @@ async fn observe<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<Re
         }
     });
     Ok(response)
+}
+
+fn too_many_requests(request_id: &RequestId, retry_after: u64) -> Response {
+    let detail = format!("too many requests from this client; try again in {retry_after} s");
+    let mut response = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", detail)
+        .for_request(request_id)
+        .into_response();
+    response
+        .headers_mut()
+        .insert("retry-after", HeaderValue::from(retry_after));
+    response
 }
 
 #[handler]
@@ -141,13 +335,13 @@ async fn ready(Data(db): Data<&DatabaseConnection>) -> Response {
         Err(error) => {
             tracing::warn!(%error, "readiness check: database unreachable");
             let request_id = RequestId::from_header_or_new(None);
-            let mut problem = keel_runtime::server::Problem::new(
+            Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not-ready",
                 "the database is unreachable",
-            );
-            problem.instance = Some(format!("urn:keel:request:{request_id}"));
-            problem.into_response()
+            )
+            .for_request(&request_id)
+            .into_response()
         }
     }
 }

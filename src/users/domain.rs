@@ -177,12 +177,39 @@ impl From<DateTime<Utc>> for Timestamp {
     }
 }
 
+/// What a user may do. Each role maps to scopes in configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Customer,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "customer" => Some(Role::Customer),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
     pub email: Email,
     pub display_name: DisplayName,
     pub avatar_url: Option<AvatarUrl>,
+    pub role: Role,
+    /// An argon2id PHC string; `None` for an account that cannot log in.
+    pub password_hash: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: Version,
@@ -202,6 +229,8 @@ impl User {
         email: Email,
         display_name: DisplayName,
         avatar_url: Option<AvatarUrl>,
+        role: Role,
+        password_hash: Option<String>,
         now: Timestamp,
     ) -> Self {
         User {
@@ -209,6 +238,8 @@ impl User {
             email,
             display_name,
             avatar_url,
+            role,
+            password_hash,
             created_at: now,
             updated_at: now,
             version: Version::FIRST,
@@ -286,6 +317,8 @@ mod tests {
             Email::parse("a@example.com").unwrap(),
             DisplayName::parse("A").unwrap(),
             Some(AvatarUrl::parse("https://example.com/a.png").unwrap()),
+            Role::Customer,
+            None,
             now,
         );
         user.apply(

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use super::domain::{Timestamp, User, UserId, Version};
+use super::domain::{Email, Timestamp, User, UserId, Version};
 
 /// Storage failed in a way the caller cannot fix (connection lost, disk full).
 /// Carries the cause as text for the log; no driver type crosses this boundary.
@@ -37,6 +37,11 @@ pub trait UserRepository: Send + Sync + 'static {
     fn insert(&self, user: &User) -> impl Future<Output = Result<(), WriteError>> + Send;
 
     fn get(&self, id: UserId) -> impl Future<Output = Result<Option<User>, StorageError>> + Send;
+
+    fn find_by_email(
+        &self,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<User>, StorageError>> + Send;
 
     fn list(
         &self,

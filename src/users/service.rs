@@ -10,18 +10,44 @@ use keel_server::users::*;
 use uuid::Uuid;
 
 use super::domain::{
-    AvatarUrl, DisplayName, Email, InvalidValue, Timestamp, User, UserChanges, UserId, Version,
+    AvatarUrl, DisplayName, Email, InvalidValue, Role, Timestamp, User, UserChanges, UserId,
+    Version,
 };
 use super::ports::{ListQuery, StorageError, UserRepository, WriteError};
+use crate::auth::password::{Password, Passwords};
 use crate::platform::problem::{self, FieldProblem};
 
 pub struct UsersService<R> {
     repo: R,
+    passwords: Passwords,
 }
 
 impl<R: UserRepository> UsersService<R> {
-    pub fn new(repo: R) -> Self {
-        UsersService { repo }
+    pub fn new(repo: R, passwords: Passwords) -> Self {
+        UsersService { repo, passwords }
+    }
+}
+
+/// Object-level authorization (OWASP API1): a caller without `users:admin` may
+/// touch only their own user. Others' users are reported missing (404), not
+/// forbidden, so ids cannot be probed for existence.
+fn may_access(ctx: &RequestContext, user_id: Uuid) -> bool {
+    ctx.principal
+        .as_ref()
+        .is_some_and(|p| p.has_scope("users:admin") || p.user_id == user_id)
+}
+
+pub fn role_from_dto(role: dto::Role) -> Role {
+    match role {
+        dto::Role::Customer => Role::Customer,
+        dto::Role::Admin => Role::Admin,
+    }
+}
+
+fn role_to_dto(role: Role) -> dto::Role {
+    match role {
+        Role::Customer => dto::Role::Customer,
+        Role::Admin => dto::Role::Admin,
     }
 }
 
@@ -37,15 +63,32 @@ impl<R: UserRepository> UsersApi for UsersService<R> {
                     .map(|a| AvatarUrl::parse(&a))
                     .transpose()
                     .map_err(|e| invalid("/avatarUrl", e))?,
+                body.password
+                    .as_deref()
+                    .map(Password::parse)
+                    .transpose()
+                    .map_err(|e| FieldProblem::body("/password", "length", e.to_owned()))?,
             ))
         })();
-        let (email, display_name, avatar_url) = match parsed {
+        let (email, display_name, avatar_url, password) = match parsed {
             Ok(values) => values,
             Err(field) => {
                 return CreateUserResponse::BadRequest(problem::invalid_field(&ctx, field));
             }
         };
-        let user = User::register(email, display_name, avatar_url, Timestamp::now());
+        let password_hash = match password {
+            Some(password) => Some(hash_off_thread(&self.passwords, password).await),
+            None => None,
+        };
+        let role = body.role.map_or(Role::Customer, role_from_dto);
+        let user = User::register(
+            email,
+            display_name,
+            avatar_url,
+            role,
+            password_hash,
+            Timestamp::now(),
+        );
         match self.repo.insert(&user).await {
             Ok(()) => CreateUserResponse::Created {
                 etag: etag(user.version),
@@ -61,6 +104,9 @@ impl<R: UserRepository> UsersApi for UsersService<R> {
     }
 
     async fn get_user(&self, ctx: RequestContext, req: GetUserRequest) -> GetUserResponse {
+        if !may_access(&ctx, req.user_id) {
+            return GetUserResponse::NotFound(not_found(&ctx, req.user_id));
+        }
         match self.repo.get(req.user_id.into()).await {
             Ok(Some(user)) => GetUserResponse::Ok {
                 etag: etag(user.version),
@@ -107,6 +153,9 @@ impl<R: UserRepository> UsersApi for UsersService<R> {
     }
 
     async fn update_user(&self, ctx: RequestContext, req: UpdateUserRequest) -> UpdateUserResponse {
+        if !may_access(&ctx, req.user_id) {
+            return UpdateUserResponse::NotFound(not_found(&ctx, req.user_id));
+        }
         let changes = match to_changes(req.body) {
             Ok(changes) => changes,
             Err(field) => {
@@ -138,6 +187,9 @@ impl<R: UserRepository> UsersApi for UsersService<R> {
     }
 
     async fn delete_user(&self, ctx: RequestContext, req: DeleteUserRequest) -> DeleteUserResponse {
+        if !may_access(&ctx, req.user_id) {
+            return DeleteUserResponse::NotFound(not_found(&ctx, req.user_id));
+        }
         match self.repo.delete(req.user_id.into()).await {
             Ok(true) => DeleteUserResponse::NoContent,
             Ok(false) => DeleteUserResponse::NotFound(not_found(&ctx, req.user_id)),
@@ -146,12 +198,21 @@ impl<R: UserRepository> UsersApi for UsersService<R> {
     }
 }
 
-fn to_dto(user: &User) -> dto::User {
+/// argon2 takes tens of milliseconds of CPU by design: off the async workers.
+pub async fn hash_off_thread(passwords: &Passwords, password: Password) -> String {
+    let passwords = passwords.clone();
+    tokio::task::spawn_blocking(move || passwords.hash(&password))
+        .await
+        .expect("hashing does not panic")
+}
+
+pub fn to_dto(user: &User) -> dto::User {
     dto::User {
         id: user.id.as_uuid(),
         email: user.email.as_str().to_owned(),
         display_name: user.display_name.as_str().to_owned(),
         avatar_url: user.avatar_url.as_ref().map(|a| a.as_str().to_owned()),
+        role: role_to_dto(user.role),
         created_at: user.created_at.as_datetime(),
         updated_at: user.updated_at.as_datetime(),
     }
@@ -182,12 +243,12 @@ fn to_changes(patch: dto::UserPatch) -> Result<UserChanges, FieldProblem> {
 
 /// The contract's checks are looser than the domain's in places (a `uri` may be
 /// `ftp:`, an avatar may not); the domain has the last word.
-fn invalid(pointer: &'static str, error: InvalidValue) -> FieldProblem {
+pub fn invalid(pointer: &'static str, error: InvalidValue) -> FieldProblem {
     FieldProblem::body(pointer, "domain", error.to_string())
 }
 
 /// A strong ETag from the version: opaque to clients, cheap to compare.
-fn etag(version: Version) -> String {
+pub fn etag(version: Version) -> String {
     format!("\"{}\"", version.get())
 }
 
@@ -230,7 +291,7 @@ fn not_found(ctx: &RequestContext, id: Uuid) -> Problem {
     )
 }
 
-fn email_taken(ctx: &RequestContext) -> Problem {
+pub fn email_taken(ctx: &RequestContext) -> Problem {
     problem::problem(
         ctx,
         409,
@@ -249,7 +310,7 @@ fn stale(ctx: &RequestContext, current: Option<&str>) -> Problem {
     problem::problem(ctx, 412, "stale-version", detail)
 }
 
-fn internal(ctx: &RequestContext, error: StorageError) -> Problem {
+pub fn internal(ctx: &RequestContext, error: StorageError) -> Problem {
     problem::internal(ctx, &error)
 }
 

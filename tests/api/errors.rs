@@ -43,8 +43,8 @@ async fn a_body_of_the_wrong_shape_names_the_field() {
         ),
         (json!({ "displayName": "A" }), "/email", "required"),
         (
-            json!({ "email": "a@example.com", "displayName": "A", "role": "admin" }),
-            "/role",
+            json!({ "email": "a@example.com", "displayName": "A", "isAdmin": true }),
+            "/isAdmin",
             "unknown",
         ),
     ];
@@ -69,6 +69,8 @@ async fn failed_validation_names_each_field_and_rule() {
         email: "not-an-email".into(),
         display_name: "x".repeat(101),
         avatar_url: Tristate::Value("no url".into()),
+        role: None,
+        password: None,
     };
     let reply = app
         .api

@@ -2,7 +2,9 @@
 //! database and drives it over HTTP. `cargo xtask test` runs them on SQLite and,
 //! when one is reachable, on PostgreSQL.
 
+mod auth;
 mod docs;
 mod errors;
+mod matrix;
 mod support;
 mod users;

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use clap::Parser;
+use keel::auth::{AccessTokens, SigningKeys};
 use keel::platform::config::Cli;
 use keel_client::Reply;
 use keel_client::types::users::{CreateUserRequest, CreateUserResponse};
@@ -17,6 +18,11 @@ use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub base: String,
+    /// Mints access tokens with the server's own signing key (a test may forge
+    /// any token it needs: expired, other scopes, other users).
+    pub tokens: AccessTokens,
+    admin_token: String,
+    keys_dir: std::path::PathBuf,
     /// The generated client: every well-formed request goes through it.
     pub api: keel_client::Client,
     /// Raw HTTP, for requests the generated client cannot express (malformed ones).
@@ -28,12 +34,16 @@ pub struct TestApp {
 impl TestApp {
     pub async fn spawn() -> TestApp {
         let database = TestDatabase::create().await;
+        let keys_dir =
+            std::env::temp_dir().join(format!("keel-test-keys-{}", uuid::Uuid::now_v7()));
         let cli = Cli::try_parse_from([
             "keel",
             "--listen",
             "127.0.0.1:0",
             "--database-url",
             &database.url,
+            "--jwt-keys-dir",
+            keys_dir.to_str().expect("a UTF-8 temp dir"),
         ])
         .expect("test configuration parses");
         let bound = keel::bind(&cli.config).await.expect("the server starts");
@@ -44,13 +54,26 @@ impl TestApp {
         }));
         // The generated client first: building it installs the process's TLS
         // crypto provider, which the raw client (same reqwest) needs too.
-        let api = keel_client::Client::new(&base).expect("a generated client");
+        let tokens = AccessTokens::new(
+            SigningKeys::load_or_create(&keys_dir).expect("the server's key"),
+            cli.config.role_scopes.clone(),
+            900,
+        );
+        // Most tests act as an administrator; `client_as` gives any other caller.
+        let admin = tokens.issue(uuid::Uuid::now_v7(), "admin");
+        let api = keel_client::Client::builder(&base)
+            .bearer(admin.clone())
+            .build()
+            .expect("a generated client");
         let client = Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .expect("a client");
         TestApp {
             base,
+            admin_token: admin,
+            tokens,
+            keys_dir,
             api,
             client,
             shutdown: Some(shutdown),
@@ -58,8 +81,29 @@ impl TestApp {
         }
     }
 
+    /// A raw request as an administrator.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, format!("{}{path}", self.base))
+        self.request_as(method, path, Some(&self.admin_token))
+    }
+
+    /// A raw request with this bearer token, or none.
+    pub fn request_as(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let request = self.client.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// The generated client, calling with this bearer token (or none).
+    pub fn client_as(&self, token: Option<String>) -> keel_client::Client {
+        let builder = keel_client::Client::builder(&self.base);
+        match token {
+            Some(token) => builder.bearer(token),
+            None => builder,
+        }
+        .build()
+        .expect("a generated client")
     }
 
     /// A raw GET, for paths the generated client cannot produce.
@@ -93,6 +137,8 @@ pub fn new_user(email: &str, name: &str) -> NewUser {
         email: email.to_owned(),
         display_name: name.to_owned(),
         avatar_url: Tristate::Absent,
+        role: None,
+        password: None,
     }
 }
 
@@ -113,6 +159,7 @@ pub fn assert_problem<T>(reply: &Reply<T>, problem: &Problem, status: u16) {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.keys_dir);
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

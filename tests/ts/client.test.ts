@@ -10,6 +10,7 @@ const user = {
   email: "ada@example.com",
   displayName: "Ada",
   avatarUrl: null,
+  role: "customer",
   createdAt: "2026-01-01T00:00:00Z",
   updatedAt: "2026-01-01T00:00:00Z",
 };

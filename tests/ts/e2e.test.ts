@@ -7,23 +7,29 @@ import { test } from "node:test";
 import { createClient, orThrow } from "keel-api-client";
 
 const baseUrl = process.env.KEEL_BASE_URL;
-const api = createClient({ baseUrl: baseUrl ?? "http://127.0.0.1:1", validateResponses: true, retry: false });
+const anonymous = createClient({ baseUrl: baseUrl ?? "http://127.0.0.1:1", validateResponses: true, retry: false });
 const unique = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+const password = "correct horse battery staple";
 
-test("the users flow, including a 409 and a 412 with typed problems", { skip: baseUrl === undefined && "KEEL_BASE_URL is not set" }, async () => {
+test("sign up, log in, and the users flow with a 409 and a 412 as typed problems", { skip: baseUrl === undefined && "KEEL_BASE_URL is not set" }, async () => {
   const email = `ts-${unique}@example.com`;
-  const created = await api.createUser({ body: { email, displayName: "From TypeScript" } });
+  const created = await anonymous.registerUser({ body: { email, displayName: "From TypeScript", password } });
   assert.equal(created.status, 201, JSON.stringify(created));
   if (created.status !== 201) return;
   assert.equal(created.data.email, email);
+  assert.equal(created.data.role, "customer");
   assert.equal(created.location, `/v1/users/${created.data.id}`);
 
-  const duplicate = await api.createUser({ body: { email: email.toUpperCase(), displayName: "Again" } });
+  const duplicate = await anonymous.registerUser({ body: { email: email.toUpperCase(), displayName: "Again", password } });
   assert.equal(duplicate.status, 409, JSON.stringify(duplicate));
   if (duplicate.status === 409) {
     assert.equal(duplicate.error.type, "urn:keel:problem:email-taken");
     assert.equal(duplicate.error.status, 409);
   }
+
+  const tokens = await orThrow(anonymous.issueToken({ body: { email, password } }));
+  let accessToken = tokens.data.accessToken;
+  const api = createClient({ baseUrl: baseUrl ?? "", token: () => accessToken, validateResponses: true, retry: false });
 
   const read = await orThrow(api.getUser({ userId: created.data.id }));
   assert.equal(read.etag, created.etag);
@@ -36,18 +42,24 @@ test("the users flow, including a 409 and a 412 with typed problems", { skip: ba
   assert.equal(stale.status, 412, JSON.stringify(stale));
   if (stale.status === 412) assert.equal(stale.error.type, "urn:keel:problem:stale-version");
 
-  const invalid = await api.createUser({ body: { email: "nope", displayName: "" } });
+  const forbidden = await api.listUsers();
+  assert.equal(forbidden.status, 403, "listing everyone is for administrators");
+  const nobody = await createClient({ baseUrl: baseUrl ?? "", retry: false }).getUser({ userId: created.data.id });
+  assert.equal(nobody.status, 401);
+
+  const invalid = await anonymous.registerUser({ body: { email: "nope", displayName: "", password: "short" } });
   assert.equal(invalid.status, 400);
   if (invalid.status === 400) {
     const pointers = [...new Set((invalid.error.errors ?? []).map((e) => e.pointer))].sort();
-    assert.deepEqual(pointers, ["/displayName", "/email"]);
+    assert.deepEqual(pointers, ["/displayName", "/email", "/password"]);
   }
 
-  const emails: string[] = [];
-  for await (const user of api.listUsersAll({ emailContains: unique, limit: 1 })) emails.push(user.email);
-  assert.deepEqual(emails, [email]);
+  // A refresh gives a working token; the old refresh token is used up.
+  const refreshed = await orThrow(anonymous.refreshToken({ body: { refreshToken: tokens.data.refreshToken } }));
+  accessToken = refreshed.data.accessToken;
+  assert.equal((await api.getUser({ userId: created.data.id })).status, 200);
+  assert.equal((await anonymous.refreshToken({ body: { refreshToken: tokens.data.refreshToken } })).status, 401);
 
   assert.equal((await api.deleteUser({ userId: created.data.id })).status, 204);
-  const gone = await api.getUser({ userId: created.data.id });
-  assert.equal(gone.status, 404);
+  assert.equal((await api.getUser({ userId: created.data.id })).status, 404);
 });

@@ -16,6 +16,7 @@ test("every operation answers with a response that matches the contract", { skip
   assert.equal((await mock.getUser({ userId: id })).status, 200);
   assert.equal((await mock.updateUser({ userId: id, ifMatch: '"1"', body: { displayName: "B" } })).status, 200);
   assert.equal((await mock.deleteUser({ userId: id })).status, 204);
+  assert.equal((await mock.getJwks()).status, 200);
   const all = [];
   for await (const user of mock.listUsersAll()) all.push(user);
   assert.ok(all.length >= 1);

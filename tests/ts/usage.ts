@@ -4,7 +4,7 @@
 import { createClient, orThrow } from "keel-api-client";
 
 const api = createClient({ baseUrl: "http://127.0.0.1:8080", token: async () => "access-token" });
-const created = await api.createUser({ body: { email: "ada@example.com", displayName: "Ada" } });
+const created = await api.createUser({ body: { email: "ada@example.com", displayName: "Ada", role: "customer" } });
 if (created.status === 201) {
   const renamed = await orThrow(api.updateUser({ userId: created.data.id, ifMatch: created.etag, body: { displayName: "Ada L." } }));
   console.log(renamed.data.displayName);
@@ -16,7 +16,7 @@ for await (const user of api.listUsersAll({ emailContains: "example.com" })) con
 export function describe(result: Awaited<ReturnType<typeof api.getUser>>): string {
   switch (result.status) {
     case 200: return `${result.data.email} (${result.etag})`;
-    case 400: case 404: case 500: return result.error.title;
+    case 400: case 401: case 403: case 404: case 429: case 500: return result.error.title;
     case "network-error": case "timeout": case "aborted": return String(result.error);
     case "undocumented": return `unexpected ${result.httpStatus}`;
     case "invalid-response": return result.problems.join("; ");

@@ -54,25 +54,42 @@ impl ResponseError for AuthRejected {
 impl AuthRejected {
     fn unauthenticated(detail: &str, error: Option<&str>) -> Self {
         let challenge = match error {
-            Some(error) => format!("Bearer realm=\"keel\", error=\"{error}\", error_description=\"{detail}\""),
+            Some(error) => {
+                format!("Bearer realm=\"keel\", error=\"{error}\", error_description=\"{detail}\"")
+            }
             None => "Bearer realm=\"keel\"".to_owned(),
         };
-        AuthRejected { status: StatusCode::UNAUTHORIZED, detail: detail.to_owned(), challenge }
+        AuthRejected {
+            status: StatusCode::UNAUTHORIZED,
+            detail: detail.to_owned(),
+            challenge,
+        }
     }
 }
 
 /// Verifies the request's bearer token and checks it has every required scope.
 pub fn authenticate(request: &Request, scopes: &[&str]) -> Result<Principal, AuthRejected> {
     let Some(header) = request.headers().get("authorization") else {
-        return Err(AuthRejected::unauthenticated("this operation needs an access token: send `Authorization: Bearer <token>`", None));
+        return Err(AuthRejected::unauthenticated(
+            "this operation needs an access token: send `Authorization: Bearer <token>`",
+            None,
+        ));
     };
     let token = header
         .to_str()
         .ok()
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| AuthRejected::unauthenticated("the `Authorization` header must be `Bearer <token>`", Some("invalid_request")))?;
+        .ok_or_else(|| {
+            AuthRejected::unauthenticated(
+                "the `Authorization` header must be `Bearer <token>`",
+                Some("invalid_request"),
+            )
+        })?;
     let Some(verifier) = request.data::<Arc<dyn TokenVerifier>>() else {
         return Err(AuthRejected {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -83,7 +100,11 @@ pub fn authenticate(request: &Request, scopes: &[&str]) -> Result<Principal, Aut
     let principal = verifier
         .verify(token)
         .map_err(|InvalidToken(why)| AuthRejected::unauthenticated(&why, Some("invalid_token")))?;
-    let missing: BTreeSet<&str> = scopes.iter().copied().filter(|s| !principal.scopes.contains(*s)).collect();
+    let missing: BTreeSet<&str> = scopes
+        .iter()
+        .copied()
+        .filter(|s| !principal.scopes.contains(*s))
+        .collect();
     if !missing.is_empty() {
         let needed = scopes.join(" ");
         return Err(AuthRejected {
@@ -91,9 +112,15 @@ pub fn authenticate(request: &Request, scopes: &[&str]) -> Result<Principal, Aut
             detail: format!(
                 "the access token lacks the scope{} {} that this operation needs",
                 if missing.len() == 1 { "" } else { "s" },
-                missing.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                missing
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            challenge: format!("Bearer realm=\"keel\", error=\"insufficient_scope\", scope=\"{needed}\""),
+            challenge: format!(
+                "Bearer realm=\"keel\", error=\"insufficient_scope\", scope=\"{needed}\""
+            ),
         });
     }
     Ok(principal)

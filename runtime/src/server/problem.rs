@@ -324,7 +324,12 @@ fn describe_type(ty: &str) -> &str {
 
 /// [`problem_from_error`] as a response, with the headers the error calls for
 /// (`WWW-Authenticate` on 401 and 403).
-pub fn response_from_error(error: &poem::Error, request_id: &RequestId, path: &str, templates: &[&str]) -> Response {
+pub fn response_from_error(
+    error: &poem::Error,
+    request_id: &RequestId,
+    path: &str,
+    templates: &[&str],
+) -> Response {
     let mut response = problem_from_error(error, request_id, path, templates).into_response();
     if let Some(rejected) = error.downcast_ref::<AuthRejected>()
         && let Ok(value) = poem::http::HeaderValue::from_str(&rejected.challenge)

@@ -4,7 +4,7 @@ use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, QueryOrder, QuerySelect, SqlErr};
 
-use crate::users::domain::{AvatarUrl, DisplayName, Email, Timestamp, User, UserId, Version};
+use crate::users::domain::{AvatarUrl, DisplayName, Email, Role, Timestamp, User, UserId, Version};
 use crate::users::ports::{ListQuery, StorageError, UserRepository, WriteError};
 
 mod entity {
@@ -19,6 +19,8 @@ mod entity {
         pub email: String,
         pub display_name: String,
         pub avatar_url: Option<String>,
+        pub role: String,
+        pub password_hash: Option<String>,
         pub created_at_us: i64,
         pub updated_at_us: i64,
         pub version: i64,
@@ -60,6 +62,8 @@ fn to_row(user: &User) -> ActiveModel {
         email: Set(user.email.as_str().to_owned()),
         display_name: Set(user.display_name.as_str().to_owned()),
         avatar_url: Set(user.avatar_url.as_ref().map(|a| a.as_str().to_owned())),
+        role: Set(user.role.as_str().to_owned()),
+        password_hash: Set(user.password_hash.clone()),
         created_at_us: Set(user.created_at.micros()),
         updated_at_us: Set(user.updated_at.micros()),
         version: Set(user.version.get()),
@@ -81,6 +85,8 @@ fn from_row(row: Model) -> Result<User, StorageError> {
             .map(AvatarUrl::parse)
             .transpose()
             .map_err(|_| corrupt("avatar URL"))?,
+        role: Role::parse(&row.role).ok_or_else(|| corrupt("role"))?,
+        password_hash: row.password_hash.clone(),
         created_at: Timestamp::from_micros(row.created_at_us)
             .ok_or_else(|| corrupt("creation time"))?,
         updated_at: Timestamp::from_micros(row.updated_at_us)
@@ -109,6 +115,16 @@ impl UserRepository for SeaOrmUserRepository {
 
     async fn get(&self, id: UserId) -> Result<Option<User>, StorageError> {
         Entity::find_by_id(id.as_uuid())
+            .one(&self.db)
+            .await
+            .map_err(storage)?
+            .map(from_row)
+            .transpose()
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StorageError> {
+        Entity::find()
+            .filter(Column::Email.eq(email.as_str()))
             .one(&self.db)
             .await
             .map_err(storage)?

@@ -70,8 +70,13 @@ fn method(out: &mut Code, op: &Operation) {
     let name = snake_case(&op.id);
     let ty = pascal_case(&op.id);
     operation_docs(out, op);
+    let req = if op.params.is_empty() && op.body.is_none() {
+        "_req"
+    } else {
+        "req"
+    };
     out.line(&format!(
-        "pub async fn {name}(&self, req: &{ty}Request) -> Result<Reply<{ty}Response>, Error> {{"
+        "pub async fn {name}(&self, {req}: &{ty}Request) -> Result<Reply<{ty}Response>, Error> {{"
     ));
     let mut segments = Vec::new();
     for segment in op.path.split('/').filter(|s| !s.is_empty()) {

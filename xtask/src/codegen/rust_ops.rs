@@ -64,7 +64,11 @@ pub fn operation_docs(out: &mut Code, op: &Operation) {
         Security::Bearer { scopes } if scopes.is_empty() => out.line("/// Needs an access token."),
         Security::Bearer { scopes } => out.line(&format!(
             "/// Needs an access token with {}.",
-            scopes.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+            scopes
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }

@@ -194,10 +194,16 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             body.line(&format!("/// The scopes `{}` requires.", op.id));
             body.line("#[doc(hidden)]");
             body.line(&format!("pub struct {ty}Scopes;"));
-            body.line(&format!("impl keel_runtime::server::RequiredScopes for {ty}Scopes {{"));
+            body.line(&format!(
+                "impl keel_runtime::server::RequiredScopes for {ty}Scopes {{"
+            ));
             body.line(&format!(
                 "const SCOPES: &'static [&'static str] = &[{}];",
-                scopes.iter().map(|s| rust_str(s)).collect::<Vec<_>>().join(", ")
+                scopes
+                    .iter()
+                    .map(|s| rust_str(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
             body.line("}");
             body.blank();

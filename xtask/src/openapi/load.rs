@@ -71,11 +71,16 @@ pub fn load(document: &Value) -> Result<Api> {
         bearer_schemes: BTreeSet::new(),
         default_security: None,
     };
-    if let Some(schemes) = root.child("components").and_then(|c| c.child("securitySchemes")) {
+    if let Some(schemes) = root
+        .child("components")
+        .and_then(|c| c.child("securitySchemes"))
+    {
         for (name, scheme) in schemes.entries()? {
             scheme.check_keys(&["type", "scheme", "bearerFormat", "description"])?;
             let is_bearer = scheme.opt_str("type")? == Some("http")
-                && scheme.opt_str("scheme")?.is_some_and(|s| s.eq_ignore_ascii_case("bearer"));
+                && scheme
+                    .opt_str("scheme")?
+                    .is_some_and(|s| s.eq_ignore_ascii_case("bearer"));
             if !is_bearer {
                 return Err(scheme.error(format!("security scheme `{name}` is not supported yet: only `type: http, scheme: bearer`")));
             }
@@ -692,15 +697,26 @@ impl<'a> Loader<'a> {
             [requirement] => {
                 let entries = requirement.entries()?;
                 let [(scheme, scopes)] = entries.as_slice() else {
-                    return Err(requirement.error("a requirement naming several schemes at once is not supported yet".into()));
+                    return Err(requirement.error(
+                        "a requirement naming several schemes at once is not supported yet".into(),
+                    ));
                 };
                 if !self.bearer_schemes.contains(*scheme) {
-                    return Err(requirement.error(format!("`{scheme}` is not a bearer scheme of `components.securitySchemes`")));
+                    return Err(requirement.error(format!(
+                        "`{scheme}` is not a bearer scheme of `components.securitySchemes`"
+                    )));
                 }
-                let scopes = scopes.items()?.iter().map(|s| s.as_str().map(str::to_owned)).collect::<Result<Vec<_>>>()?;
+                let scopes = scopes
+                    .items()?
+                    .iter()
+                    .map(|s| s.as_str().map(str::to_owned))
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(Security::Bearer { scopes })
             }
-            _ => Err(node.error("alternative security requirements (more than one entry) are not supported yet".into())),
+            _ => Err(node.error(
+                "alternative security requirements (more than one entry) are not supported yet"
+                    .into(),
+            )),
         }
     }
 

@@ -155,7 +155,9 @@ pub struct Operation {
 pub enum Security {
     Public,
     /// A bearer token carrying every one of these scopes.
-    Bearer { scopes: Vec<String> },
+    Bearer {
+        scopes: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -203,7 +203,7 @@ impl Client {
     /// The public keys that verify access tokens (RFC 7517), for other services. Public.
     ///
     /// Public: no access token needed.
-    pub async fn get_jwks(&self, req: &GetJwksRequest) -> Result<Reply<GetJwksResponse>, Error> {
+    pub async fn get_jwks(&self, _req: &GetJwksRequest) -> Result<Reply<GetJwksResponse>, Error> {
         let request = self
             .config
             .request(Method::GET, &[".well-known", "jwks.json"])

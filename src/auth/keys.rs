@@ -1,0 +1,333 @@
+//! Access tokens: EdDSA (Ed25519) JWTs with a `kid`, signed with the newest key of
+//! a directory and verified with any key in it, so rotating keys (add a newer
+//! one, remove the old one once its tokens have expired) never breaks a token
+//! before it expires. A fresh checkout gets a key generated once, under `./data/`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use keel_runtime::server::{InvalidToken, Principal, TokenVerifier};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const ISSUER: &str = "keel";
+pub const AUDIENCE: &str = "keel-api";
+
+struct Key {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    /// The public key, base64url, as JWKS publishes it.
+    x: String,
+}
+
+/// The signing keys: every `*.pem` (PKCS#8 Ed25519) in a directory, named by kid.
+pub struct SigningKeys {
+    keys: Vec<Key>,
+}
+
+impl SigningKeys {
+    /// Loads the directory's keys, generating one first if there is none.
+    pub fn load_or_create(dir: &Path) -> anyhow::Result<SigningKeys> {
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "creating the key directory {} (KEEL_JWT_KEYS_DIR)",
+                dir.display()
+            )
+        })?;
+        let mut pems = pem_files(dir)?;
+        if pems.is_empty() {
+            let kid = format!(
+                "k{}",
+                SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs()
+            );
+            let key = SigningKey::generate(&mut rand::rngs::OsRng);
+            let pem = key
+                .to_pkcs8_pem(LineEnding::LF)
+                .context("encoding the new key")?;
+            let path = dir.join(format!("{kid}.pem"));
+            write_private(&path, pem.as_bytes())?;
+            tracing::info!(kid, path = %path.display(), "generated a JWT signing key");
+            pems = pem_files(dir)?;
+        }
+        let mut keys = Vec::new();
+        for (kid, path) in pems {
+            let pem = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let signing = SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
+                anyhow::anyhow!("{} is not a PKCS#8 Ed25519 key: {e}", path.display())
+            })?;
+            let x = URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes());
+            keys.push(Key {
+                encoding: EncodingKey::from_ed_pem(pem.as_bytes())
+                    .with_context(|| format!("loading {}", path.display()))?,
+                decoding: DecodingKey::from_ed_components(&x)?,
+                kid,
+                x,
+            });
+        }
+        Ok(SigningKeys { keys })
+    }
+
+    /// The key new tokens are signed with: the last by name (kids sort by age).
+    fn active(&self) -> &Key {
+        self.keys
+            .last()
+            .expect("load_or_create leaves at least one key")
+    }
+
+    pub fn jwks(&self) -> keel_server::types::JwkSet {
+        keel_server::types::JwkSet {
+            keys: self
+                .keys
+                .iter()
+                .map(|k| keel_server::types::Jwk {
+                    kty: "OKP".into(),
+                    crv: "Ed25519".into(),
+                    x: k.x.clone(),
+                    kid: k.kid.clone(),
+                    alg: "EdDSA".into(),
+                    use_: "sig".into(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn pem_files(dir: &Path) -> anyhow::Result<Vec<(String, std::path::PathBuf)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "pem") {
+            let kid = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            if kid.is_empty()
+                || !kid
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                bail!(
+                    "{}: a key file's name is its kid and must be letters, digits, `-` or `_`",
+                    path.display()
+                );
+            }
+            found.push((kid, path));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// A private key file readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes)?;
+    Ok(())
+}
+
+/// Which scopes each role grants (configurable: `KEEL_ROLE_SCOPES`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleScopes(BTreeMap<String, BTreeSet<String>>);
+
+impl RoleScopes {
+    /// `customer=users:read users:write;admin=users:read users:write users:admin`
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut map = BTreeMap::new();
+        for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+            let (role, scopes) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("`{entry}` is not `role=scope scope…`"))?;
+            map.insert(
+                role.trim().to_owned(),
+                scopes.split_whitespace().map(str::to_owned).collect(),
+            );
+        }
+        if map.is_empty() {
+            return Err("no role is given any scope".into());
+        }
+        Ok(RoleScopes(map))
+    }
+
+    pub fn scopes_of(&self, role: &str) -> BTreeSet<String> {
+        self.0.get(role).cloned().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: u64,
+    pub exp: u64,
+    pub roles: Vec<String>,
+    /// Space-separated, as OAuth 2.0 writes scopes.
+    pub scope: String,
+}
+
+/// Issues and verifies access tokens.
+pub struct AccessTokens {
+    keys: SigningKeys,
+    role_scopes: RoleScopes,
+    ttl_secs: u64,
+}
+
+impl AccessTokens {
+    pub fn new(keys: SigningKeys, role_scopes: RoleScopes, ttl_secs: u64) -> Self {
+        AccessTokens {
+            keys,
+            role_scopes,
+            ttl_secs,
+        }
+    }
+
+    pub fn ttl_secs(&self) -> u64 {
+        self.ttl_secs
+    }
+
+    pub fn jwks(&self) -> keel_server::types::JwkSet {
+        self.keys.jwks()
+    }
+
+    /// A token for `user_id` with the scopes of `role`.
+    pub fn issue(&self, user_id: Uuid, role: &str) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        let claims = Claims {
+            sub: user_id.to_string(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            exp: now + self.ttl_secs,
+            roles: vec![role.to_owned()],
+            scope: self
+                .role_scopes
+                .scopes_of(role)
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        self.sign(&claims)
+    }
+
+    /// Signs any claims with the active key (tests use it to forge expired tokens).
+    pub fn sign(&self, claims: &Claims) -> String {
+        let key = self.keys.active();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.encoding).expect("Ed25519 signing cannot fail")
+    }
+}
+
+impl TokenVerifier for AccessTokens {
+    fn verify(&self, token: &str) -> Result<Principal, InvalidToken> {
+        let invalid = |why: &str| InvalidToken(why.to_owned());
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| invalid("the access token is malformed"))?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(invalid("the access token is not signed with EdDSA"));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| invalid("the access token names no key (`kid`)"))?;
+        let key = self
+            .keys
+            .keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or_else(|| invalid("the access token's key is unknown"))?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.leeway = 5;
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation).map_err(
+            |e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    invalid("the access token has expired")
+                }
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                    invalid("the access token's signature is invalid")
+                }
+                _ => invalid("the access token is invalid"),
+            },
+        )?;
+        let claims = data.claims;
+        Ok(Principal {
+            user_id: claims
+                .sub
+                .parse()
+                .map_err(|_| invalid("the access token's subject is not a user id"))?,
+            roles: claims.roles.into_iter().collect(),
+            scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(dir: &Path) -> AccessTokens {
+        AccessTokens::new(
+            SigningKeys::load_or_create(dir).unwrap(),
+            RoleScopes::parse("customer=a b;admin=a b c").unwrap(),
+            60,
+        )
+    }
+
+    #[test]
+    fn a_key_is_made_once_and_tokens_verify_across_rotation() {
+        let dir = std::env::temp_dir().join(format!("keel-keys-{}", Uuid::now_v7()));
+        let first = tokens(&dir);
+        let user = Uuid::now_v7();
+        let old_token = first.issue(user, "customer");
+        let principal = first.verify(&old_token).unwrap();
+        assert_eq!(principal.user_id, user);
+        assert_eq!(principal.scopes, ["a", "b"].map(String::from).into());
+        assert_eq!(
+            tokens(&dir).jwks().keys.len(),
+            1,
+            "the key is generated once"
+        );
+
+        // Rotation: a newer key signs; the old one still verifies.
+        let newer = SigningKey::generate(&mut rand::rngs::OsRng)
+            .to_pkcs8_pem(LineEnding::LF)
+            .unwrap();
+        write_private(&dir.join("zz-newer.pem"), newer.as_bytes()).unwrap();
+        let rotated = tokens(&dir);
+        assert_eq!(rotated.jwks().keys.len(), 2);
+        assert!(
+            rotated.verify(&old_token).is_ok(),
+            "tokens of the old key stay valid"
+        );
+        let new_token = rotated.issue(user, "admin");
+        assert_eq!(
+            jsonwebtoken::decode_header(&new_token)
+                .unwrap()
+                .kid
+                .as_deref(),
+            Some("zz-newer")
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
