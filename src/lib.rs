@@ -1,6 +1,7 @@
 //! Keel's server: the bounded contexts (one module each, hexagonal inside) and
 //! the platform they share. `main.rs` is only the command line around [`serve`].
 
+pub mod audit;
 pub mod auth;
 pub mod platform;
 pub mod users;

@@ -15,23 +15,26 @@ use uuid::Uuid;
 use super::keys::AccessTokens;
 use super::password::{Password, Passwords};
 use super::ports::{RefreshTokenStore, StoredRefreshToken};
+use crate::audit::ports::{Action, AuditEvent, AuditSink, record};
 use crate::platform::problem::{self, FieldProblem};
 use crate::users::domain::{DisplayName, Email, Role, Timestamp, User, UserId};
 use crate::users::ports::{UserRepository, WriteError};
 use crate::users::service::{email_taken, etag, hash_off_thread, internal, invalid, to_dto};
 
-pub struct AuthService<U, T> {
+pub struct AuthService<U, T, A> {
     users: U,
     refresh_tokens: T,
+    audit: A,
     passwords: Passwords,
     tokens: Arc<AccessTokens>,
     refresh_ttl_secs: i64,
 }
 
-impl<U: UserRepository, T: RefreshTokenStore> AuthService<U, T> {
+impl<U: UserRepository, T: RefreshTokenStore, A: AuditSink> AuthService<U, T, A> {
     pub fn new(
         users: U,
         refresh_tokens: T,
+        audit: A,
         passwords: Passwords,
         tokens: Arc<AccessTokens>,
         refresh_ttl_secs: i64,
@@ -39,6 +42,7 @@ impl<U: UserRepository, T: RefreshTokenStore> AuthService<U, T> {
         AuthService {
             users,
             refresh_tokens,
+            audit,
             passwords,
             tokens,
             refresh_ttl_secs,
@@ -86,7 +90,7 @@ fn unauthorized(ctx: &RequestContext, detail: &str) -> Problem {
     problem::problem(ctx, 401, "unauthenticated", detail)
 }
 
-impl<U: UserRepository, T: RefreshTokenStore> AuthApi for AuthService<U, T> {
+impl<U: UserRepository, T: RefreshTokenStore, A: AuditSink> AuthApi for AuthService<U, T, A> {
     async fn register_user(
         &self,
         ctx: RequestContext,
@@ -117,11 +121,16 @@ impl<U: UserRepository, T: RefreshTokenStore> AuthApi for AuthService<U, T> {
             Timestamp::now(),
         );
         match self.users.insert(&user).await {
-            Ok(()) => RegisterUserResponse::Created {
-                etag: etag(user.version),
-                location: format!("/v1/users/{}", user.id),
-                body: to_dto(&user),
-            },
+            Ok(()) => {
+                let event = AuditEvent::of(&ctx, Action::UserCreated, Some(user.id.as_uuid()))
+                    .by(user.id.as_uuid());
+                record(&self.audit, event).await;
+                RegisterUserResponse::Created {
+                    etag: etag(user.version),
+                    location: format!("/v1/users/{}", user.id),
+                    body: to_dto(&user),
+                }
+            }
             Err(WriteError::EmailTaken) => RegisterUserResponse::Conflict(email_taken(&ctx)),
             Err(WriteError::Stale) => unreachable!("an insert has no expected version"),
             Err(WriteError::Storage(e)) => {
@@ -149,14 +158,25 @@ impl<U: UserRepository, T: RefreshTokenStore> AuthApi for AuthService<U, T> {
                 .expect("verifying does not panic");
         let user = match (verified, user) {
             (true, Some(user)) => user,
-            _ => {
+            (_, user) => {
                 tracing::info!(request_id = %ctx.request_id, "login failed");
+                record(
+                    &self.audit,
+                    AuditEvent::of(&ctx, Action::LoginFailed, user.map(|u| u.id.as_uuid())),
+                )
+                .await;
                 return IssueTokenResponse::Unauthorized {
                     body: unauthorized(&ctx, "the email or password is wrong"),
                     www_authenticate: None,
                 };
             }
         };
+        record(
+            &self.audit,
+            AuditEvent::of(&ctx, Action::LoginSucceeded, Some(user.id.as_uuid()))
+                .by(user.id.as_uuid()),
+        )
+        .await;
         match self.token_pair(&user, Uuid::now_v7()).await {
             Ok(pair) => IssueTokenResponse::Ok(pair),
             Err(e) => IssueTokenResponse::InternalServerError(internal(&ctx, e)),

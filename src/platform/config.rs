@@ -90,7 +90,7 @@ pub struct Config {
     pub refresh_token_ttl_secs: i64,
 
     /// The scopes of each role: `role=scope scope;role=…`.
-    #[arg(long, env = "KEEL_ROLE_SCOPES", default_value = "customer=users:read users:write;admin=users:read users:write users:admin", value_parser = parse_role_scopes, global = true)]
+    #[arg(long, env = "KEEL_ROLE_SCOPES", default_value = "customer=users:read users:write;admin=users:read users:write users:admin audit:read", value_parser = parse_role_scopes, global = true)]
     pub role_scopes: crate::auth::RoleScopes,
 
     /// Requests per minute allowed from one client address (and per access token).

@@ -19,6 +19,7 @@ use tracing::Instrument;
 use tracing::field::Empty;
 
 use super::config::Config;
+use crate::audit::{AuditService, SeaOrmAuditLog};
 use crate::auth::refresh_tokens::SeaOrmRefreshTokens;
 use crate::auth::{AccessTokens, AuthService, Passwords};
 use crate::users::UsersService;
@@ -35,15 +36,21 @@ pub struct App {
 pub fn app(app: App) -> impl Endpoint {
     let App { db, tokens, config } = app;
     let passwords = Passwords::new();
-    let users = UsersService::new(SeaOrmUserRepository::new(db.clone()), passwords.clone());
+    let audit_log = SeaOrmAuditLog::new(db.clone());
+    let users = UsersService::new(
+        SeaOrmUserRepository::new(db.clone()),
+        audit_log.clone(),
+        passwords.clone(),
+    );
     let auth = AuthService::new(
         SeaOrmUserRepository::new(db.clone()),
         SeaOrmRefreshTokens::new(db.clone()),
+        audit_log.clone(),
         passwords,
         tokens.clone(),
         config.refresh_token_ttl_secs,
     );
-    let api = keel_server::api(auth, users);
+    let api = keel_server::api(auth, users, AuditService::new(audit_log));
     let verifier: Arc<dyn TokenVerifier> = tokens;
     let swagger = Arc::new(utoipa_swagger_ui::Config::from("/openapi.json"));
     let cors = config

@@ -14,17 +14,23 @@ use super::domain::{
     Version,
 };
 use super::ports::{ListQuery, StorageError, UserRepository, WriteError};
+use crate::audit::ports::{Action, AuditEvent, AuditSink, record};
 use crate::auth::password::{Password, Passwords};
 use crate::platform::problem::{self, FieldProblem};
 
-pub struct UsersService<R> {
+pub struct UsersService<R, A> {
     repo: R,
+    audit: A,
     passwords: Passwords,
 }
 
-impl<R: UserRepository> UsersService<R> {
-    pub fn new(repo: R, passwords: Passwords) -> Self {
-        UsersService { repo, passwords }
+impl<R: UserRepository, A: AuditSink> UsersService<R, A> {
+    pub fn new(repo: R, audit: A, passwords: Passwords) -> Self {
+        UsersService {
+            repo,
+            audit,
+            passwords,
+        }
     }
 }
 
@@ -51,7 +57,7 @@ fn role_to_dto(role: Role) -> dto::Role {
     }
 }
 
-impl<R: UserRepository> UsersApi for UsersService<R> {
+impl<R: UserRepository, A: AuditSink> UsersApi for UsersService<R, A> {
     async fn create_user(&self, ctx: RequestContext, req: CreateUserRequest) -> CreateUserResponse {
         let body = req.body;
         let parsed = (|| {
@@ -90,11 +96,18 @@ impl<R: UserRepository> UsersApi for UsersService<R> {
             Timestamp::now(),
         );
         match self.repo.insert(&user).await {
-            Ok(()) => CreateUserResponse::Created {
-                etag: etag(user.version),
-                location: format!("/v1/users/{}", user.id),
-                body: to_dto(&user),
-            },
+            Ok(()) => {
+                record(
+                    &self.audit,
+                    AuditEvent::of(&ctx, Action::UserCreated, Some(user.id.as_uuid())),
+                )
+                .await;
+                CreateUserResponse::Created {
+                    etag: etag(user.version),
+                    location: format!("/v1/users/{}", user.id),
+                    body: to_dto(&user),
+                }
+            }
             Err(WriteError::EmailTaken) => CreateUserResponse::Conflict(email_taken(&ctx)),
             Err(WriteError::Stale) => unreachable!("an insert has no expected version"),
             Err(WriteError::Storage(e)) => {
@@ -191,7 +204,14 @@ impl<R: UserRepository> UsersApi for UsersService<R> {
             return DeleteUserResponse::NotFound(not_found(&ctx, req.user_id));
         }
         match self.repo.delete(req.user_id.into()).await {
-            Ok(true) => DeleteUserResponse::NoContent,
+            Ok(true) => {
+                record(
+                    &self.audit,
+                    AuditEvent::of(&ctx, Action::UserDeleted, Some(req.user_id)),
+                )
+                .await;
+                DeleteUserResponse::NoContent
+            }
             Ok(false) => DeleteUserResponse::NotFound(not_found(&ctx, req.user_id)),
             Err(e) => DeleteUserResponse::InternalServerError(internal(&ctx, e)),
         }

@@ -4,10 +4,11 @@
 use std::collections::BTreeSet;
 
 use keel::auth::keys::{AUDIENCE, Claims, ISSUER};
+use keel_client::types::audit::*;
 use keel_client::types::auth::*;
 use keel_client::types::users::*;
 use keel_client::types::{
-    Credentials, RefreshRequest, Registration, TokenPair, Tristate, UserPatch,
+    AuditEventAction, Credentials, RefreshRequest, Registration, TokenPair, Tristate, UserPatch,
 };
 use uuid::Uuid;
 
@@ -360,4 +361,74 @@ async fn a_burst_of_bad_logins_from_one_address_is_throttled() {
         login(&app, "me@example.com", PASSWORD).await,
         IssueTokenResponse::TooManyRequests { .. }
     ));
+
+    // Every attempt that reached the service is in the audit log; throttled ones never did.
+    let failures = statuses.iter().filter(|s| **s == 401).count();
+    let mut events = Vec::new();
+    let mut cursor = None;
+    loop {
+        let request = ListAuditEventsRequest {
+            limit: 100,
+            cursor: cursor.clone(),
+        };
+        let ListAuditEventsResponse::Ok(page) =
+            app.api.list_audit_events(&request).await.unwrap().value
+        else {
+            panic!()
+        };
+        events.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == AuditEventAction::LoginFailed)
+        .collect();
+    assert_eq!(failed.len(), failures);
+    assert!(
+        failed
+            .iter()
+            .all(|e| e.client_ip.as_deref() == Some("127.0.0.1")
+                && e.actor_id.is_none()
+                && e.target_id.is_some())
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == AuditEventAction::UserCreated)
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_is_append_only_in_the_database_itself() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    register(&app, "me@example.com").await;
+    tokens_of(&app, "me@example.com").await;
+    let db = sea_orm::Database::connect(app.database_url())
+        .await
+        .unwrap();
+    let count = || async {
+        let statement = sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM audit_events",
+        );
+        let row = db.query_one_raw(statement).await.unwrap().unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    };
+    assert_eq!(count().await, 2, "user.created and login.succeeded");
+    assert!(
+        db.execute_unprepared("UPDATE audit_events SET action = 'login.failed'")
+            .await
+            .is_err()
+    );
+    assert!(
+        db.execute_unprepared("DELETE FROM audit_events")
+            .await
+            .is_err()
+    );
+    assert_eq!(count().await, 2);
+    db.close().await.unwrap();
 }

@@ -106,6 +106,11 @@ impl TestApp {
         .expect("a generated client")
     }
 
+    /// The database this server runs on, for tests that must look beneath the API.
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     /// A raw GET, for paths the generated client cannot produce.
     pub async fn get(&self, path: &str) -> Response {
         self.request(Method::GET, path)

@@ -70,6 +70,8 @@ pub struct RequestContext {
     /// `None` for an operation the contract declares public.
     pub principal: Option<Principal>,
     pub headers: Headers,
+    /// The peer's IP address (the proxy's, behind one).
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 impl RequestContext {
@@ -98,6 +100,7 @@ impl RequestContext {
             request_id,
             principal: None,
             headers: Headers(request.headers().clone()),
+            client_ip: request.remote_addr().as_socket_addr().map(|a| a.ip()),
         }
     }
 }

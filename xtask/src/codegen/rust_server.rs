@@ -110,8 +110,6 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
             )
         })
         .collect();
-    out.line("/// Every operation of the contract as one poem-openapi service. It takes one");
-    out.line("/// implementation per tag, so a tag left unimplemented does not compile.");
     // poem-openapi implements `OpenApi` for tuples of 2 to 16 and for a single value.
     let (routes, values) = if routes.len() == 1 {
         (routes[0].clone(), values[0].clone())
@@ -121,10 +119,21 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
             format!("({})", values.join(", ")),
         )
     };
+    // A named type keeps `api`'s signature readable however many tags there are.
+    let type_params: Vec<String> = api.tags.iter().map(|t| pascal_case(&t.name)).collect();
+    out.line("/// The routes of every tag, as [`api`] assembles them.");
     out.line(&format!(
-        "pub fn api<{}>({}) -> poem_openapi::OpenApiService<{routes}, ()> {{",
+        "pub type Routes<{}> = {routes};",
+        type_params.join(", ")
+    ));
+    out.blank();
+    out.line("/// Every operation of the contract as one poem-openapi service. It takes one");
+    out.line("/// implementation per tag, so a tag left unimplemented does not compile.");
+    out.line(&format!(
+        "pub fn api<{}>({}) -> poem_openapi::OpenApiService<Routes<{}>, ()> {{",
         generics.join(", "),
         params.join(", "),
+        type_params.join(", "),
     ));
     out.line(&format!(
         "poem_openapi::OpenApiService::new({values}, TITLE, VERSION)"
