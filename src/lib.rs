@@ -32,9 +32,13 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         config.role_scopes.clone(),
         config.access_token_ttl_secs,
     ));
+    let cipher = std::sync::Arc::new(platform::crypto::FieldCipher::load_or_create(
+        &config.field_keys_dir,
+    )?);
     let app = platform::http::App {
         db,
         tokens,
+        cipher,
         config: config.clone(),
     };
     let acceptor = TcpListener::bind(config.listen)
@@ -97,7 +101,10 @@ pub async fn create_admin(
         Some(hash),
         Timestamp::now(),
     );
-    users::adapters::SeaOrmUserRepository::new(db)
+    let cipher = std::sync::Arc::new(platform::crypto::FieldCipher::load_or_create(
+        &config.field_keys_dir,
+    )?);
+    users::adapters::SeaOrmUserRepository::new(db, cipher)
         .insert(&user)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

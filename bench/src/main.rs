@@ -57,6 +57,10 @@ async fn main() -> Result<()> {
                 format!("sqlite://{}?mode=rwc", db.display()),
             )
             .env("KEEL_LOG", "warn")
+            // The limiter stays on, with a budget the load cannot exhaust.
+            .env("KEEL_RATE_LIMIT_PER_MINUTE", "1000000000")
+            .env("KEEL_JWT_KEYS_DIR", db.with_extension("jwt"))
+            .env("KEEL_FIELD_KEYS_DIR", db.with_extension("fields"))
             .stdout(Stdio::null())
             .spawn()
             .context("starting target/release/keel (build it with `cargo build --release`)")?,
@@ -70,18 +74,27 @@ async fn main() -> Result<()> {
     wait_for(keel_addr).await?;
     wait_for(hello_addr).await?;
 
-    let id = create_user(keel_addr).await?;
+    let (id, token) = create_user(keel_addr).await?;
     let keel_path = format!("/v1/users/{id}");
 
     println!(
         "load: {} connections, {}s per target, after a 2s warm-up",
         args.connections, args.seconds
     );
-    let baseline = measure(hello_addr, "/", args.connections, duration).await?;
-    let keel_result = measure(keel_addr, &keel_path, args.connections, duration).await?;
+    let baseline = measure(hello_addr, "/", None, args.connections, duration).await?;
+    let keel_result = measure(
+        keel_addr,
+        &keel_path,
+        Some(&token),
+        args.connections,
+        duration,
+    )
+    .await?;
     drop(keel);
     drop(hello);
     let _ = std::fs::remove_file(&db);
+    let _ = std::fs::remove_dir_all(db.with_extension("jwt"));
+    let _ = std::fs::remove_dir_all(db.with_extension("fields"));
 
     println!();
     println!(
@@ -90,7 +103,7 @@ async fn main() -> Result<()> {
     );
     for (name, r) in [
         ("hyper hello (baseline)", &baseline),
-        ("keel GET /v1/users/{id} (SQLite)", &keel_result),
+        ("keel GET /v1/users/{id} (JWT, SQLite)", &keel_result),
     ] {
         println!(
             "{name:<34} {:>10.0} {:>10.2} {:>10.2}",
@@ -198,31 +211,50 @@ async fn run_load(
     Ok((total, errors))
 }
 
-async fn create_user(addr: SocketAddr) -> Result<String> {
+/// Registers and logs in a user; returns its id and an access token.
+async fn create_user(addr: SocketAddr) -> Result<(String, String)> {
+    let password = "benchmark password";
+    let user = post(addr, "/v1/auth/register", serde_json::json!({ "email": "bench@example.com", "displayName": "Bench", "password": password }), 201).await?;
+    let tokens = post(
+        addr,
+        "/v1/auth/token",
+        serde_json::json!({ "email": "bench@example.com", "password": password }),
+        200,
+    )
+    .await?;
+    Ok((
+        user["id"]
+            .as_str()
+            .context("the user has an id")?
+            .to_owned(),
+        tokens["accessToken"]
+            .as_str()
+            .context("an access token")?
+            .to_owned(),
+    ))
+}
+
+async fn post(
+    addr: SocketAddr,
+    path: &str,
+    body: serde_json::Value,
+    expected: u16,
+) -> Result<serde_json::Value> {
     let stream = TcpStream::connect(addr).await?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
-    let body =
-        serde_json::json!({ "email": "bench@example.com", "displayName": "Bench" }).to_string();
-    let request = Request::post("/v1/users")
+    let request = Request::post(path)
         .header("host", addr.to_string())
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)))?;
+        .body(Full::new(Bytes::from(body.to_string())))?;
     let response = sender.send_request(request).await?;
     let status = response.status();
     let bytes = response.into_body().collect().await?.to_bytes();
-    if status != 201 {
-        bail!(
-            "creating the benchmark user: {status} {}",
-            String::from_utf8_lossy(&bytes)
-        );
+    if status != expected {
+        bail!("POST {path}: {status} {}", String::from_utf8_lossy(&bytes));
     }
-    let user: serde_json::Value = serde_json::from_slice(&bytes)?;
-    Ok(user["id"]
-        .as_str()
-        .context("the user has an id")?
-        .to_owned())
+    Ok(serde_json::from_slice(&bytes)?)
 }
 
 async fn wait_for(addr: SocketAddr) -> Result<()> {

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_users;
 mod m20261125_000002_auth;
 mod m20261125_000003_audit;
+mod m20261125_000004_encrypted_phone;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_users::Migration),
             Box::new(m20261125_000002_auth::Migration),
             Box::new(m20261125_000003_audit::Migration),
+            Box::new(m20261125_000004_encrypted_phone::Migration),
         ]
     }
 }

@@ -81,6 +81,16 @@ pub struct Config {
     )]
     pub jwt_keys_dir: std::path::PathBuf,
 
+    /// Directory of AES-256 keys (`<kid>.key`, base64) for fields encrypted at rest;
+    /// one is generated if it is empty. The newest name encrypts, all decrypt.
+    #[arg(
+        long,
+        env = "KEEL_FIELD_KEYS_DIR",
+        default_value = "data/field-keys",
+        global = true
+    )]
+    pub field_keys_dir: std::path::PathBuf,
+
     /// Lifetime of access tokens, in seconds.
     #[arg(long, env = "KEEL_ACCESS_TOKEN_TTL_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(30..=86_400), global = true)]
     pub access_token_ttl_secs: u64,

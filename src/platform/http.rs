@@ -29,21 +29,27 @@ use crate::users::adapters::SeaOrmUserRepository;
 pub struct App {
     pub db: DatabaseConnection,
     pub tokens: Arc<AccessTokens>,
+    pub cipher: Arc<super::crypto::FieldCipher>,
     pub config: Config,
 }
 
 /// The whole application as one poem endpoint.
 pub fn app(app: App) -> impl Endpoint {
-    let App { db, tokens, config } = app;
+    let App {
+        db,
+        tokens,
+        cipher,
+        config,
+    } = app;
     let passwords = Passwords::new();
     let audit_log = SeaOrmAuditLog::new(db.clone());
     let users = UsersService::new(
-        SeaOrmUserRepository::new(db.clone()),
+        SeaOrmUserRepository::new(db.clone(), cipher.clone()),
         audit_log.clone(),
         passwords.clone(),
     );
     let auth = AuthService::new(
-        SeaOrmUserRepository::new(db.clone()),
+        SeaOrmUserRepository::new(db.clone(), cipher.clone()),
         SeaOrmRefreshTokens::new(db.clone()),
         audit_log.clone(),
         passwords,

@@ -2,6 +2,7 @@
 //! logging, and the problem+json vocabulary.
 
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod http;
 pub mod problem;

@@ -49,6 +49,8 @@ pub enum InvalidValue {
     DisplayName,
     #[error("must be an http or https URL of at most 2048 characters")]
     AvatarUrl,
+    #[error("must be an E.164 phone number: `+` and 7 to 15 digits")]
+    Phone,
 }
 
 /// An email address, lower-cased: two addresses that differ only in case are the
@@ -121,6 +123,28 @@ impl AvatarUrl {
             Ok(AvatarUrl(raw.to_owned()))
         } else {
             Err(InvalidValue::AvatarUrl)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A phone number in E.164 form (`+` and 7 to 15 digits). Stored encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let digits = raw.strip_prefix('+').ok_or(InvalidValue::Phone)?;
+        let valid = (7..=15).contains(&digits.len())
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && !digits.starts_with('0');
+        if valid {
+            Ok(Phone(raw.to_owned()))
+        } else {
+            Err(InvalidValue::Phone)
         }
     }
 
@@ -208,6 +232,7 @@ pub struct User {
     pub display_name: DisplayName,
     pub avatar_url: Option<AvatarUrl>,
     pub role: Role,
+    pub phone: Option<Phone>,
     /// An argon2id PHC string; `None` for an account that cannot log in.
     pub password_hash: Option<String>,
     pub created_at: Timestamp,
@@ -222,6 +247,7 @@ pub struct UserChanges {
     pub display_name: Option<DisplayName>,
     /// `Some(None)` removes the avatar.
     pub avatar_url: Option<Option<AvatarUrl>>,
+    pub phone: Option<Option<Phone>>,
 }
 
 impl User {
@@ -239,6 +265,7 @@ impl User {
             display_name,
             avatar_url,
             role,
+            phone: None,
             password_hash,
             created_at: now,
             updated_at: now,
@@ -257,6 +284,9 @@ impl User {
         }
         if let Some(avatar) = changes.avatar_url {
             self.avatar_url = avatar;
+        }
+        if let Some(phone) = changes.phone {
+            self.phone = phone;
         }
         self.updated_at = now.max(self.created_at);
         self.version = self.version.next();

@@ -10,7 +10,7 @@ use keel_server::users::*;
 use uuid::Uuid;
 
 use super::domain::{
-    AvatarUrl, DisplayName, Email, InvalidValue, Role, Timestamp, User, UserChanges, UserId,
+    AvatarUrl, DisplayName, Email, InvalidValue, Phone, Role, Timestamp, User, UserChanges, UserId,
     Version,
 };
 use super::ports::{ListQuery, StorageError, UserRepository, WriteError};
@@ -74,9 +74,14 @@ impl<R: UserRepository, A: AuditSink> UsersApi for UsersService<R, A> {
                     .map(Password::parse)
                     .transpose()
                     .map_err(|e| FieldProblem::body("/password", "length", e.to_owned()))?,
+                body.phone
+                    .into_option()
+                    .map(|p| Phone::parse(&p))
+                    .transpose()
+                    .map_err(|e| invalid("/phone", e))?,
             ))
         })();
-        let (email, display_name, avatar_url, password) = match parsed {
+        let (email, display_name, avatar_url, password, phone) = match parsed {
             Ok(values) => values,
             Err(field) => {
                 return CreateUserResponse::BadRequest(problem::invalid_field(&ctx, field));
@@ -87,7 +92,7 @@ impl<R: UserRepository, A: AuditSink> UsersApi for UsersService<R, A> {
             None => None,
         };
         let role = body.role.map_or(Role::Customer, role_from_dto);
-        let user = User::register(
+        let mut user = User::register(
             email,
             display_name,
             avatar_url,
@@ -95,6 +100,7 @@ impl<R: UserRepository, A: AuditSink> UsersApi for UsersService<R, A> {
             password_hash,
             Timestamp::now(),
         );
+        user.phone = phone;
         match self.repo.insert(&user).await {
             Ok(()) => {
                 record(
@@ -233,6 +239,7 @@ pub fn to_dto(user: &User) -> dto::User {
         display_name: user.display_name.as_str().to_owned(),
         avatar_url: user.avatar_url.as_ref().map(|a| a.as_str().to_owned()),
         role: role_to_dto(user.role),
+        phone: user.phone.as_ref().map(|p| p.as_str().to_owned()),
         created_at: user.created_at.as_datetime(),
         updated_at: user.updated_at.as_datetime(),
     }
@@ -258,6 +265,12 @@ fn to_changes(patch: dto::UserPatch) -> Result<UserChanges, FieldProblem> {
             .map(|avatar| avatar.map(|a| AvatarUrl::parse(&a)).transpose())
             .transpose()
             .map_err(|e| invalid("/avatarUrl", e))?,
+        phone: patch
+            .phone
+            .into_change()
+            .map(|phone| phone.map(|p| Phone::parse(&p)).transpose())
+            .transpose()
+            .map_err(|e| invalid("/phone", e))?,
     })
 }
 

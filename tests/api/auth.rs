@@ -99,6 +99,7 @@ async fn a_person_registers_logs_in_and_reads_only_their_own_user() {
         email: None,
         display_name: Some("Mine now".into()),
         avatar_url: Tristate::Absent,
+        phone: Tristate::Absent,
     };
     let reply = client
         .update_user(&UpdateUserRequest {

@@ -70,6 +70,7 @@ async fn failed_validation_names_each_field_and_rule() {
         display_name: "x".repeat(101),
         avatar_url: Tristate::Value("no url".into()),
         role: None,
+        phone: Tristate::Absent,
         password: None,
     };
     let reply = app

@@ -43,7 +43,9 @@ impl TestApp {
             "--database-url",
             &database.url,
             "--jwt-keys-dir",
-            keys_dir.to_str().expect("a UTF-8 temp dir"),
+            keys_dir.join("jwt").to_str().expect("a UTF-8 temp dir"),
+            "--field-keys-dir",
+            keys_dir.join("fields").to_str().expect("a UTF-8 temp dir"),
         ])
         .expect("test configuration parses");
         let bound = keel::bind(&cli.config).await.expect("the server starts");
@@ -55,7 +57,7 @@ impl TestApp {
         // The generated client first: building it installs the process's TLS
         // crypto provider, which the raw client (same reqwest) needs too.
         let tokens = AccessTokens::new(
-            SigningKeys::load_or_create(&keys_dir).expect("the server's key"),
+            SigningKeys::load_or_create(&keys_dir.join("jwt")).expect("the server's key"),
             cli.config.role_scopes.clone(),
             900,
         );
@@ -143,6 +145,7 @@ pub fn new_user(email: &str, name: &str) -> NewUser {
         display_name: name.to_owned(),
         avatar_url: Tristate::Absent,
         role: None,
+        phone: Tristate::Absent,
         password: None,
     }
 }

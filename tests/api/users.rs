@@ -14,6 +14,7 @@ fn patch() -> UserPatch {
         email: None,
         display_name: None,
         avatar_url: Tristate::Absent,
+        phone: Tristate::Absent,
     }
 }
 
@@ -404,4 +405,72 @@ async fn listing_filters_by_email_text_and_creation_time() {
         ..with_text("carol")
     };
     assert_eq!(ids(&page(&app, both).await.0), [c.id], "filters combine");
+}
+
+#[tokio::test]
+async fn a_phone_number_is_stored_encrypted_and_read_back_in_clear() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let mut body = new_user("phone@example.com", "Phoned");
+    body.phone = Tristate::Value("+4915112345678".into());
+    let reply = app
+        .api
+        .create_user(&CreateUserRequest { body })
+        .await
+        .unwrap();
+    let CreateUserResponse::Created {
+        body: user, etag, ..
+    } = reply.value
+    else {
+        panic!("{:?}", reply.value)
+    };
+    assert_eq!(user.phone.as_deref(), Some("+4915112345678"));
+
+    let db = sea_orm::Database::connect(app.database_url())
+        .await
+        .unwrap();
+    let statement = sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        "SELECT phone_ciphertext FROM users",
+    );
+    let row = db.query_one_raw(statement).await.unwrap().unwrap();
+    let stored: String = row.try_get("", "phone_ciphertext").unwrap();
+    assert!(
+        !stored.contains("15112345678"),
+        "no plaintext at rest: {stored}"
+    );
+    assert!(
+        stored
+            .split_once(':')
+            .is_some_and(|(kid, _)| kid.starts_with('f')),
+        "the key id is stored beside it: {stored}"
+    );
+    db.close().await.unwrap();
+
+    let reply = app
+        .api
+        .get_user(&GetUserRequest { user_id: user.id })
+        .await
+        .unwrap();
+    let GetUserResponse::Ok { body: read, .. } = reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_eq!(read.phone.as_deref(), Some("+4915112345678"));
+
+    let reply = app
+        .api
+        .update_user(&update(
+            user.id,
+            &etag,
+            UserPatch {
+                phone: Tristate::Null,
+                ..patch()
+            },
+        ))
+        .await
+        .unwrap();
+    let UpdateUserResponse::Ok { body: cleared, .. } = reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_eq!(cleared.phone, None);
 }

@@ -11,6 +11,7 @@ const user = {
   displayName: "Ada",
   avatarUrl: null,
   role: "customer",
+  phone: null,
   createdAt: "2026-01-01T00:00:00Z",
   updatedAt: "2026-01-01T00:00:00Z",
 };

@@ -175,6 +175,8 @@ impl Server {
                 format!("sqlite://{}?mode=rwc", database.display()),
             )
             .env("KEEL_LOG", "warn")
+            .env("KEEL_JWT_KEYS_DIR", database.with_extension("jwt"))
+            .env("KEEL_FIELD_KEYS_DIR", database.with_extension("fields"))
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
         let server = Server {
@@ -198,5 +200,7 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.database);
+        let _ = std::fs::remove_dir_all(self.database.with_extension("jwt"));
+        let _ = std::fs::remove_dir_all(self.database.with_extension("fields"));
     }
 }

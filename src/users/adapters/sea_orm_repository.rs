@@ -4,7 +4,12 @@ use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, QueryOrder, QuerySelect, SqlErr};
 
-use crate::users::domain::{AvatarUrl, DisplayName, Email, Role, Timestamp, User, UserId, Version};
+use std::sync::Arc;
+
+use crate::platform::crypto::FieldCipher;
+use crate::users::domain::{
+    AvatarUrl, DisplayName, Email, Phone, Role, Timestamp, User, UserId, Version,
+};
 use crate::users::ports::{ListQuery, StorageError, UserRepository, WriteError};
 
 mod entity {
@@ -21,6 +26,8 @@ mod entity {
         pub avatar_url: Option<String>,
         pub role: String,
         pub password_hash: Option<String>,
+        /// `platform::crypto` ciphertext, bound to the row's id.
+        pub phone_ciphertext: Option<String>,
         pub created_at_us: i64,
         pub updated_at_us: i64,
         pub version: i64,
@@ -37,11 +44,40 @@ use entity::{ActiveModel, Column, Entity, Model};
 #[derive(Clone)]
 pub struct SeaOrmUserRepository {
     db: DatabaseConnection,
+    cipher: Arc<FieldCipher>,
 }
 
 impl SeaOrmUserRepository {
-    pub fn new(db: DatabaseConnection) -> Self {
-        SeaOrmUserRepository { db }
+    pub fn new(db: DatabaseConnection, cipher: Arc<FieldCipher>) -> Self {
+        SeaOrmUserRepository { db, cipher }
+    }
+
+    fn encode(&self, user: &User) -> ActiveModel {
+        let mut row = to_row(user);
+        let aad = user.id.as_uuid();
+        row.phone_ciphertext = Set(user
+            .phone
+            .as_ref()
+            .map(|p| self.cipher.encrypt(p.as_str(), aad.as_bytes())));
+        row
+    }
+
+    fn decode(&self, row: Model) -> Result<User, StorageError> {
+        let phone = match &row.phone_ciphertext {
+            Some(stored) => {
+                let plain = self
+                    .cipher
+                    .decrypt(stored, row.id.as_bytes())
+                    .map_err(|e| StorageError(format!("user {}: {e}", row.id)))?;
+                Some(Phone::parse(&plain).map_err(|_| {
+                    StorageError(format!("user {} has an invalid phone in storage", row.id))
+                })?)
+            }
+            None => None,
+        };
+        let mut user = from_row(row)?;
+        user.phone = phone;
+        Ok(user)
     }
 }
 
@@ -64,6 +100,7 @@ fn to_row(user: &User) -> ActiveModel {
         avatar_url: Set(user.avatar_url.as_ref().map(|a| a.as_str().to_owned())),
         role: Set(user.role.as_str().to_owned()),
         password_hash: Set(user.password_hash.clone()),
+        phone_ciphertext: sea_orm::ActiveValue::NotSet,
         created_at_us: Set(user.created_at.micros()),
         updated_at_us: Set(user.updated_at.micros()),
         version: Set(user.version.get()),
@@ -86,6 +123,7 @@ fn from_row(row: Model) -> Result<User, StorageError> {
             .transpose()
             .map_err(|_| corrupt("avatar URL"))?,
         role: Role::parse(&row.role).ok_or_else(|| corrupt("role"))?,
+        phone: None,
         password_hash: row.password_hash.clone(),
         created_at: Timestamp::from_micros(row.created_at_us)
             .ok_or_else(|| corrupt("creation time"))?,
@@ -106,7 +144,7 @@ fn contains_pattern(text: &str) -> LikeExpr {
 
 impl UserRepository for SeaOrmUserRepository {
     async fn insert(&self, user: &User) -> Result<(), WriteError> {
-        Entity::insert(to_row(user))
+        Entity::insert(self.encode(user))
             .exec_without_returning(&self.db)
             .await
             .map_err(write_error)?;
@@ -118,7 +156,7 @@ impl UserRepository for SeaOrmUserRepository {
             .one(&self.db)
             .await
             .map_err(storage)?
-            .map(from_row)
+            .map(|row| self.decode(row))
             .transpose()
     }
 
@@ -128,7 +166,7 @@ impl UserRepository for SeaOrmUserRepository {
             .one(&self.db)
             .await
             .map_err(storage)?
-            .map(from_row)
+            .map(|row| self.decode(row))
             .transpose()
     }
 
@@ -160,11 +198,11 @@ impl UserRepository for SeaOrmUserRepository {
             .all(&self.db)
             .await
             .map_err(storage)?;
-        rows.into_iter().map(from_row).collect()
+        rows.into_iter().map(|row| self.decode(row)).collect()
     }
 
     async fn update(&self, user: &User, expected: Version) -> Result<(), WriteError> {
-        let mut row = to_row(user);
+        let mut row = self.encode(user);
         row.id = sea_orm::ActiveValue::NotSet;
         row.created_at_us = sea_orm::ActiveValue::NotSet;
         let result = Entity::update_many()
