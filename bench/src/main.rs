@@ -149,13 +149,14 @@ struct Outcome {
 async fn measure(
     addr: SocketAddr,
     path: &str,
+    token: Option<&str>,
     connections: usize,
     duration: Duration,
 ) -> Result<Outcome> {
     // Warm-up: fill caches and pools; not counted.
-    run_load(addr, path, connections, Duration::from_secs(2)).await?;
+    run_load(addr, path, token, connections, Duration::from_secs(2)).await?;
     let started = Instant::now();
-    let (histogram, errors) = run_load(addr, path, connections, duration).await?;
+    let (histogram, errors) = run_load(addr, path, token, connections, duration).await?;
     let elapsed = started.elapsed().as_secs_f64();
     Ok(Outcome {
         rps: histogram.len() as f64 / elapsed,
@@ -168,6 +169,7 @@ async fn measure(
 async fn run_load(
     addr: SocketAddr,
     path: &str,
+    token: Option<&str>,
     connections: usize,
     duration: Duration,
 ) -> Result<(Histogram<u64>, u64)> {
@@ -175,6 +177,7 @@ async fn run_load(
     let mut tasks = Vec::new();
     for _ in 0..connections {
         let path = path.to_owned();
+        let authorization = token.map(|t| format!("Bearer {t}"));
         tasks.push(tokio::spawn(async move {
             let mut histogram =
                 Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
@@ -185,9 +188,11 @@ async fn run_load(
                 hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
             tokio::spawn(connection);
             while Instant::now() < deadline {
-                let request = Request::get(&path)
-                    .header("host", addr.to_string())
-                    .body(Empty::<Bytes>::new())?;
+                let mut request = Request::get(&path).header("host", addr.to_string());
+                if let Some(value) = &authorization {
+                    request = request.header("authorization", value);
+                }
+                let request = request.body(Empty::<Bytes>::new())?;
                 let sent = Instant::now();
                 let response = sender.send_request(request).await?;
                 let ok = response.status().is_success();
