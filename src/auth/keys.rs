@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
@@ -16,6 +16,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use keel_runtime::server::{InvalidToken, Principal, TokenVerifier};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::platform::key_dir::{key_files, new_kid, write_private};
 
 pub const ISSUER: &str = "keel";
 pub const AUDIENCE: &str = "keel-api";
@@ -42,12 +44,9 @@ impl SigningKeys {
                 dir.display()
             )
         })?;
-        let mut pems = pem_files(dir)?;
+        let mut pems = key_files(dir, "pem")?;
         if pems.is_empty() {
-            let kid = format!(
-                "k{}",
-                SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs()
-            );
+            let kid = new_kid("k")?;
             let key = SigningKey::generate(&mut rand::rngs::OsRng);
             let pem = key
                 .to_pkcs8_pem(LineEnding::LF)
@@ -55,7 +54,7 @@ impl SigningKeys {
             let path = dir.join(format!("{kid}.pem"));
             write_private(&path, pem.as_bytes())?;
             tracing::info!(kid, path = %path.display(), "generated a JWT signing key");
-            pems = pem_files(dir)?;
+            pems = key_files(dir, "pem")?;
         }
         let mut keys = Vec::new();
         for (kid, path) in pems {
@@ -99,47 +98,6 @@ impl SigningKeys {
                 .collect(),
         }
     }
-}
-
-fn pem_files(dir: &Path) -> anyhow::Result<Vec<(String, std::path::PathBuf)>> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "pem") {
-            let kid = path
-                .file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            if kid.is_empty()
-                || !kid
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                bail!(
-                    "{}: a key file's name is its kid and must be letters, digits, `-` or `_`",
-                    path.display()
-                );
-            }
-            found.push((kid, path));
-        }
-    }
-    found.sort();
-    Ok(found)
-}
-
-/// A private key file readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(bytes)?;
-    Ok(())
 }
 
 /// Which scopes each role grants (configurable: `KEEL_ROLE_SCOPES`).

@@ -9,6 +9,8 @@ use std::path::Path;
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use anyhow::{Context, bail};
+
+use super::key_dir::{key_files, new_kid, write_private};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
@@ -27,13 +29,8 @@ impl FieldCipher {
     pub fn load_or_create(dir: &Path) -> anyhow::Result<FieldCipher> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating {} (KEEL_FIELD_KEYS_DIR)", dir.display()))?;
-        if key_files(dir)?.is_empty() {
-            let kid = format!(
-                "f{}",
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)?
-                    .as_secs()
-            );
+        if key_files(dir, "key")?.is_empty() {
+            let kid = new_kid("f")?;
             let key = Aes256Gcm::generate_key(OsRng);
             write_private(
                 &dir.join(format!("{kid}.key")),
@@ -42,7 +39,7 @@ impl FieldCipher {
             tracing::info!(kid, "generated a field encryption key");
         }
         let mut keys = Vec::new();
-        for (kid, path) in key_files(dir)? {
+        for (kid, path) in key_files(dir, "key")? {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
             let bytes = STANDARD
@@ -103,46 +100,6 @@ impl FieldCipher {
             .map_err(|_| Undecryptable("authentication failed".into()))?;
         String::from_utf8(plain).map_err(|_| Undecryptable("not UTF-8".into()))
     }
-}
-
-fn key_files(dir: &Path) -> anyhow::Result<Vec<(String, std::path::PathBuf)>> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "key") {
-            let kid = path
-                .file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            if kid.is_empty()
-                || !kid
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                bail!(
-                    "{}: a key file's name is its kid and must be letters, digits, `-` or `_`",
-                    path.display()
-                );
-            }
-            found.push((kid, path));
-        }
-    }
-    found.sort();
-    Ok(found)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?
-        .write_all(bytes)?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -5,5 +5,6 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod http;
+pub mod key_dir;
 pub mod problem;
 pub mod telemetry;

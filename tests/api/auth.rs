@@ -286,12 +286,28 @@ async fn tampered_expired_and_unknown_key_tokens_get_401() {
     tampered.push(if last == 'A' { 'B' } else { 'A' });
     // A token from a key this server does not know, under a made-up kid.
     let stranger_dir = std::env::temp_dir().join(format!("keel-stranger-{}", Uuid::now_v7()));
+    // Generated under a timestamp kid, then renamed: the server cannot know this kid.
+    keel::auth::SigningKeys::load_or_create(&stranger_dir).unwrap();
+    let generated = std::fs::read_dir(&stranger_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::rename(&generated, stranger_dir.join("stranger.pem")).unwrap();
     let stranger = keel::auth::AccessTokens::new(
         keel::auth::SigningKeys::load_or_create(&stranger_dir).unwrap(),
         keel::auth::RoleScopes::parse("admin=users:read users:write users:admin").unwrap(),
         600,
     );
     let foreign = stranger.issue(me, "admin");
+    assert_eq!(
+        jsonwebtoken::decode_header(&foreign)
+            .unwrap()
+            .kid
+            .as_deref(),
+        Some("stranger")
+    );
     std::fs::remove_dir_all(stranger_dir).unwrap();
 
     let read = |token: String| {
