@@ -1,7 +1,8 @@
 //! `cargo xtask mock`: serves any contract before its backend exists. Each
 //! operation validates its request against the contract (400 problem+json naming
-//! the field, as the real server does) and answers its first 2xx response with a
-//! body synthesised from the schema, so a frontend can be built against it.
+//! the field, as the real server does) and answers its first 2xx response with the
+//! contract's example for it, or a body synthesised from the schema, so a frontend
+//! can be built against it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -150,9 +151,13 @@ async fn answer(api: &Api, mut request: Request) -> Response {
         response = response.header(header.name.as_str(), synthesize_header(&header.schema));
     }
     match &success.content {
-        Some((media, schema)) => response
-            .content_type(media.as_str())
-            .body(synthesize(api, schema).to_string()),
+        Some((media, schema)) => {
+            let body = success
+                .example
+                .clone()
+                .unwrap_or_else(|| synthesize(api, schema));
+            response.content_type(media.as_str()).body(body.to_string())
+        }
         None => response.body(Body::empty()),
     }
 }

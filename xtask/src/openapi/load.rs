@@ -651,6 +651,7 @@ impl<'a> Loader<'a> {
             description: node.req_str("description")?.to_owned(),
             content,
             headers,
+            example: Self::example(&node)?,
         })
     }
 
@@ -665,6 +666,27 @@ impl<'a> Loader<'a> {
         media_node.check_keys(&["schema", "example", "examples"])?;
         let schema = self.schema(&media_node.req("schema")?, inline_name)?;
         Ok((media.to_string(), schema))
+    }
+
+    /// A media type's `example`, or the `value` of the first of its `examples`.
+    fn example(node: &Node<'a>) -> Result<Option<Value>> {
+        let Some(content) = node.child("content") else {
+            return Ok(None);
+        };
+        let Some((_, media)) = content.entries()?.into_iter().next() else {
+            return Ok(None);
+        };
+        if let Some(example) = media.child("example") {
+            return Ok(Some(example.value.clone()));
+        }
+        let Some(examples) = media.child("examples") else {
+            return Ok(None);
+        };
+        Ok(examples
+            .entries()?
+            .into_iter()
+            .next()
+            .and_then(|(_, e)| e.value.get("value").cloned()))
     }
 
     /// The definition of a component schema: an object or a string enum.

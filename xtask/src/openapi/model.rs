@@ -218,6 +218,8 @@ pub struct Response {
     /// The media type and its schema, when the response has a body.
     pub content: Option<(String, Schema)>,
     pub headers: Vec<Header>,
+    /// The media type's `example` (or its first `examples` entry), for the mock.
+    pub example: Option<serde_json::Value>,
 }
 
 #[derive(Debug)]
