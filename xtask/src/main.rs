@@ -7,6 +7,7 @@
 mod bench;
 mod check;
 mod codegen;
+mod diff;
 mod mock;
 mod openapi;
 mod test;
@@ -44,6 +45,12 @@ enum Command {
     /// Run every test suite: unit tests, and the black-box API tests on SQLite and,
     /// when reachable, PostgreSQL. `KEEL_REQUIRE_SERVICES=1` turns a skip into a failure.
     Test,
+    /// Classify every change of the contract since a git ref as breaking or not;
+    /// fail on breaking changes not acknowledged in `api/breaking-changes.yaml`.
+    Diff {
+        #[arg(long)]
+        base: String,
+    },
     /// Serve a mock of the contract: requests are validated against it and
     /// answered with bodies synthesised from its schemas.
     Mock {
@@ -78,6 +85,7 @@ fn main() -> ExitCode {
         Command::Test => test::run(),
         Command::Bench(args) => bench::run(args),
         Command::Mock { contract, listen } => mock::run(&contract, listen),
+        Command::Diff { base } => diff::run(&base),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

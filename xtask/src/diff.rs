@@ -1,0 +1,736 @@
+//! `cargo xtask diff --base <git-ref>`: classifies every change of the contract
+//! since `<ref>` as breaking or not, for clients built against the old one.
+//!
+//! A breaking change fails the gate unless `api/breaking-changes.yaml` lists it
+//! (rule and JSON pointer) with a reason, and any breaking change also requires a
+//! new major `info.version`. A version bump alone acknowledges nothing.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::openapi::load::{load, load_with};
+use crate::openapi::model::*;
+
+const ALLOW_LIST: &str = "api/breaking-changes.yaml";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Change {
+    breaking: bool,
+    rule: &'static str,
+    pointer: String,
+    message: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Acknowledged {
+    rule: String,
+    pointer: String,
+    reason: String,
+}
+
+pub fn run(base: &str) -> Result<()> {
+    let old_text = git_show(base, "api/openapi.yaml")?;
+    let new_text = std::fs::read_to_string("api/openapi.yaml")?;
+    let allow: Vec<Acknowledged> = match std::fs::read_to_string(ALLOW_LIST) {
+        Ok(text) => serde_norway::from_str::<Option<Vec<Acknowledged>>>(&text)
+            .with_context(|| format!("{ALLOW_LIST} must be a list of {{rule, pointer, reason}}"))?
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let verdict = judge(&old_text, &new_text, &allow)?;
+    for line in &verdict.lines {
+        println!("{line}");
+    }
+    if !verdict.failures.is_empty() {
+        for failure in &verdict.failures {
+            eprintln!("error: {failure}");
+        }
+        bail!(
+            "the contract breaks clients of {base} ({} problem(s) above)",
+            verdict.failures.len()
+        );
+    }
+    println!(
+        "contract changes since {base}: {} (none unacknowledged)",
+        verdict.lines.len()
+    );
+    Ok(())
+}
+
+fn git_show(base: &str, path: &str) -> Result<String> {
+    let output = Command::new("git")
+        .args(["show", &format!("{base}:{path}")])
+        .output()?;
+    if !output.status.success() {
+        bail!(
+            "`git show {base}:{path}` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+struct Verdict {
+    lines: Vec<String>,
+    failures: Vec<String>,
+}
+
+/// Compares two contract texts; `failures` is empty when the change may land.
+fn judge(old_text: &str, new_text: &str, allow: &[Acknowledged]) -> Result<Verdict> {
+    let old_doc: Value = serde_norway::from_str(old_text)?;
+    let new_doc: Value = serde_norway::from_str(new_text)?;
+    let old = load_with(&old_doc, false).map_err(|e| anyhow::anyhow!("the base contract: {e}"))?;
+    let new = load(&new_doc).map_err(|e| anyhow::anyhow!("the contract: {e}"))?;
+    let changes = compare(&old, &new);
+    let mut lines = Vec::new();
+    let mut failures = Vec::new();
+    let mut breaking = 0;
+    for change in &changes {
+        let label = if change.breaking { "BREAKING" } else { "ok" };
+        lines.push(format!(
+            "{label:8} {} at #{}: {}",
+            change.rule, change.pointer, change.message
+        ));
+        if change.breaking {
+            breaking += 1;
+            let acknowledged = allow.iter().any(|a| {
+                a.rule == change.rule && a.pointer == change.pointer && !a.reason.trim().is_empty()
+            });
+            if !acknowledged {
+                failures.push(format!(
+                    "{} at #{} is breaking and not in {ALLOW_LIST} (add `rule`, `pointer` and a `reason`)",
+                    change.rule, change.pointer
+                ));
+            }
+        }
+    }
+    if breaking > 0 && major(&new.version) <= major(&old.version) {
+        failures.push(format!(
+            "{breaking} breaking change(s) need a new major version: info.version is {} (was {})",
+            new.version, old.version
+        ));
+    }
+    Ok(Verdict { lines, failures })
+}
+
+fn major(version: &str) -> u64 {
+    version
+        .split('.')
+        .next()
+        .and_then(|m| m.trim_start_matches('v').parse().ok())
+        .unwrap_or(0)
+}
+
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+fn op_pointer(op: &Operation) -> String {
+    format!("/paths/{}/{}", escape(&op.path), op.method.as_str())
+}
+
+/// What a client sends (narrowing breaks) or receives (widening breaks).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Request,
+    Response,
+}
+
+struct Comparer<'a> {
+    old: &'a Api,
+    new: &'a Api,
+    changes: Vec<Change>,
+    seen: BTreeSet<(String, String, bool)>,
+}
+
+impl Comparer<'_> {
+    fn push(&mut self, breaking: bool, rule: &'static str, pointer: String, message: String) {
+        let change = Change {
+            breaking,
+            rule,
+            pointer,
+            message,
+        };
+        if !self.changes.contains(&change) {
+            self.changes.push(change);
+        }
+    }
+}
+
+fn compare(old: &Api, new: &Api) -> Vec<Change> {
+    let mut c = Comparer {
+        old,
+        new,
+        changes: Vec::new(),
+        seen: BTreeSet::new(),
+    };
+    for old_op in &old.operations {
+        let pointer = op_pointer(old_op);
+        let Some(new_op) = new
+            .operations
+            .iter()
+            .find(|o| o.path == old_op.path && o.method == old_op.method)
+        else {
+            c.push(
+                true,
+                "operation-removed",
+                pointer,
+                format!("operation `{}` was removed", old_op.id),
+            );
+            continue;
+        };
+        if new_op.security != old_op.security {
+            let breaking = new_op.security != Security::Public;
+            c.push(
+                breaking,
+                "security-changed",
+                format!("{pointer}/security"),
+                format!(
+                    "`{}` now needs {:?} (was {:?})",
+                    old_op.id, new_op.security, old_op.security
+                ),
+            );
+        }
+        compare_params(&mut c, old_op, new_op, &pointer);
+        match (&old_op.body, &new_op.body) {
+            (Some(o), Some(n)) => compare_schema(
+                &mut c,
+                &o.schema,
+                &n.schema,
+                Direction::Request,
+                &format!("{pointer}/requestBody"),
+            ),
+            (None, Some(_)) => c.push(
+                true,
+                "request-body-added",
+                format!("{pointer}/requestBody"),
+                "a required request body was added".into(),
+            ),
+            (Some(_), None) => c.push(
+                false,
+                "request-body-removed",
+                format!("{pointer}/requestBody"),
+                "the request body was removed".into(),
+            ),
+            (None, None) => {}
+        }
+        for old_response in &old_op.responses {
+            let rp = format!("{pointer}/responses/{}", old_response.status);
+            let Some(new_response) = new_op
+                .responses
+                .iter()
+                .find(|r| r.status == old_response.status)
+            else {
+                let breaking = (200..300).contains(&old_response.status);
+                c.push(
+                    breaking,
+                    "response-status-removed",
+                    rp,
+                    format!("status {} is no longer declared", old_response.status),
+                );
+                continue;
+            };
+            match (&old_response.content, &new_response.content) {
+                (Some((om, os)), Some((nm, ns))) => {
+                    if om != nm {
+                        c.push(
+                            true,
+                            "response-media-type-changed",
+                            format!("{rp}/content"),
+                            format!("`{om}` became `{nm}`"),
+                        );
+                    }
+                    compare_schema(
+                        &mut c,
+                        os,
+                        ns,
+                        Direction::Response,
+                        &format!("{rp}/content"),
+                    );
+                }
+                (Some(_), None) => c.push(
+                    true,
+                    "response-body-removed",
+                    format!("{rp}/content"),
+                    "the response body was removed".into(),
+                ),
+                _ => {}
+            }
+            for header in old_response.headers.iter().filter(|h| h.required) {
+                if !new_response
+                    .headers
+                    .iter()
+                    .any(|h| h.name.eq_ignore_ascii_case(&header.name) && h.required)
+                {
+                    c.push(
+                        true,
+                        "response-header-removed",
+                        format!("{rp}/headers/{}", escape(&header.name)),
+                        format!("the `{}` header is no longer always sent", header.name),
+                    );
+                }
+            }
+        }
+        for new_response in &new_op.responses {
+            if !old_op
+                .responses
+                .iter()
+                .any(|r| r.status == new_response.status)
+            {
+                c.push(
+                    false,
+                    "response-status-added",
+                    format!("{pointer}/responses/{}", new_response.status),
+                    format!("status {} is now declared", new_response.status),
+                );
+            }
+        }
+    }
+    for new_op in &new.operations {
+        if !old
+            .operations
+            .iter()
+            .any(|o| o.path == new_op.path && o.method == new_op.method)
+        {
+            c.push(
+                false,
+                "operation-added",
+                op_pointer(new_op),
+                format!("operation `{}` was added", new_op.id),
+            );
+        }
+    }
+    c.changes
+}
+
+fn compare_params(c: &mut Comparer, old_op: &Operation, new_op: &Operation, pointer: &str) {
+    for old_param in &old_op.params {
+        let pp = format!("{pointer}/parameters/{}", escape(&old_param.name));
+        let Some(new_param) = new_op
+            .params
+            .iter()
+            .find(|p| p.name == old_param.name && p.location == old_param.location)
+        else {
+            c.push(
+                true,
+                "request-parameter-removed",
+                pp,
+                format!("parameter `{}` was removed", old_param.name),
+            );
+            continue;
+        };
+        if new_param.required && !old_param.required {
+            c.push(
+                true,
+                "request-parameter-became-required",
+                pp.clone(),
+                format!("parameter `{}` is now required", old_param.name),
+            );
+        }
+        compare_schema(
+            c,
+            &old_param.schema,
+            &new_param.schema,
+            Direction::Request,
+            &format!("{pp}/schema"),
+        );
+    }
+    for new_param in new_op.params.iter().filter(|p| p.required) {
+        if !old_op
+            .params
+            .iter()
+            .any(|p| p.name == new_param.name && p.location == new_param.location)
+        {
+            c.push(
+                true,
+                "request-parameter-added-required",
+                format!("{pointer}/parameters/{}", escape(&new_param.name)),
+                format!("required parameter `{}` was added", new_param.name),
+            );
+        }
+    }
+}
+
+fn type_name(ty: &Type) -> String {
+    match ty {
+        Type::Named(n) => n.clone(),
+        Type::String(f) => format!("string({f:?})"),
+        Type::Integer(f) => format!("integer({f:?})"),
+        Type::Number(f) => format!("number({f:?})"),
+        Type::Boolean => "boolean".into(),
+        Type::Array(items) => format!("array of {}", type_name(&items.ty)),
+    }
+}
+
+fn compare_schema(c: &mut Comparer, old: &Schema, new: &Schema, dir: Direction, pointer: &str) {
+    let request = dir == Direction::Request;
+    if old.nullable && !new.nullable && request {
+        c.push(
+            true,
+            "request-became-non-nullable",
+            pointer.into(),
+            "`null` is no longer accepted".into(),
+        );
+    }
+    if !old.nullable && new.nullable && !request {
+        c.push(
+            true,
+            "response-became-nullable",
+            pointer.into(),
+            "the value may now be `null`".into(),
+        );
+    }
+    match (&old.ty, &new.ty) {
+        (Type::Named(o), Type::Named(n)) => compare_named(c, o, n, dir),
+        (Type::Array(o), Type::Array(n)) => {
+            compare_schema(c, o, n, dir, &format!("{pointer}/items"))
+        }
+        (o, n) if o != n => {
+            c.push(
+                true,
+                if request {
+                    "request-type-changed"
+                } else {
+                    "response-type-changed"
+                },
+                pointer.into(),
+                format!("{} became {}", type_name(o), type_name(n)),
+            );
+            return;
+        }
+        _ => {}
+    }
+    compare_rules(c, &old.rules, &new.rules, dir, pointer);
+}
+
+/// In a request, a narrower rule rejects what clients sent before; in a
+/// response, a wider one sends what clients did not expect.
+fn compare_rules(c: &mut Comparer, old: &Rules, new: &Rules, dir: Direction, pointer: &str) {
+    let narrowed = |o: Option<f64>, n: Option<f64>, lower: bool| match (o, n) {
+        (None, Some(_)) => true,
+        (Some(o), Some(n)) => {
+            if lower {
+                n > o
+            } else {
+                n < o
+            }
+        }
+        _ => false,
+    };
+    let f = |v: Option<u64>| v.map(|v| v as f64);
+    let b = |v: Option<Bound>| v.map(|b| b.value);
+    let checks = [
+        (
+            "min-length",
+            narrowed(f(old.min_length), f(new.min_length), true),
+            narrowed(f(new.min_length), f(old.min_length), true),
+        ),
+        (
+            "max-length",
+            narrowed(f(old.max_length), f(new.max_length), false),
+            narrowed(f(new.max_length), f(old.max_length), false),
+        ),
+        (
+            "minimum",
+            narrowed(b(old.minimum), b(new.minimum), true),
+            narrowed(b(new.minimum), b(old.minimum), true),
+        ),
+        (
+            "maximum",
+            narrowed(b(old.maximum), b(new.maximum), false),
+            narrowed(b(new.maximum), b(old.maximum), false),
+        ),
+        (
+            "min-items",
+            narrowed(f(old.min_items), f(new.min_items), true),
+            narrowed(f(new.min_items), f(old.min_items), true),
+        ),
+        (
+            "max-items",
+            narrowed(f(old.max_items), f(new.max_items), false),
+            narrowed(f(new.max_items), f(old.max_items), false),
+        ),
+    ];
+    for (rule, narrower, wider) in checks {
+        match dir {
+            Direction::Request if narrower => c.push(
+                true,
+                "request-constraint-narrowed",
+                pointer.into(),
+                format!("{rule} is stricter"),
+            ),
+            Direction::Response if wider => c.push(
+                true,
+                "response-constraint-widened",
+                pointer.into(),
+                format!("{rule} is looser"),
+            ),
+            _ => {}
+        }
+    }
+    if old.pattern != new.pattern && dir == Direction::Request && new.pattern.is_some() {
+        c.push(
+            true,
+            "request-pattern-changed",
+            pointer.into(),
+            format!(
+                "the pattern became {:?}",
+                new.pattern.as_deref().unwrap_or("")
+            ),
+        );
+    }
+}
+
+fn compare_named(c: &mut Comparer, old_name: &str, new_name: &str, dir: Direction) {
+    if !c.seen.insert((
+        old_name.to_owned(),
+        new_name.to_owned(),
+        dir == Direction::Request,
+    )) {
+        return;
+    }
+    let pointer = format!("/components/schemas/{}", escape(new_name));
+    let (Some(old), Some(new)) = (
+        c.old.schemas.iter().find(|s| s.name == old_name),
+        c.new.schemas.iter().find(|s| s.name == new_name),
+    ) else {
+        return;
+    };
+    let request = dir == Direction::Request;
+    match (&old.kind, &new.kind) {
+        (SchemaKind::StringEnum(o), SchemaKind::StringEnum(n)) => {
+            for value in o.iter().filter(|v| !n.contains(v)) {
+                c.push(
+                    true,
+                    "enum-value-removed",
+                    pointer.clone(),
+                    format!("`{value}` was removed from `{new_name}`"),
+                );
+            }
+            if !request {
+                for value in n.iter().filter(|v| !o.contains(v)) {
+                    c.push(
+                        true,
+                        "response-enum-value-added",
+                        pointer.clone(),
+                        format!("responses may now contain `{value}` in `{new_name}`"),
+                    );
+                }
+            }
+        }
+        (SchemaKind::Object(o), SchemaKind::Object(n)) => {
+            let (old_clone, new_clone) = (o.clone(), n.clone());
+            for old_field in &old_clone.fields {
+                let fp = format!("{pointer}/properties/{}", escape(&old_field.json_name));
+                match new_clone
+                    .fields
+                    .iter()
+                    .find(|f| f.json_name == old_field.json_name)
+                {
+                    None if !request && old_field.required => {
+                        c.push(
+                            true,
+                            "response-property-removed",
+                            fp,
+                            format!("`{}` is no longer sent", old_field.json_name),
+                        );
+                    }
+                    None if request && new_clone.deny_unknown => {
+                        c.push(
+                            true,
+                            "request-property-removed",
+                            fp,
+                            format!("`{}` is now rejected", old_field.json_name),
+                        );
+                    }
+                    None => {}
+                    Some(new_field) => {
+                        if !request && old_field.required && !new_field.required {
+                            c.push(
+                                true,
+                                "response-property-became-optional",
+                                fp.clone(),
+                                format!("`{}` may now be absent", old_field.json_name),
+                            );
+                        }
+                        if request && !old_field.required && new_field.required {
+                            c.push(
+                                true,
+                                "request-property-became-required",
+                                fp.clone(),
+                                format!("`{}` is now required", old_field.json_name),
+                            );
+                        }
+                        compare_schema(c, &old_field.schema, &new_field.schema, dir, &fp);
+                    }
+                }
+            }
+            for new_field in &new_clone.fields {
+                if request
+                    && new_field.required
+                    && !old_clone
+                        .fields
+                        .iter()
+                        .any(|f| f.json_name == new_field.json_name)
+                {
+                    c.push(
+                        true,
+                        "request-property-added-required",
+                        format!("{pointer}/properties/{}", escape(&new_field.json_name)),
+                        format!("required `{}` was added", new_field.json_name),
+                    );
+                }
+            }
+        }
+        (SchemaKind::Union(o), SchemaKind::Union(n)) => {
+            let (o, n) = (o.clone(), n.clone());
+            for variant in &o.variants {
+                match n.variants.iter().find(|v| {
+                    v.tag == variant.tag && (v.tag.is_some() || v.schema == variant.schema)
+                }) {
+                    None => c.push(
+                        request,
+                        "union-variant-removed",
+                        pointer.clone(),
+                        format!("variant `{}` was removed", variant.schema),
+                    ),
+                    Some(nv) => compare_named(c, &variant.schema, &nv.schema, dir),
+                }
+            }
+            if !request && n.variants.len() > o.variants.len() {
+                c.push(
+                    true,
+                    "response-union-variant-added",
+                    pointer.clone(),
+                    "responses may hold a new variant".into(),
+                );
+            }
+        }
+        _ => c.push(
+            true,
+            "schema-kind-changed",
+            pointer,
+            format!("`{new_name}` changed its kind"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project() -> String {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../api/openapi.yaml"),
+        )
+        .unwrap()
+    }
+
+    fn bump_major(text: &str) -> String {
+        text.replacen("  version: 0.1.0", "  version: 1.0.0", 1)
+    }
+
+    #[test]
+    fn an_unchanged_contract_passes() {
+        let text = project();
+        let verdict = judge(&text, &text, &[]).unwrap();
+        assert!(verdict.lines.is_empty() && verdict.failures.is_empty());
+    }
+
+    #[test]
+    fn a_planted_breaking_change_fails_naming_rule_and_pointer() {
+        let text = project();
+        // `limit` may no longer be 100: a stricter request rule.
+        let changed = text.replacen(
+            "            minimum: 1\n            maximum: 100\n            default: 20",
+            "            minimum: 1\n            maximum: 50\n            default: 20",
+            1,
+        );
+        assert_ne!(changed, text);
+        let verdict = judge(&text, &changed, &[]).unwrap();
+        let joined = verdict.failures.join("\n");
+        assert!(
+            joined.contains(
+                "request-constraint-narrowed at #/paths/~1v1~1users/get/parameters/limit/schema"
+            ),
+            "{joined}"
+        );
+        assert!(joined.contains("need a new major version"), "{joined}");
+    }
+
+    #[test]
+    fn a_bump_alone_acknowledges_nothing_and_the_allow_list_needs_a_reason() {
+        let text = project();
+        let changed = bump_major(&text.replacen(
+            "        '204':\n          description: The user was deleted.",
+            "        '202':\n          description: The user will be deleted.",
+            1,
+        ));
+        let verdict = judge(&text, &changed, &[]).unwrap();
+        assert!(
+            verdict.failures.iter().any(|f| f.starts_with(
+                "response-status-removed at #/paths/~1v1~1users~1{userId}/delete/responses/204"
+            )),
+            "{:?}",
+            verdict.failures
+        );
+
+        let pointer = "/paths/~1v1~1users~1{userId}/delete/responses/204".to_owned();
+        let unreasoned = [Acknowledged {
+            rule: "response-status-removed".into(),
+            pointer: pointer.clone(),
+            reason: " ".into(),
+        }];
+        assert!(
+            !judge(&text, &changed, &unreasoned)
+                .unwrap()
+                .failures
+                .is_empty(),
+            "an empty reason acknowledges nothing"
+        );
+        let reasoned = [Acknowledged {
+            rule: "response-status-removed".into(),
+            pointer,
+            reason: "deletion is asynchronous now".into(),
+        }];
+        assert!(
+            judge(&text, &changed, &reasoned)
+                .unwrap()
+                .failures
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn additions_are_not_breaking_but_widened_response_enums_are() {
+        let text = project();
+        let added = text.replacen(
+            "      enum: [customer, admin]",
+            "      enum: [customer, admin, auditor]",
+            1,
+        );
+        let verdict = judge(&text, &added, &[]).unwrap();
+        assert!(
+            verdict.lines.iter().any(|l| l
+                .starts_with("BREAKING response-enum-value-added at #/components/schemas/Role")),
+            "{:?}",
+            verdict.lines
+        );
+
+        let removed_op = text.replacen(
+            "      operationId: getJwks",
+            "      operationId: getJwksGone",
+            1,
+        );
+        let verdict = judge(&text, &removed_op, &[]).unwrap();
+        assert!(
+            verdict.failures.is_empty(),
+            "renaming an operationId keeps method and path: {:?}",
+            verdict.failures
+        );
+    }
+}
