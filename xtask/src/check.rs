@@ -16,6 +16,15 @@ pub fn run() -> Result<()> {
             "generated code is stale in {stale} file(s): run `cargo xtask codegen` and commit the result"
         );
     }
+    let contract = openapi::read(std::path::Path::new("api/openapi.yaml"))?;
+    let problems = openapi::lint::lint(&contract.document, &contract.api);
+    for problem in &problems {
+        eprintln!("api/openapi.yaml{problem}");
+    }
+    if !problems.is_empty() {
+        bail!("the contract breaks {} house rule(s)", problems.len());
+    }
+    println!("api/openapi.yaml follows the house rules");
     readme_example()?;
     Ok(())
 }

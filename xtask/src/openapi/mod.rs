@@ -1,5 +1,6 @@
 //! Reading contracts: YAML or JSON text → `serde_json::Value` → [`model::Api`].
 
+pub mod lint;
 pub mod load;
 pub mod model;
 pub mod names;
