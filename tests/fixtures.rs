@@ -2,7 +2,7 @@
 //! checked on the generated Rust types themselves.
 
 use fixture_unions_types::{
-    Cat, Contact, Dog, EmailContact, Pet, PetInput, PhoneContact, Tristate,
+    Cat, Contact, Dog, EmailContact, Pet, PetInput, PetList, PhoneContact, Tristate,
 };
 use serde_json::json;
 use validator::Validate;
@@ -70,4 +70,13 @@ fn an_untagged_union_is_told_apart_by_shape_and_validates_its_variant() {
     let bad: Contact = serde_json::from_value(json!({ "phone": "12" })).unwrap();
     assert!(bad.validate().is_err(), "the variant's own rules apply");
     assert!(serde_json::from_value::<Contact>(json!({ "fax": "1" })).is_err());
+}
+
+#[test]
+fn a_named_array_schema_is_a_type_alias() {
+    let list: PetList = serde_json::from_value(json!([
+        { "kind": "cat", "id": "01900000-0000-7000-8000-000000000002", "name": "Tom" }
+    ]))
+    .unwrap();
+    assert!(matches!(list.as_slice(), [Pet::Cat(_)]));
 }

@@ -1,7 +1,7 @@
 // The `unions` fixture's client (tests/fixtures/unions): discriminated and
 // untagged `oneOf`, and separate request/response shapes for read-only and
 // write-only properties, type-checked like the project's own client.
-import { createClient, type Contact, type Pet, type PetInput } from "pet-shelter-client";
+import { createClient, type Contact, type Pet, type PetInput, type PetList } from "pet-shelter-client";
 
 export function describe(pet: Pet): string {
   switch (pet.kind) {
@@ -18,3 +18,6 @@ export function reach(contact: Contact): string {
 const admitted: PetInput = { kind: "cat", name: "Tom", microchip: "985-112" };
 const api = createClient({ baseUrl: "http://127.0.0.1:8080" });
 export const result = api.admitPet({ body: admitted }).then((r) => (r.status === 201 ? describe(r.data) : r.status));
+
+export const names = (pets: PetList): string[] => pets.map(describe);
+export const recent = api.listRecentPets().then((r) => (r.status === 200 ? names(r.data) : []));

@@ -32,7 +32,7 @@ pub fn run() -> Result<()> {
 /// Prints a diff for each generated file that differs from what its contract
 /// generates now, and returns how many do.
 fn stale_files(target: &crate::Target) -> Result<usize> {
-    let contract = openapi::read(&target.contract)?;
+    let contract = openapi::read_with(&target.contract, target.house_rules)?;
     let expected = codegen::generate(
         &contract,
         &target.contract.display().to_string(),

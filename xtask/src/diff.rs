@@ -610,6 +610,10 @@ fn compare_named(c: &mut Comparer, old_name: &str, new_name: &str, dir: Directio
                 );
             }
         }
+        (SchemaKind::Alias(o), SchemaKind::Alias(n)) => {
+            let (o, n) = (o.clone(), n.clone());
+            compare_schema(c, &o, &n, dir, &pointer);
+        }
         _ => c.push(
             true,
             "schema-kind-changed",

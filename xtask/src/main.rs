@@ -79,6 +79,7 @@ fn main() -> ExitCode {
             contract,
             out,
             prefix,
+            house_rules: false,
         }),
         Command::Codegen { .. } => targets().and_then(|all| all.iter().try_for_each(run_codegen)),
         Command::Check => check::run(),
@@ -101,6 +102,8 @@ pub struct Target {
     pub contract: PathBuf,
     pub out: PathBuf,
     pub prefix: String,
+    /// Keel's own contracts (the project's, the fixtures) follow the house rules.
+    pub house_rules: bool,
 }
 
 /// The project's contract, and every fixture contract (`tests/fixtures/<name>/openapi.yaml`,
@@ -110,6 +113,7 @@ pub fn targets() -> anyhow::Result<Vec<Target>> {
         contract: "api/openapi.yaml".into(),
         out: "generated".into(),
         prefix: "keel".into(),
+        house_rules: true,
     }];
     let mut fixtures: Vec<PathBuf> = std::fs::read_dir("tests/fixtures")?
         .map(|e| e.map(|e| e.path()))
@@ -128,13 +132,14 @@ pub fn targets() -> anyhow::Result<Vec<Target>> {
             contract: dir.join("openapi.yaml"),
             out: dir.join("generated"),
             prefix: format!("fixture-{name}"),
+            house_rules: true,
         });
     }
     Ok(all)
 }
 
 fn run_codegen(target: &Target) -> anyhow::Result<()> {
-    let parsed = openapi::read(&target.contract)?;
+    let parsed = openapi::read_with(&target.contract, target.house_rules)?;
     let files = codegen::generate(
         &parsed,
         &target.contract.display().to_string(),

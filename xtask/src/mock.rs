@@ -243,6 +243,7 @@ fn check_json(api: &Api, schema: &Schema, value: &Value, pointer: &str, errors: 
                 return;
             };
             match &named.kind {
+                SchemaKind::Alias(inner) => check_json(api, inner, value, pointer, errors),
                 SchemaKind::Union(union) => {
                     let fits = |variant: &str, errors: &mut Vec<Value>| {
                         let mut found = Vec::new();
@@ -457,6 +458,7 @@ fn synthesize(api: &Api, schema: &Schema) -> Value {
             .map(|s| &s.kind)
         {
             Some(SchemaKind::StringEnum(values)) => json!(values[0]),
+            Some(SchemaKind::Alias(inner)) => synthesize(api, inner),
             Some(SchemaKind::Union(union)) => {
                 let first = &union.variants[0];
                 let mut value = synthesize(api, &named_schema(&first.schema));

@@ -14,6 +14,11 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
             SchemaKind::Object(object) => object_type(&mut body, api, schema, object)?,
             SchemaKind::StringEnum(values) => enum_type(&mut body, schema, values)?,
             SchemaKind::Union(union) => union_type(&mut body, schema, union),
+            SchemaKind::Alias(inner) => {
+                doc_lines(&mut body, schema.description.as_deref());
+                body.line(&format!("pub type {} = {};", schema.name, rust_type(inner)));
+                body.blank();
+            }
         }
     }
     let body = body.finish();

@@ -171,6 +171,7 @@ fn descriptor(schema: &Schema) -> Value {
 
 fn named_descriptor(schema: &NamedSchema) -> Value {
     match &schema.kind {
+        SchemaKind::Alias(inner) => descriptor(inner),
         SchemaKind::StringEnum(values) => json!({ "type": "enum", "values": values }),
         SchemaKind::Union(union) => {
             let variants: Vec<&str> = union.variants.iter().map(|v| v.schema.as_str()).collect();
@@ -281,6 +282,9 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
     for schema in &api.schemas {
         doc(&mut out, "", schema.description.as_deref());
         match &schema.kind {
+            SchemaKind::Alias(inner) => {
+                let _ = writeln!(out, "export type {} = {};\n", schema.name, ts_type(inner));
+            }
             SchemaKind::StringEnum(values) => {
                 let union: Vec<String> = values
                     .iter()

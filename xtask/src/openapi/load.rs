@@ -49,10 +49,11 @@ pub fn load(document: &Value) -> Result<Api> {
     load_with(document, true)
 }
 
-/// `require_security: false` reads an operation without `security` as public:
-/// for an older contract that `cargo xtask diff` compares against, written before
-/// the rule.
-pub fn load_with(document: &Value, require_security: bool) -> Result<Api> {
+/// `house_rules: false` relaxes what Keel asks of its own contracts and OpenAPI
+/// does not: an operation without `security` is public, and operationIds need not
+/// be camelCase. For contracts from elsewhere (`codegen --contract`) and for older
+/// versions that `cargo xtask diff` compares against.
+pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
     let root = Node::root(document);
     root.check_keys(&[
         "openapi",
@@ -76,7 +77,8 @@ pub fn load_with(document: &Value, require_security: bool) -> Result<Api> {
         hoisted: BTreeMap::new(),
         in_progress: BTreeSet::new(),
         bearer_schemes: BTreeSet::new(),
-        default_security: if require_security {
+        house_rules,
+        default_security: if house_rules {
             None
         } else {
             Some(Security::Public)
@@ -226,6 +228,14 @@ pub fn load_with(document: &Value, require_security: bool) -> Result<Api> {
 fn split_read_write(schemas: &mut Vec<NamedSchema>, operations: &mut [Operation]) -> Result<()> {
     fn references(kind: &SchemaKind) -> Vec<&str> {
         match kind {
+            SchemaKind::Alias(inner) => match &inner.ty {
+                Type::Named(n) => vec![n.as_str()],
+                Type::Array(items) => match &items.ty {
+                    Type::Named(n) => vec![n.as_str()],
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            },
             SchemaKind::Object(o) => o
                 .fields
                 .iter()
@@ -274,6 +284,7 @@ fn split_read_write(schemas: &mut Vec<NamedSchema>, operations: &mut [Operation]
         let input_name = format!("{}Input", schema.name);
         let mut kind = schema.kind.clone();
         match &mut kind {
+            SchemaKind::Alias(inner) => rename(inner, &split),
             SchemaKind::Object(o) => {
                 o.fields.retain(|f| !f.read_only);
                 for field in &mut o.fields {
@@ -345,6 +356,7 @@ fn check_component_name(node: &Node, name: &str) -> Result<()> {
 
 struct Loader<'a> {
     root: &'a Value,
+    house_rules: bool,
     /// Names of the `http`/`bearer` security schemes.
     bearer_schemes: BTreeSet<String>,
     /// The document's top-level `security`, for operations without their own.
@@ -404,7 +416,11 @@ impl<'a> Loader<'a> {
         let id = node.req_str("operationId")?.to_owned();
         let camel = id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
             && id.chars().all(|c| c.is_ascii_alphanumeric());
-        if !camel {
+        let usable = id.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !(camel || (!self.house_rules && usable)) {
             return Err(node
                 .child("operationId")
                 .unwrap()
@@ -419,7 +435,9 @@ impl<'a> Loader<'a> {
             )));
         };
         let tag = tag.as_str()?.to_owned();
-        if !tag.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        let first_ok =
+            |c: char| c.is_ascii_lowercase() || (!self.house_rules && c.is_ascii_alphabetic());
+        if !tag.chars().next().is_some_and(first_ok)
             || !tag
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -716,6 +734,10 @@ impl<'a> Loader<'a> {
             ["object"] => Ok(SchemaKind::Object(self.object(node, name)?)),
             ["string"] if node.child("enum").is_some() => Ok(SchemaKind::StringEnum(string_enum(node)?)),
             _ if node.child("$ref").is_some() => Err(node.error("a component schema that is only a `$ref` (an alias) is not supported yet".into())),
+            // Arrays and primitives: a named alias of the type.
+            ["array"] | ["string"] | ["integer"] | ["number"] | ["boolean"] => {
+                Ok(SchemaKind::Alias(self.schema(node, &format!("{name}Item"))?))
+            }
             _ => Err(node.error(format!(
                 "component schema `{name}` must be `type: object` or a string `enum`; other top-level schemas (allOf, oneOf, primitives) are not supported yet"
             ))),

@@ -17,11 +17,17 @@ pub struct Contract {
 }
 
 pub fn read(path: &Path) -> anyhow::Result<Contract> {
+    read_with(path, true)
+}
+
+/// `house_rules: false` for contracts from outside the project (see `load_with`).
+pub fn read_with(path: &Path, house_rules: bool) -> anyhow::Result<Contract> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let document: serde_json::Value = serde_norway::from_str(&text)
         .with_context(|| format!("{} is not valid YAML or JSON", path.display()))?;
-    let api = load::load(&document).map_err(|e| anyhow::anyhow!("{}{e}", path.display()))?;
+    let api = load::load_with(&document, house_rules)
+        .map_err(|e| anyhow::anyhow!("{}{e}", path.display()))?;
     Ok(Contract {
         text,
         document,

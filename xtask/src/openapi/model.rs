@@ -36,6 +36,8 @@ pub enum SchemaKind {
     StringEnum(Vec<String>),
     /// `oneOf` over named object schemas.
     Union(UnionSchema),
+    /// An array or primitive under a name of its own (`Pets: {type: array, …}`).
+    Alias(Schema),
 }
 
 #[derive(Debug, Clone)]
