@@ -80,3 +80,31 @@ fn a_named_array_schema_is_a_type_alias() {
     .unwrap();
     assert!(matches!(list.as_slice(), [Pet::Cat(_)]));
 }
+
+#[test]
+fn maps_are_string_keyed_dictionaries() {
+    let shelter: fixture_unions_types::Shelter = serde_json::from_value(json!({
+        "id": "01900000-0000-7000-8000-000000000003",
+        "pets": [],
+        "contact": { "email": "shelter@example.com" },
+        "labels": { "city": "Berlin" },
+        "stock": { "kibble": 12 }
+    }))
+    .unwrap();
+    assert_eq!(
+        shelter
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("city"))
+            .map(String::as_str),
+        Some("Berlin")
+    );
+    assert_eq!(
+        shelter.stock.as_ref().and_then(|s| s.get("kibble")),
+        Some(&12)
+    );
+    assert!(
+        serde_json::from_value::<fixture_unions_types::Inventory>(json!({ "kibble": "lots" }))
+            .is_err()
+    );
+}

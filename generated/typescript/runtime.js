@@ -176,6 +176,10 @@ function check(schema, value, path, schemas, problems) {
       }
       return;
     }
+    case "map":
+      if (typeof value !== "object" || Array.isArray(value)) return void problems.push(`${path} is not an object`);
+      for (const [key, item] of Object.entries(value)) check(schema.values, item, `${path}.${key}`, schemas, problems);
+      return;
     case "array":
       if (!Array.isArray(value)) return void problems.push(`${path} is not an array`);
       value.forEach((item, index) => check(schema.items, item, `${path}[${index}]`, schemas, problems));

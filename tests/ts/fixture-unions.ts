@@ -21,3 +21,5 @@ export const result = api.admitPet({ body: admitted }).then((r) => (r.status ===
 
 export const names = (pets: PetList): string[] => pets.map(describe);
 export const recent = api.listRecentPets().then((r) => (r.status === 200 ? names(r.data) : []));
+
+export const city = api.getShelter({ shelterId: "0190" }).then((r) => (r.status === 200 ? r.data.labels?.["city"] ?? "" : ""));

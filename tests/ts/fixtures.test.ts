@@ -29,4 +29,6 @@ test("an untagged body must fit exactly one variant", async () => {
   const get = (body: unknown) => createClient({ baseUrl: "http://x", fetch: answering(200, body) }).getShelter({ shelterId: dog.id });
   assert.equal((await get(shelter({ email: "a@example.com" }))).status, 200);
   assert.equal((await get(shelter({ fax: "1" }))).status, "invalid-response");
+  assert.equal((await get({ ...shelter({ email: "a@example.com" }), stock: { kibble: 3 } })).status, 200);
+  assert.equal((await get({ ...shelter({ email: "a@example.com" }), stock: { kibble: "lots" } })).status, "invalid-response", "map values are checked");
 });

@@ -363,6 +363,7 @@ fn type_name(ty: &Type) -> String {
         Type::Number(f) => format!("number({f:?})"),
         Type::Boolean => "boolean".into(),
         Type::Array(items) => format!("array of {}", type_name(&items.ty)),
+        Type::Map(values) => format!("map of {}", type_name(&values.ty)),
     }
 }
 
@@ -386,6 +387,9 @@ fn compare_schema(c: &mut Comparer, old: &Schema, new: &Schema, dir: Direction, 
     }
     match (&old.ty, &new.ty) {
         (Type::Named(o), Type::Named(n)) => compare_named(c, o, n, dir),
+        (Type::Map(o), Type::Map(n)) => {
+            compare_schema(c, o, n, dir, &format!("{pointer}/additionalProperties"))
+        }
         (Type::Array(o), Type::Array(n)) => {
             compare_schema(c, o, n, dir, &format!("{pointer}/items"))
         }

@@ -400,6 +400,14 @@ fn check_json(api: &Api, schema: &Schema, value: &Value, pointer: &str, errors: 
                 push(errors, pointer, "type", "must be true or false".into());
             }
         }
+        Type::Map(values) => {
+            let Some(map) = value.as_object() else {
+                return push(errors, pointer, "type", "must be an object".into());
+            };
+            for (key, item) in map {
+                check_json(api, values, item, &format!("{pointer}/{key}"), errors);
+            }
+        }
         Type::Array(items) => {
             let Some(list) = value.as_array() else {
                 return push(errors, pointer, "type", "must be an array".into());
@@ -503,6 +511,7 @@ fn synthesize(api: &Api, schema: &Schema) -> Value {
         ),
         Type::Boolean => json!(true),
         Type::Array(items) => json!([synthesize(api, items)]),
+        Type::Map(_) => json!({}),
     }
 }
 

@@ -151,6 +151,14 @@ pub fn rust_type(schema: &Schema) -> String {
         Type::Number(NumberFormat::Float) => "f32".into(),
         Type::Number(NumberFormat::Double) => "f64".into(),
         Type::Boolean => "bool".into(),
+        Type::Map(values) => {
+            let value = rust_type(values);
+            if values.nullable {
+                format!("std::collections::BTreeMap<String, Option<{value}>>")
+            } else {
+                format!("std::collections::BTreeMap<String, {value}>")
+            }
+        }
         Type::Array(items) => {
             let item = rust_type(items);
             if items.nullable {

@@ -124,6 +124,7 @@ fn ts_type(schema: &Schema) -> String {
         Type::Integer(_) | Type::Number(_) => "number".into(),
         Type::Boolean => "boolean".into(),
         Type::Array(items) => format!("Array<{}>", ts_type(items)),
+        Type::Map(values) => format!("Record<string, {}>", ts_type(values)),
     };
     if schema.nullable {
         format!("{base} | null")
@@ -162,6 +163,7 @@ fn descriptor(schema: &Schema) -> Value {
         Type::Number(_) => json!({ "type": "number" }),
         Type::Boolean => json!({ "type": "boolean" }),
         Type::Array(items) => json!({ "type": "array", "items": descriptor(items) }),
+        Type::Map(values) => json!({ "type": "map", "values": descriptor(values) }),
     };
     if schema.nullable {
         d["nullable"] = Value::Bool(true);

@@ -255,7 +255,7 @@ fn split_read_write(schemas: &mut Vec<NamedSchema>, operations: &mut [Operation]
     fn rename(schema: &mut Schema, split: &BTreeSet<String>) {
         match &mut schema.ty {
             Type::Named(n) if split.contains(n.as_str()) => n.push_str("Input"),
-            Type::Array(items) => rename(items, split),
+            Type::Array(items) | Type::Map(items) => rename(items, split),
             _ => {}
         }
     }
@@ -731,6 +731,7 @@ impl<'a> Loader<'a> {
             return Err(node.error("a component schema cannot itself be nullable; make the properties that use it nullable".into()));
         }
         match types.as_slice() {
+            ["object"] if is_map(node) => Ok(SchemaKind::Alias(self.schema(node, name)?)),
             ["object"] => Ok(SchemaKind::Object(self.object(node, name)?)),
             ["string"] if node.child("enum").is_some() => Ok(SchemaKind::StringEnum(string_enum(node)?)),
             _ if node.child("$ref").is_some() => Err(node.error("a component schema that is only a `$ref` (an alias) is not supported yet".into())),
@@ -969,6 +970,19 @@ impl<'a> Loader<'a> {
         let (types, nullable) = types_of(node)?;
         let mut rules = Rules::default();
         let ty = match types.as_slice() {
+            ["object"] if is_map(node) => {
+                node.check_keys(&with_annotations(&[
+                    "type",
+                    "additionalProperties",
+                    "default",
+                    "nullable",
+                ]))?;
+                let values = self.schema(
+                    &node.req("additionalProperties")?,
+                    &format!("{inline_name}Value"),
+                )?;
+                Type::Map(Box::new(values))
+            }
             ["object"] => {
                 let object = self.object(node, inline_name)?;
                 self.hoist(node, inline_name, SchemaKind::Object(object))?;
@@ -1110,6 +1124,14 @@ impl<'a> Loader<'a> {
         }
         Ok(())
     }
+}
+
+/// `additionalProperties` with a schema and no `properties`: a dictionary.
+fn is_map(node: &Node) -> bool {
+    node.child("properties").is_none()
+        && node
+            .child("additionalProperties")
+            .is_some_and(|a| a.value.is_object())
 }
 
 fn with_annotations(keys: &[&'static str]) -> Vec<&'static str> {

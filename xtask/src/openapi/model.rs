@@ -95,6 +95,9 @@ pub enum Type {
     Number(NumberFormat),
     Boolean,
     Array(Box<Schema>),
+    /// An object used as a dictionary: `additionalProperties: <schema>` and no
+    /// `properties`. Keys are strings.
+    Map(Box<Schema>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
