@@ -21,12 +21,7 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
         "\n//!\n//! The inputs and outputs of the operations tagged `{}`.\n\n",
         tag.name
     ));
-    let schema_names: Vec<&str> = api
-        .schemas
-        .iter()
-        .map(|s| s.name.as_str())
-        .filter(|n| mentions_type(&body, n))
-        .collect();
+    let schema_names = schemas_mentioned(api, &body);
     if !schema_names.is_empty() {
         out.push_str(&format!("use crate::{{{}}};\n\n", schema_names.join(", ")));
     }
@@ -34,7 +29,16 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
     Ok(out)
 }
 
-pub fn mentions_type(body: &str, name: &str) -> bool {
+/// The schema types a generated body refers to, for its `use` line.
+pub fn schemas_mentioned<'a>(api: &'a Api, body: &str) -> Vec<&'a str> {
+    api.schemas
+        .iter()
+        .map(|s| s.name.as_str())
+        .filter(|n| mentions_type(body, n))
+        .collect()
+}
+
+fn mentions_type(body: &str, name: &str) -> bool {
     body.match_indices(name).any(|(i, _)| {
         let before = body[..i].chars().next_back();
         let after = body[i + name.len()..].chars().next();

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::code::{Code, doc_lines, imports, rust_str};
 use super::rust_ops::{
-    default_literal, header_type, mentions_type, operation_docs, param_ident, variant_name,
+    default_literal, header_type, operation_docs, param_ident, schemas_mentioned, variant_name,
 };
 use super::rust_types::{oai_validator, rust_type};
 use crate::openapi::model::*;
@@ -234,12 +234,7 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
         None => out.push_str(".\n"),
     }
     out.push('\n');
-    let schema_names: Vec<&str> = api
-        .schemas
-        .iter()
-        .map(|s| s.name.as_str())
-        .filter(|n| mentions_type(&body, n))
-        .collect();
+    let schema_names = schemas_mentioned(api, &body);
     out.push_str(&imports(
         &body,
         &[
