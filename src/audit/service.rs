@@ -1,13 +1,11 @@
 //! Reading the audit log (administrators, scope `audit:read`).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keel_server::RequestContext;
 use keel_server::audit::*;
 use keel_server::types as dto;
-use uuid::Uuid;
 
 use super::ports::{AuditEvent, AuditSink};
+use crate::platform::cursor;
 use crate::platform::problem::{self, FieldProblem};
 
 pub struct AuditService<A> {
@@ -36,12 +34,7 @@ impl<A: AuditSink> AuditApi for AuditService<A> {
         ctx: RequestContext,
         req: ListAuditEventsRequest,
     ) -> ListAuditEventsResponse {
-        let before = match req.cursor.as_deref().map(|c| {
-            URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-                .and_then(|b| Uuid::from_slice(&b).ok())
-        }) {
+        let before = match req.cursor.as_deref().map(cursor::decode) {
             None => None,
             Some(Some(id)) => Some(id),
             Some(None) => {
@@ -59,9 +52,7 @@ impl<A: AuditSink> AuditApi for AuditService<A> {
                 let more = events.len() as u64 > limit;
                 events.truncate(limit as usize);
                 let next_cursor = if more {
-                    events
-                        .last()
-                        .map(|e| URL_SAFE_NO_PAD.encode(e.id.as_bytes()))
+                    events.last().map(|e| cursor::encode(e.id))
                 } else {
                     None
                 };

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use keel_runtime::server::{Problem, RequestId, TokenVerifier, response_from_error};
+use keel_runtime::server::{
+    Problem, RequestId, TokenVerifier, allowed_methods, response_from_error,
+};
 use poem::http::{HeaderValue, StatusCode};
 use poem::middleware::{CatchPanic, Cors};
 use poem::web::{Data, Path, Redirect};
@@ -232,7 +234,19 @@ async fn observe<E: Endpoint>(
             match tokio::time::timeout(timeout, next.call(req)).await {
                 Ok(Ok(response)) => response.into_response(),
                 Ok(Err(error)) => {
-                    response_from_error(&error, &request_id, &path, keel_server::PATH_TEMPLATES)
+                    let mut response = response_from_error(
+                        &error,
+                        &request_id,
+                        &path,
+                        keel_server::PATH_TEMPLATES,
+                    );
+                    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+                        && let Some(allow) = allowed_methods(&path, keel_server::OPERATIONS)
+                        && let Ok(value) = HeaderValue::from_str(&allow)
+                    {
+                        response.headers_mut().insert("allow", value);
+                    }
+                    response
                 }
                 Err(_) => {
                     tracing::warn!("request timed out");

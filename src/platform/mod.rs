@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod crypto;
+pub mod cursor;
 pub mod db;
 pub mod http;
 pub mod key_dir;

@@ -2,8 +2,6 @@
 //! decoded and validated against the contract; this maps them to the domain,
 //! calls the repository and maps the outcome to the operation's response enum.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keel_server::RequestContext;
 use keel_server::types::{self as dto, Problem};
 use keel_server::users::*;
@@ -16,6 +14,7 @@ use super::domain::{
 use super::ports::{ListQuery, StorageError, UserRepository, WriteError};
 use crate::audit::ports::{Action, AuditEvent, AuditSink, record};
 use crate::auth::password::{Password, Passwords};
+use crate::platform::cursor;
 use crate::platform::problem::{self, FieldProblem};
 
 pub struct UsersService<R, A> {
@@ -294,25 +293,18 @@ fn if_match_allows(header: &str, current: &str) -> bool {
         .any(|tag| tag == "*" || tag == current)
 }
 
-/// The cursor is the last id of the page, base64url-encoded: opaque, so it can
-/// change form later without breaking clients that treat it as a token.
 fn encode_cursor(id: UserId) -> String {
-    URL_SAFE_NO_PAD.encode(id.as_uuid().as_bytes())
+    cursor::encode(id.as_uuid())
 }
 
-fn decode_cursor(cursor: &str) -> Result<UserId, FieldProblem> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
-        .map(UserId::from)
-        .ok_or_else(|| {
-            FieldProblem::parameter(
-                "cursor",
-                "cursor",
-                "is not a `nextCursor` this API returned".to_owned(),
-            )
-        })
+fn decode_cursor(text: &str) -> Result<UserId, FieldProblem> {
+    cursor::decode(text).map(UserId::from).ok_or_else(|| {
+        FieldProblem::parameter(
+            "cursor",
+            "cursor",
+            "is not a `nextCursor` this API returned".to_owned(),
+        )
+    })
 }
 
 fn not_found(ctx: &RequestContext, id: Uuid) -> Problem {

@@ -225,11 +225,13 @@ async fn an_unknown_user_or_route_is_a_404() {
         "{problem:?}"
     );
     problem_of(app.get("/v1/nothing-here").await, 404).await;
-    problem_of(
-        app.request(Method::PUT, "/v1/users").send().await.unwrap(),
-        405,
-    )
-    .await;
+    let response = app.request(Method::PUT, "/v1/users").send().await.unwrap();
+    assert_eq!(
+        header(&response, "allow"),
+        "GET, POST",
+        "a 405 says what is allowed"
+    );
+    problem_of(response, 405).await;
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ mod reply;
 pub use auth::{AuthRejected, Bearer, InvalidToken, RequiredScopes, TokenVerifier, authenticate};
 pub use body::JsonBody;
 pub use context::{Headers, Principal, RequestContext, RequestId};
-pub use problem::{FieldError, Problem, problem_from_error, response_from_error};
+pub use problem::{FieldError, Problem, allowed_methods, problem_from_error, response_from_error};
 pub use reply::{JsonReply, MissingPrecondition};
 
 /// Names the operation on the current request span, so logs carry the route

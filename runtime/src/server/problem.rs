@@ -241,6 +241,17 @@ pub fn problem_from_error(
     problem.for_request(request_id)
 }
 
+/// Whether a concrete path (`/v1/users/42`) fits a template (`/v1/users/{userId}`).
+fn template_matches(template: &str, path: &str) -> bool {
+    let parts: Vec<&str> = template.split('/').collect();
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    parts.len() == segments.len()
+        && parts
+            .iter()
+            .zip(&segments)
+            .all(|(p, s)| p.starts_with('{') || p == s)
+}
+
 /// `param1` → the second `{variable}` of the template that matches `path`.
 fn path_parameter_name(internal: &str, path: &str, templates: &[&str]) -> String {
     let Some(index) = internal
@@ -249,25 +260,27 @@ fn path_parameter_name(internal: &str, path: &str, templates: &[&str]) -> String
     else {
         return internal.to_owned();
     };
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     templates
         .iter()
-        .find_map(|template| {
-            let parts: Vec<&str> = template.split('/').collect();
-            let matches = parts.len() == segments.len()
-                && parts
-                    .iter()
-                    .zip(&segments)
-                    .all(|(p, s)| p.starts_with('{') || p == s);
-            if !matches {
-                return None;
-            }
-            parts
-                .iter()
+        .find(|template| template_matches(template, path))
+        .and_then(|template| {
+            template
+                .split('/')
                 .filter_map(|p| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
                 .nth(index)
         })
         .map_or_else(|| internal.to_owned(), str::to_owned)
+}
+
+/// The `Allow` header a 405 must carry (RFC 9110 §15.5.6): the methods the
+/// contract declares for this path, from `(METHOD, template)` pairs.
+pub fn allowed_methods(path: &str, operations: &[(&str, &str)]) -> Option<String> {
+    let methods: Vec<&str> = operations
+        .iter()
+        .filter(|(_, template)| template_matches(template, path))
+        .map(|(method, _)| *method)
+        .collect();
+    (!methods.is_empty()).then(|| methods.join(", "))
 }
 
 fn parameter_problem(name: &str, reason: &str) -> Problem {
@@ -349,6 +362,24 @@ impl IntoResponse for Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_405_lists_the_declared_methods() {
+        let operations = [
+            ("GET", "/v1/users"),
+            ("POST", "/v1/users"),
+            ("GET", "/v1/users/{userId}"),
+        ];
+        assert_eq!(
+            allowed_methods("/v1/users", &operations).as_deref(),
+            Some("GET, POST")
+        );
+        assert_eq!(
+            allowed_methods("/v1/users/7", &operations).as_deref(),
+            Some("GET")
+        );
+        assert_eq!(allowed_methods("/nowhere", &operations), None);
+    }
 
     #[test]
     fn path_parameters_get_their_contract_names() {

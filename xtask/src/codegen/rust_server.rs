@@ -46,6 +46,22 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
         rust_str(&api.version)
     ));
     out.blank();
+    let mut operations: Vec<(String, &str)> = api
+        .operations
+        .iter()
+        .map(|op| (op.method.as_str().to_uppercase(), op.path.as_str()))
+        .collect();
+    operations.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    out.line("/// Every operation as `(METHOD, path)`, for the `Allow` header of a 405.");
+    out.line(&format!(
+        "pub const OPERATIONS: &[(&str, &str)] = &[{}];",
+        operations
+            .iter()
+            .map(|(m, p)| format!("({}, {})", rust_str(m), rust_str(p)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    out.blank();
     let mut templates: Vec<&str> = api.operations.iter().map(|op| op.path.as_str()).collect();
     templates.sort_unstable();
     templates.dedup();
