@@ -108,21 +108,34 @@ fn judge(old_text: &str, new_text: &str, allow: &[Acknowledged]) -> Result<Verdi
             }
         }
     }
-    if breaking > 0 && major(&new.version) <= major(&old.version) {
+    if breaking > 0 && !breaking_bump(&old.version, &new.version) {
         failures.push(format!(
-            "{breaking} breaking change(s) need a new major version: info.version is {} (was {})",
+            "{breaking} breaking change(s) need a new major version (a new minor while it is 0.x): info.version is {} (was {})",
             new.version, old.version
         ));
     }
     Ok(Verdict { lines, failures })
 }
 
-fn major(version: &str) -> u64 {
-    version
+/// `major.minor` of a version (`1.4.2` → (1, 4)); missing parts count as 0.
+fn major_minor(version: &str) -> (u64, u64) {
+    let mut parts = version
+        .trim_start_matches('v')
         .split('.')
-        .next()
-        .and_then(|m| m.trim_start_matches('v').parse().ok())
-        .unwrap_or(0)
+        .map(|p| p.parse().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+/// Semver's rule, with Cargo's reading of 0.x: before 1.0 the minor is the
+/// number that announces breaking changes.
+fn breaking_bump(old: &str, new: &str) -> bool {
+    let (old_major, old_minor) = major_minor(old);
+    let (new_major, new_minor) = major_minor(new);
+    if old_major == 0 && new_major == 0 {
+        new_minor > old_minor
+    } else {
+        new_major > old_major
+    }
 }
 
 fn escape(token: &str) -> String {
@@ -639,7 +652,7 @@ mod tests {
     }
 
     fn bump_major(text: &str) -> String {
-        text.replacen("  version: 0.1.0", "  version: 1.0.0", 1)
+        text.replacen("  version: 0.2.0", "  version: 1.0.0", 1)
     }
 
     #[test]
@@ -668,6 +681,12 @@ mod tests {
             "{joined}"
         );
         assert!(joined.contains("need a new major version"), "{joined}");
+        assert!(
+            !breaking_bump("0.1.0", "0.1.9")
+                && breaking_bump("0.1.0", "0.2.0")
+                && breaking_bump("1.4.0", "2.0.0")
+        );
+        assert!(!breaking_bump("1.4.0", "1.5.0"));
     }
 
     #[test]
