@@ -5,6 +5,7 @@
 //! the `server` feature, the glue between poem-openapi and the generated handler traits
 //! (request context, JSON bodies checked by serde and `validator`, problem+json errors).
 
+mod bytes;
 mod param;
 mod tristate;
 pub mod validate;
@@ -15,5 +16,6 @@ pub mod server;
 #[cfg(feature = "client")]
 pub mod client;
 
+pub use bytes::Base64;
 pub use param::ToParam;
 pub use tristate::Tristate;

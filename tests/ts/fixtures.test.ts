@@ -32,3 +32,34 @@ test("an untagged body must fit exactly one variant", async () => {
   assert.equal((await get({ ...shelter({ email: "a@example.com" }), stock: { kibble: 3 } })).status, 200);
   assert.equal((await get({ ...shelter({ email: "a@example.com" }), stock: { kibble: "lots" } })).status, "invalid-response", "map values are checked");
 });
+
+test("a status declared by range or `default` is keyed by it and keeps the actual status", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  const problem = { type: "about:blank", title: "I'm a teapot", status: 418 };
+  const teapot = await catalog({ baseUrl: "http://x", fetch: answering(418, problem) }).search({ q: "tea" });
+  assert.equal(teapot.status, "4XX");
+  if (teapot.status === "4XX") assert.deepEqual([teapot.ok, teapot.httpStatus, teapot.error.title], [false, 418, "I'm a teapot"]);
+
+  const conflict = await catalog({ baseUrl: "http://x", fetch: answering(409, { ...problem, status: 409 }) }).addBook({ body: { title: "Dune", authors: ["F. H."] } });
+  assert.equal(conflict.status, "default");
+  if (conflict.status === "default") assert.equal(conflict.httpStatus, 409);
+
+  const undeclared = await catalog({ baseUrl: "http://x", fetch: answering(409, problem) }).getCategory({ categoryId: "x" });
+  assert.equal(undeclared.status, "undocumented", "without a range or `default`, an undeclared status is still a failure");
+
+  const badBody = await catalog({ baseUrl: "http://x", fetch: answering(418, { title: 1 }) }).search({ q: "tea" });
+  assert.equal(badBody.status, "invalid-response", "a body under a range is checked like any other");
+});
+
+test("query arrays explode or join as the contract says, and cookies travel in one header", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  let seen: { url: string; cookie: string | undefined } | undefined;
+  const capture: FetchFunction = async (url, init) => {
+    seen = { url: String(url), cookie: (init?.headers as Record<string, string> | undefined)?.["cookie"] };
+    return { status: 200, headers: { get: () => null }, text: async () => "[]" };
+  };
+  const result = await catalog({ baseUrl: "http://x", fetch: capture }).listBooks({ tag: ["sci-fi", "a b"], ids: ["1", "2"], session: "s=1; x" });
+  assert.equal(result.status, 200);
+  assert.equal(seen?.url, "http://x/books?tag=sci-fi&tag=a+b&ids=1%2C2");
+  assert.equal(seen?.cookie, "session=s%3D1%3B%20x");
+});

@@ -238,7 +238,7 @@ fn compare(old: &Api, new: &Api) -> Vec<Change> {
                 .iter()
                 .find(|r| r.status == old_response.status)
             else {
-                let breaking = (200..300).contains(&old_response.status);
+                let breaking = old_response.status.is_success();
                 c.push(
                     breaking,
                     "response-status-removed",
@@ -377,6 +377,7 @@ fn type_name(ty: &Type) -> String {
         Type::Boolean => "boolean".into(),
         Type::Array(items) => format!("array of {}", type_name(&items.ty)),
         Type::Map(values) => format!("map of {}", type_name(&values.ty)),
+        Type::Any => "any".into(),
     }
 }
 

@@ -80,6 +80,7 @@ fn main() -> ExitCode {
             out,
             prefix,
             house_rules: false,
+            standalone: true,
         }),
         Command::Codegen { .. } => targets().and_then(|all| all.iter().try_for_each(run_codegen)),
         Command::Check => check::run(),
@@ -104,6 +105,8 @@ pub struct Target {
     pub prefix: String,
     /// Keel's own contracts (the project's, the fixtures) follow the house rules.
     pub house_rules: bool,
+    /// A Cargo workspace of its own, outside Keel's (`codegen --out`).
+    pub standalone: bool,
 }
 
 /// The project's contract, and every fixture contract (`tests/fixtures/<name>/openapi.yaml`,
@@ -114,6 +117,7 @@ pub fn targets() -> anyhow::Result<Vec<Target>> {
         out: "generated".into(),
         prefix: "keel".into(),
         house_rules: true,
+        standalone: false,
     }];
     let mut fixtures: Vec<PathBuf> = std::fs::read_dir("tests/fixtures")?
         .map(|e| e.map(|e| e.path()))
@@ -133,6 +137,7 @@ pub fn targets() -> anyhow::Result<Vec<Target>> {
             out: dir.join("generated"),
             prefix: format!("fixture-{name}"),
             house_rules: true,
+            standalone: false,
         });
     }
     Ok(all)
@@ -140,11 +145,14 @@ pub fn targets() -> anyhow::Result<Vec<Target>> {
 
 fn run_codegen(target: &Target) -> anyhow::Result<()> {
     let parsed = openapi::read_with(&target.contract, target.house_rules)?;
-    let files = codegen::generate(
+    let mut files = codegen::generate(
         &parsed,
         &target.contract.display().to_string(),
         &target.prefix,
     )?;
+    if target.standalone {
+        codegen::standalone::make_standalone(&mut files, &project_root())?;
+    }
     codegen::write(&target.out, &files)?;
     println!(
         "wrote {} files to {} ({} operations, {} schemas)",

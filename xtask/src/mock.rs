@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use base64::Engine as _;
 use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Body, Request, Response};
@@ -85,26 +86,62 @@ async fn answer(api: &Api, mut request: Request) -> Response {
     let query: Vec<(String, String)> = request.params().unwrap_or_default();
     let mut errors = Vec::new();
     for param in &op.params {
-        let value = match param.location {
-            Location::Path => path_params.get(&param.name).cloned(),
+        let mut values: Vec<String> = match param.location {
+            Location::Path => path_params.get(&param.name).cloned().into_iter().collect(),
             Location::Query => query
                 .iter()
-                .find(|(k, _)| k == &param.name)
-                .map(|(_, v)| v.clone()),
-            Location::Header => request.header(&param.name).map(str::to_owned),
+                .filter(|(k, _)| k == &param.name)
+                .map(|(_, v)| v.clone())
+                .collect(),
+            Location::Header => request
+                .headers()
+                .get_all(param.name.as_str())
+                .iter()
+                .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                .collect(),
+            Location::Cookie => request
+                .header("cookie")
+                .unwrap_or_default()
+                .split(';')
+                .filter_map(|pair| poem::web::cookie::Cookie::parse(pair.trim()).ok())
+                .filter(|c| c.name() == param.name)
+                .map(|c| c.value_str().to_owned())
+                .collect(),
         };
-        match value {
-            None if param.required => errors.push(parameter_error(
-                &param.name,
-                "required",
-                "is required".into(),
-            )),
-            None => {}
-            Some(text) => {
-                if let Some(problem) = check_parameter(api, &param.schema, &text) {
-                    errors.push(parameter_error(&param.name, "invalid", problem));
+        if param.is_array() && !param.explode {
+            values = values
+                .iter()
+                .flat_map(|v| v.split(','))
+                .map(str::to_owned)
+                .collect();
+        }
+        let problem = match (&param.schema.ty, values.as_slice()) {
+            (_, []) if param.required => {
+                errors.push(parameter_error(
+                    &param.name,
+                    "required",
+                    "is required".into(),
+                ));
+                continue;
+            }
+            (_, []) => None,
+            (Type::Array(items), values) => {
+                let n = values.len() as u64;
+                let rules = &param.schema.rules;
+                if rules.min_items.is_some_and(|min| n < min)
+                    || rules.max_items.is_some_and(|max| n > max)
+                {
+                    Some(format!("{n} values is outside the allowed count"))
+                } else {
+                    values
+                        .iter()
+                        .find_map(|v| check_parameter(api, items.as_ref(), v))
                 }
             }
+            (_, [first, ..]) => check_parameter(api, &param.schema, first),
+        };
+        if let Some(problem) = problem {
+            errors.push(parameter_error(&param.name, "invalid", problem));
         }
     }
     if let Some(body) = &op.body {
@@ -138,15 +175,20 @@ async fn answer(api: &Api, mut request: Request) -> Response {
         );
     }
 
-    let Some(success) = op.responses.iter().find(|r| (200..300).contains(&r.status)) else {
+    let Some(success) = op.responses.iter().find(|r| r.status.is_success()) else {
         return problem(
             StatusCode::NOT_IMPLEMENTED,
             "the contract declares no success response for this operation",
             Vec::new(),
         );
     };
-    let mut response =
-        Response::builder().status(StatusCode::from_u16(success.status).unwrap_or(StatusCode::OK));
+    let mut response = Response::builder().status(
+        success
+            .status
+            .code()
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .unwrap_or(StatusCode::OK),
+    );
     for header in &success.headers {
         response = response.header(header.name.as_str(), synthesize_header(&header.schema));
     }
@@ -360,6 +402,9 @@ fn check_json(api: &Api, schema: &Schema, value: &Value, pointer: &str, errors: 
                 StringFormat::Uri => text
                     .split_once("://")
                     .is_some_and(|(scheme, rest)| !scheme.is_empty() && !rest.is_empty()),
+                StringFormat::Byte => base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .is_ok(),
             };
             if !well_formed {
                 push(
@@ -400,6 +445,7 @@ fn check_json(api: &Api, schema: &Schema, value: &Value, pointer: &str, errors: 
                 push(errors, pointer, "type", "must be true or false".into());
             }
         }
+        Type::Any => {}
         Type::Map(values) => {
             let Some(map) = value.as_object() else {
                 return push(errors, pointer, "type", "must be an object".into());
@@ -451,6 +497,7 @@ fn format_name(format: StringFormat) -> &'static str {
         StringFormat::Date => "an RFC 3339 date",
         StringFormat::Email => "an email address",
         StringFormat::Uri => "an absolute URI",
+        StringFormat::Byte => "base64 (RFC 4648, padded)",
     }
 }
 
@@ -490,6 +537,7 @@ fn synthesize(api: &Api, schema: &Schema) -> Value {
             StringFormat::Date => "2026-01-01".to_owned(),
             StringFormat::Email => "user@example.com".to_owned(),
             StringFormat::Uri => "https://example.com/".to_owned(),
+            StringFormat::Byte => "a2VlbA==".to_owned(),
             StringFormat::Plain => {
                 let min = rules.min_length.unwrap_or(0) as usize;
                 let mut text = "example".to_owned();
@@ -512,6 +560,7 @@ fn synthesize(api: &Api, schema: &Schema) -> Value {
         Type::Boolean => json!(true),
         Type::Array(items) => json!([synthesize(api, items)]),
         Type::Map(_) => json!({}),
+        Type::Any => json!({}),
     }
 }
 

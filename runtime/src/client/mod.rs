@@ -194,6 +194,19 @@ impl ClientConfig {
     }
 }
 
+/// The `Cookie` header for cookie parameters (`name=value; ...`), values
+/// percent-encoded; `None` when there are none to send.
+pub fn cookie_header(cookies: &[(&str, String)]) -> Option<String> {
+    if cookies.is_empty() {
+        return None;
+    }
+    let pairs: Vec<String> = cookies
+        .iter()
+        .map(|(name, value)| format!("{name}={}", percent_encode_segment(value)))
+        .collect();
+    Some(pairs.join("; "))
+}
+
 /// RFC 3986 unreserved characters pass; everything else is `%XX`.
 fn percent_encode_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
@@ -281,6 +294,15 @@ impl Received {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookie_values_are_percent_encoded() {
+        assert_eq!(cookie_header(&[]), None);
+        assert_eq!(
+            cookie_header(&[("session", "a b;c".into()), ("theme", "dark".into())]).as_deref(),
+            Some("session=a%20b%3Bc; theme=dark")
+        );
+    }
 
     #[test]
     fn segments_are_percent_encoded() {

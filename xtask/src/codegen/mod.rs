@@ -5,6 +5,7 @@ pub mod rust_client;
 pub mod rust_ops;
 pub mod rust_server;
 pub mod rust_types;
+pub mod standalone;
 pub mod typescript;
 
 use std::collections::BTreeMap;
@@ -53,10 +54,20 @@ pub fn generate(contract: &Contract, contract_name: &str, prefix: &str) -> Resul
         "rust/client/src/lib.rs",
         code::rustfmt(&rust_client::lib_rs(api, &header)?)?,
     );
-    put(
-        "rust/server/Cargo.toml",
-        SERVER_MANIFEST.replace("{prefix}", prefix),
-    );
+    let mut server_manifest = SERVER_MANIFEST.replace("{prefix}", prefix);
+    let cookies = api
+        .operations
+        .iter()
+        .flat_map(|op| &op.params)
+        .any(|p| p.location == crate::openapi::model::Location::Cookie);
+    if cookies {
+        // poem-openapi's `Cookie` extractor is behind a feature.
+        server_manifest = server_manifest.replace(
+            "poem-openapi.workspace = true",
+            "poem-openapi = { workspace = true, features = [\"cookie\"] }",
+        );
+    }
+    put("rust/server/Cargo.toml", server_manifest);
     put(
         "rust/server/src/lib.rs",
         code::rustfmt(&rust_server::lib_rs(api, &header)?)?,

@@ -31,11 +31,17 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
 
 /// The schema types a generated body refers to, for its `use` line.
 pub fn schemas_mentioned<'a>(api: &'a Api, body: &str) -> Vec<&'a str> {
-    api.schemas
+    let mut names: Vec<&str> = api
+        .schemas
         .iter()
         .map(|s| s.name.as_str())
         .filter(|n| mentions_type(body, n))
-        .collect()
+        .collect();
+    // Re-exported by the types crate for `format: byte`.
+    if mentions_type(body, "Base64") {
+        names.insert(0, "Base64");
+    }
+    names
 }
 
 fn mentions_type(body: &str, name: &str) -> bool {
@@ -80,15 +86,16 @@ pub fn operation_docs(out: &mut Code, op: &Operation) {
 pub fn param_ident(param: &Param) -> String {
     match param.location {
         Location::Header => header_snake_case(&param.name),
-        Location::Path | Location::Query => snake_case(&param.name),
+        Location::Path | Location::Query | Location::Cookie => snake_case(&param.name),
     }
 }
 
 /// The value the service sees for a parameter: required ones and ones with a
-/// default are plain, others are `Option`.
+/// default are plain, others are `Option`. An array is plain either way: on
+/// the wire, an absent array and an empty one are the same.
 pub fn param_field_type(param: &Param) -> String {
     let ty = rust_type(&param.schema);
-    if param.required || param.schema.default.is_some() {
+    if param.required || param.schema.default.is_some() || param.is_array() {
         ty
     } else {
         format!("Option<{ty}>")
@@ -110,6 +117,7 @@ pub fn request_struct(out: &mut Code, op: &Operation) -> Result<()> {
             Location::Path => "path",
             Location::Query => "query",
             Location::Header => "header",
+            Location::Cookie => "cookie",
         };
         let mut doc = format!("`{}` ({location} parameter)", param.name);
         if let Some(d) = &param.description {
@@ -147,6 +155,7 @@ pub fn request_struct(out: &mut Code, op: &Operation) -> Result<()> {
                     let literal = default_literal(value, &rust_type(&p.schema))?;
                     Some(format!("{}: {literal},", param_ident(p)))
                 }
+                (None, false) if p.is_array() => Some(format!("{}: Vec::new(),", param_ident(p))),
                 (None, false) => Some(format!("{}: None,", param_ident(p))),
             })
             .collect()
@@ -167,7 +176,18 @@ pub fn request_struct(out: &mut Code, op: &Operation) -> Result<()> {
     Ok(())
 }
 
-pub fn variant_name(status: u16) -> String {
+/// The response enum's variant for a status: its reason phrase, `StatusNNN`
+/// for codes without a common one, `Other` for `default`.
+pub fn variant_name(status: Status) -> String {
+    let status = match status {
+        Status::Code(code) => code,
+        Status::Range(1) => return "Informational".to_owned(),
+        Status::Range(2) => return "Success".to_owned(),
+        Status::Range(3) => return "Redirection".to_owned(),
+        Status::Range(4) => return "ClientError".to_owned(),
+        Status::Range(_) => return "ServerError".to_owned(),
+        Status::Default => return "Other".to_owned(),
+    };
     let reason = match status {
         200 => "Ok",
         201 => "Created",
@@ -225,11 +245,19 @@ pub fn response_enum(out: &mut Code, op: &Operation) {
             response.description.trim().lines().next().unwrap_or("")
         ));
         let variant = variant_name(response.status);
-        match (&response.content, response.headers.is_empty()) {
+        let is_default = response.status.carries_status();
+        match (
+            &response.content,
+            response.headers.is_empty() && !is_default,
+        ) {
             (None, true) => out.line(&format!("{variant},")),
             (Some((_, schema)), true) => out.line(&format!("{variant}({}),", rust_type(schema))),
             (content, false) => {
                 out.line(&format!("{variant} {{"));
+                if is_default {
+                    out.line("/// The status of the response: one the operation does not declare otherwise.");
+                    out.line("status: u16,");
+                }
                 if let Some((_, schema)) = content {
                     out.line(&format!("body: {},", rust_type(schema)));
                 }

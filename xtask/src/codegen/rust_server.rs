@@ -257,6 +257,7 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             ("Path<", "use poem_openapi::param::Path;"),
             ("Query<", "use poem_openapi::param::Query;"),
             ("Header<", "use poem_openapi::param::Header;"),
+            ("Cookie<", "use poem_openapi::param::Cookie;"),
             ("JsonBody<", "use keel_runtime::server::JsonBody;"),
             ("JsonReply<", "use keel_runtime::server::JsonReply;"),
             ("Bearer<", "use keel_runtime::server::Bearer;"),
@@ -287,7 +288,7 @@ fn is_precondition(op: &Operation, param: &Param) -> bool {
     param.location == Location::Header
         && param.name.eq_ignore_ascii_case("if-match")
         && param.required
-        && op.responses.iter().any(|r| r.status == 428)
+        && op.responses.iter().any(|r| r.status == Status::Code(428))
 }
 
 fn reply_enum(out: &mut Code, op: &Operation) {
@@ -300,14 +301,26 @@ fn reply_enum(out: &mut Code, op: &Operation) {
     out.line(&format!("pub enum {ty}Reply {{"));
     for response in &op.responses {
         doc_lines(out, Some(&response.description));
-        let mut attr = format!("status = {}", response.status);
+        // poem-openapi reads a variant without `status` as `default`, with the
+        // status as its first field.
+        let mut attr = Vec::new();
+        match response.status {
+            Status::Code(code) => attr.push(format!("status = {code}")),
+            Status::Range(_) => attr.push(format!("status_range = \"{}\"", response.status)),
+            Status::Default => {}
+        }
         if let Some((media, _)) = &response.content
             && media != "application/json"
         {
-            attr.push_str(&format!(", content_type = {}", rust_str(media)));
+            attr.push(format!("content_type = {}", rust_str(media)));
         }
-        out.line(&format!("#[oai({attr})]"));
+        if !attr.is_empty() {
+            out.line(&format!("#[oai({})]", attr.join(", ")));
+        }
         let mut fields = Vec::new();
+        if response.status.carries_status() {
+            fields.push("poem::http::StatusCode".to_owned());
+        }
         if let Some((_, schema)) = &response.content {
             fields.push(format!("JsonReply<{}>", rust_type(schema)));
         }
@@ -338,7 +351,8 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             .iter()
             .map(|h| header_snake_case(&h.name))
             .collect();
-        let line = match (&response.content, headers.is_empty()) {
+        let is_default = response.status.carries_status();
+        let line = match (&response.content, headers.is_empty() && !is_default) {
             (None, true) => format!("{ty}Response::{variant} => {ty}Reply::{variant},"),
             (Some(_), true) => {
                 format!("{ty}Response::{variant}(body) => {ty}Reply::{variant}(JsonReply(body)),")
@@ -346,6 +360,11 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             (content, false) => {
                 let mut bind = Vec::new();
                 let mut args = Vec::new();
+                if is_default {
+                    // A status outside 100..=999 is a bug in the service.
+                    bind.push("status".to_owned());
+                    args.push("poem::http::StatusCode::from_u16(status).unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR)".to_owned());
+                }
                 if content.is_some() {
                     bind.push("body".to_owned());
                     args.push("JsonReply(body)".to_owned());
@@ -413,7 +432,7 @@ fn handler(out: &mut Code, op: &Operation, tag: &str) -> Result<()> {
     // parameters come first, in the order the path names them.
     let position = |p: &Param| match p.location {
         Location::Path => op.path.find(&format!("{{{}}}", p.name)).unwrap_or(0),
-        Location::Query | Location::Header => usize::MAX,
+        Location::Query | Location::Header | Location::Cookie => usize::MAX,
     };
     let mut params: Vec<&Param> = op.params.iter().collect();
     params.sort_by_key(|p| position(p));
@@ -424,14 +443,18 @@ fn handler(out: &mut Code, op: &Operation, tag: &str) -> Result<()> {
             Location::Path => "Path",
             Location::Query => "Query",
             Location::Header => "Header",
+            Location::Cookie => "Cookie",
         };
         let precondition = is_precondition(op, param);
-        let wire_ty = if param.required && !precondition {
+        let wire_ty = if (param.required || param.is_array()) && !precondition {
             value_ty.clone()
         } else {
             format!("Option<{value_ty}>")
         };
         let mut attr = format!("name = {}", rust_str(&param.name));
+        if param.is_array() && !param.explode {
+            attr.push_str(", explode = false");
+        }
         if let Some(validator) = oai_validator(&param.schema) {
             attr.push_str(&format!(", validator({validator})"));
         }
@@ -442,7 +465,9 @@ fn handler(out: &mut Code, op: &Operation, tag: &str) -> Result<()> {
                 rust_str(&param.name)
             ));
             fields.push(var);
-        } else if let (false, Some(default)) = (param.required, &param.schema.default) {
+        } else if let (false, Some(default), false) =
+            (param.required, &param.schema.default, param.is_array())
+        {
             let literal = default_literal(default, &value_ty).ok_or_else(|| {
                 anyhow::anyhow!(
                     "operation `{}`: parameter `{}` has a default of a kind not supported yet",

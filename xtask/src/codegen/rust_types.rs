@@ -37,6 +37,7 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
         &[
             ("LazyLock", "use std::sync::LazyLock;"),
             ("Tristate", "pub use keel_runtime::Tristate;"),
+            ("Base64", "pub use keel_runtime::Base64;"),
             ("Errors::", "use keel_runtime::validate::Errors;"),
             ("Serialize", "use serde::{Deserialize, Serialize};"),
             ("Validate", "use validator::{Validate, ValidationErrors};"),
@@ -62,7 +63,8 @@ fn object_type(
     let mut checks = Vec::new();
     for field in &object.fields {
         let rust = snake_case(&field.json_name);
-        field_checks(api, name, &rust, field, &mut checks, &mut patterns)?;
+        let boxed = is_recursive(api, name, &field.schema);
+        field_checks(api, name, &rust, field, boxed, &mut checks, &mut patterns)?;
     }
     for (static_name, pattern) in &patterns {
         out.line(&format!(
@@ -85,7 +87,7 @@ fn object_type(
     for field in &object.fields {
         let rust = snake_case(&field.json_name);
         doc_lines(out, field.schema.description.as_deref());
-        let (ty, serde_extra) = field_type(field);
+        let (ty, serde_extra) = field_type(field, is_recursive(api, name, &field.schema));
         let mut serde_attr = format!("rename = {}", rust_str(&field.json_name));
         if let Some(extra) = serde_extra {
             serde_attr.push_str(", ");
@@ -119,9 +121,53 @@ fn object_type(
     Ok(())
 }
 
+/// Whether a field of this schema in `owner` leads back to `owner` without a
+/// collection in between: such a field is boxed, or the type would be infinitely
+/// large. (`Vec` and maps already hold their values on the heap.)
+fn is_recursive(api: &Api, owner: &str, schema: &Schema) -> bool {
+    let Type::Named(start) = &schema.ty else {
+        return false;
+    };
+    let mut stack = vec![start.as_str()];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = stack.pop() {
+        if name == owner {
+            return true;
+        }
+        if !seen.insert(name) {
+            continue;
+        }
+        let Some(named) = api.schemas.iter().find(|s| s.name == name) else {
+            continue;
+        };
+        fn direct(s: &Schema) -> Option<&str> {
+            match &s.ty {
+                Type::Named(n) => Some(n.as_str()),
+                _ => None,
+            }
+        }
+        match &named.kind {
+            SchemaKind::Object(object) => {
+                stack.extend(object.fields.iter().filter_map(|f| direct(&f.schema)))
+            }
+            SchemaKind::Union(union) => {
+                stack.extend(union.variants.iter().map(|v| v.schema.as_str()))
+            }
+            SchemaKind::Alias(inner) => stack.extend(direct(inner)),
+            SchemaKind::StringEnum(_) => {}
+        }
+    }
+    false
+}
+
 /// The Rust type of a field, and the extra serde attribute its presence rules need.
-fn field_type(field: &Field) -> (String, Option<&'static str>) {
+fn field_type(field: &Field, boxed: bool) -> (String, Option<&'static str>) {
     let inner = rust_type(&field.schema);
+    let inner = if boxed {
+        format!("Box<{inner}>")
+    } else {
+        inner
+    };
     match (field.required, field.schema.nullable) {
         (true, false) => (inner, None),
         (true, true) => (format!("Option<{inner}>"), None),
@@ -151,6 +197,8 @@ pub fn rust_type(schema: &Schema) -> String {
         Type::Number(NumberFormat::Float) => "f32".into(),
         Type::Number(NumberFormat::Double) => "f64".into(),
         Type::Boolean => "bool".into(),
+        Type::String(StringFormat::Byte) => "Base64".into(),
+        Type::Any => "serde_json::Value".into(),
         Type::Map(values) => {
             let value = rust_type(values);
             if values.nullable {
@@ -175,10 +223,13 @@ pub fn rust_type(schema: &Schema) -> String {
 pub fn oai_validator(schema: &Schema) -> Option<String> {
     let rules = &schema.rules;
     let mut parts = Vec::new();
-    if let Some(min) = rules.min_length {
+    // poem-openapi measures lengths on text; a `byte` string is bytes in Rust, so
+    // its length rules are checked (on the base64 length) by `Validate` alone.
+    let text = schema.ty != Type::String(StringFormat::Byte);
+    if let Some(min) = rules.min_length.filter(|_| text) {
         parts.push(format!("min_length = {min}"));
     }
-    if let Some(max) = rules.max_length {
+    if let Some(max) = rules.max_length.filter(|_| text) {
         parts.push(format!("max_length = {max}"));
     }
     if let Some(pattern) = &rules.pattern {
@@ -216,6 +267,7 @@ fn field_checks(
     owner: &str,
     rust: &str,
     field: &Field,
+    boxed: bool,
     checks: &mut Vec<String>,
     patterns: &mut Vec<(String, String)>,
 ) -> Result<()> {
@@ -284,13 +336,16 @@ fn field_checks(
         _ => None,
     };
     if let Some(method) = nested {
+        // A boxed value validates what is in the box.
+        let unbox = if boxed { ".as_ref()" } else { "" };
         checks.push(match (field.required, field.schema.nullable) {
+            (true, false) if boxed => format!("errors.{method}({json}, self.{rust}.as_ref());"),
             (true, false) => format!("errors.{method}({json}, {access});"),
-            (true, true) | (false, false) => {
-                format!("if let Some(value) = {access} {{ errors.{method}({json}, value); }}")
-            }
+            (true, true) | (false, false) => format!(
+                "if let Some(value) = {access} {{ errors.{method}({json}, value{unbox}); }}"
+            ),
             (false, true) => format!(
-                "if let Tristate::Value(value) = {access} {{ errors.{method}({json}, value); }}"
+                "if let Tristate::Value(value) = {access} {{ errors.{method}({json}, value{unbox}); }}"
             ),
         });
     }
@@ -388,7 +443,8 @@ fn union_type(out: &mut Code, schema: &NamedSchema, union: &UnionSchema) {
             out.line("#[derive(Debug, Clone, PartialEq)]");
             out.line("#[cfg_attr(feature = \"server\", derive(poem_openapi::Union))]");
             out.line(&format!(
-                "#[cfg_attr(feature = \"server\", oai(one_of, discriminator_name = {}))]",
+                "#[cfg_attr(feature = \"server\", oai({}discriminator_name = {}))]",
+                if union.any_of { "" } else { "one_of, " },
                 rust_str(property)
             ));
         }
@@ -396,7 +452,9 @@ fn union_type(out: &mut Code, schema: &NamedSchema, union: &UnionSchema) {
             out.line("#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]");
             out.line("#[serde(untagged)]");
             out.line("#[cfg_attr(feature = \"server\", derive(poem_openapi::Union))]");
-            out.line("#[cfg_attr(feature = \"server\", oai(one_of))]");
+            if !union.any_of {
+                out.line("#[cfg_attr(feature = \"server\", oai(one_of))]");
+            }
         }
     }
     out.line(&format!("pub enum {name} {{"));

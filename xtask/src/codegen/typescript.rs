@@ -125,6 +125,7 @@ fn ts_type(schema: &Schema) -> String {
         Type::Boolean => "boolean".into(),
         Type::Array(items) => format!("Array<{}>", ts_type(items)),
         Type::Map(values) => format!("Record<string, {}>", ts_type(values)),
+        Type::Any => "unknown".into(),
     };
     if schema.nullable {
         format!("{base} | null")
@@ -164,6 +165,7 @@ fn descriptor(schema: &Schema) -> Value {
         Type::Boolean => json!({ "type": "boolean" }),
         Type::Array(items) => json!({ "type": "array", "items": descriptor(items) }),
         Type::Map(values) => json!({ "type": "map", "values": descriptor(values) }),
+        Type::Any => json!({ "type": "any" }),
     };
     if schema.nullable {
         d["nullable"] = Value::Bool(true);
@@ -177,7 +179,8 @@ fn named_descriptor(schema: &NamedSchema) -> Value {
         SchemaKind::StringEnum(values) => json!({ "type": "enum", "values": values }),
         SchemaKind::Union(union) => {
             let variants: Vec<&str> = union.variants.iter().map(|v| v.schema.as_str()).collect();
-            let mut d = json!({ "type": "oneOf", "variants": variants });
+            let kind = if union.any_of { "anyOf" } else { "oneOf" };
+            let mut d = json!({ "type": kind, "variants": variants });
             if let Some(property) = &union.discriminator {
                 let mapping: Map<String, Value> = union
                     .variants
@@ -256,7 +259,10 @@ fn page_item(api: &Api, op: &Operation) -> Option<String> {
     op.params
         .iter()
         .find(|p| p.location == Location::Query && p.name == "cursor")?;
-    let ok = op.responses.iter().find(|r| r.status == 200)?;
+    let ok = op
+        .responses
+        .iter()
+        .find(|r| r.status == Status::Code(200))?;
     let (_, schema) = ok.content.as_ref()?;
     let Type::Named(page) = &schema.ty else {
         return None;
@@ -364,8 +370,16 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
         );
         let _ = writeln!(out, "export type {ty}Result =");
         for response in &op.responses {
-            let ok = (200..300).contains(&response.status);
-            let mut parts = vec![format!("ok: {ok}"), format!("status: {}", response.status)];
+            let ok = response.status.is_success();
+            let mut parts = vec![format!("ok: {ok}")];
+            match response.status {
+                Status::Code(code) => parts.push(format!("status: {code}")),
+                // The key it was declared under; the actual status beside it.
+                other => {
+                    parts.push(format!("status: \"{other}\""));
+                    parts.push("httpStatus: number".into());
+                }
+            }
             if let Some((_, schema)) = &response.content {
                 parts.push(format!(
                     "{}: {}",
@@ -465,7 +479,11 @@ pub fn index_js(api: &Api, header: &str) -> String {
                     .collect();
                 entry.insert("headers".into(), Value::Array(headers));
             }
-            let _ = writeln!(out, "    {}: {},", response.status, Value::Object(entry));
+            let key = match response.status {
+                Status::Code(code) => code.to_string(),
+                other => format!("\"{other}\""),
+            };
+            let _ = writeln!(out, "    {key}: {},", Value::Object(entry));
         }
         out.push_str("  },\n");
     }
@@ -496,6 +514,23 @@ pub fn index_js(api: &Api, header: &str) -> String {
             .filter(|p| p.location == Location::Query)
             .map(|p| {
                 format!(
+                    "[{}, params.{}{}]",
+                    serde_json::to_string(&p.name).expect("JSON"),
+                    camel(&p.name),
+                    if p.is_array() && !p.explode {
+                        ", false"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
+        let cookies: Vec<String> = op
+            .params
+            .iter()
+            .filter(|p| p.location == Location::Cookie)
+            .map(|p| {
+                format!(
                     "[{}, params.{}]",
                     serde_json::to_string(&p.name).expect("JSON"),
                     camel(&p.name)
@@ -522,6 +557,9 @@ pub fn index_js(api: &Api, header: &str) -> String {
         );
         let _ = writeln!(out, "          path: `{path}`,");
         let _ = writeln!(out, "          query: [{}],", query.join(", "));
+        if !cookies.is_empty() {
+            let _ = writeln!(out, "          cookies: [{}],", cookies.join(", "));
+        }
         if headers.is_empty() {
             out.push_str("          headers: {},\n");
         } else {

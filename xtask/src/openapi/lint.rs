@@ -11,7 +11,11 @@ use super::model::Api;
 pub fn lint(document: &Value, api: &Api) -> Vec<String> {
     let mut problems = Vec::new();
     for op in &api.operations {
-        for response in op.responses.iter().filter(|r| r.status >= 400) {
+        for response in op
+            .responses
+            .iter()
+            .filter(|r| r.status.code().is_none_or(|c| c >= 400))
+        {
             let pointer = format!(
                 "#/paths/{}/{}/responses/{}",
                 op.path.replace('~', "~0").replace('/', "~1"),

@@ -75,7 +75,9 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
     let mut loader = Loader {
         root: document,
         hoisted: BTreeMap::new(),
+        hoisted_from: BTreeMap::new(),
         in_progress: BTreeSet::new(),
+        merging: BTreeSet::new(),
         bearer_schemes: BTreeSet::new(),
         house_rules,
         default_security: if house_rules {
@@ -208,6 +210,7 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
             kind: kind.0,
         });
     }
+    check_discriminators(&schemas, &loader.hoisted_from)?;
     split_read_write(&mut schemas, &mut operations)?;
     schemas.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -218,6 +221,46 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
         schemas,
         operations,
     })
+}
+
+/// Every variant of a discriminated union must declare the discriminator as a
+/// required property, so that it serializes with it and TypeScript can narrow
+/// on it. Checked once every schema is loaded, because a variant's properties
+/// may come from `allOf` parts.
+fn check_discriminators(
+    schemas: &[NamedSchema],
+    hoisted_from: &BTreeMap<String, String>,
+) -> Result<()> {
+    for schema in schemas {
+        let SchemaKind::Union(UnionSchema {
+            variants,
+            discriminator: Some(property),
+            ..
+        }) = &schema.kind
+        else {
+            continue;
+        };
+        for variant in variants {
+            let declares = schemas.iter().any(|s| {
+                s.name == variant.schema
+                    && matches!(&s.kind, SchemaKind::Object(o) if o.fields.iter().any(|f| &f.json_name == property && f.required))
+            });
+            if !declares {
+                let at = hoisted_from
+                    .get(&schema.name)
+                    .cloned()
+                    .unwrap_or_else(|| format!("/components/schemas/{}", schema.name));
+                return Err(ContractError {
+                    pointer: format!("{at}/discriminator"),
+                    message: format!(
+                        "variant `{}` must declare `{property}` as a required property, since it is the discriminator",
+                        variant.schema
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Gives every schema with `readOnly` or `writeOnly` properties (and every
@@ -363,7 +406,12 @@ struct Loader<'a> {
     default_security: Option<Security>,
     /// Inline object and enum schemas, named after where they appear.
     hoisted: BTreeMap<String, (SchemaKind, Option<String>)>,
+    /// The JSON pointer each hoisted schema came from: `allOf` reads a component's
+    /// properties once for the component and once per schema that extends it.
+    hoisted_from: BTreeMap<String, String>,
     in_progress: BTreeSet<String>,
+    /// The `allOf` parts being merged, to stop on a cycle.
+    merging: BTreeSet<String>,
 }
 
 impl<'a> Loader<'a> {
@@ -483,11 +531,18 @@ impl<'a> Loader<'a> {
 
         let mut responses = Vec::new();
         for (status, response) in node.req("responses")?.entries()? {
-            let code: u16 = match status.parse() {
-                Ok(code) if (100..600).contains(&code) => code,
+            let code = match status.parse() {
+                Ok(code) if (100..600).contains(&code) => Status::Code(code),
+                _ if status == "default" => Status::Default,
+                _ if status.len() == 3
+                    && matches!(status.as_bytes()[0], b'1'..=b'5')
+                    && status[1..].eq_ignore_ascii_case("xx") =>
+                {
+                    Status::Range(status.as_bytes()[0] - b'0')
+                }
                 _ => {
                     return Err(response.error(format!(
-                        "response `{status}` is not supported: declare explicit status codes (`default` and `4XX` ranges are not handled yet)"
+                        "response `{status}` is not a status: write a code (`200`), a range (`4XX`) or `default`"
                     )));
                 }
             };
@@ -548,6 +603,7 @@ impl<'a> Loader<'a> {
             "path" => Location::Path,
             "query" => Location::Query,
             "header" => Location::Header,
+            "cookie" => Location::Cookie,
             other => {
                 return Err(node
                     .child("in")
@@ -557,7 +613,7 @@ impl<'a> Loader<'a> {
         };
         let default_style = match location {
             Location::Path | Location::Header => "simple",
-            Location::Query => "form",
+            Location::Query | Location::Cookie => "form",
         };
         if let Some(style) = node.opt_str("style")?
             && style != default_style
@@ -576,6 +632,24 @@ impl<'a> Loader<'a> {
             format!("{prefix}{}", pascal_case(&name))
         };
         let schema = self.schema(&node.req("schema")?, &inline_name)?;
+        let explode = node.opt_bool("explode")?.unwrap_or(default_style == "form");
+        let scalar = match &schema.ty {
+            Type::Array(items) if location == Location::Query => {
+                if items.nullable {
+                    return Err(node.req("schema")?.error(format!(
+                        "the items of parameter `{name}` cannot be nullable"
+                    )));
+                }
+                items
+            }
+            Type::Array(_) => {
+                return Err(node.req("schema")?.error(format!(
+                    "parameter `{name}`: arrays are supported in the query only, not yet in `in: {}`",
+                    node.req_str("in")?
+                )));
+            }
+            _ => &schema,
+        };
         let is_enum = |loader: &Self, ty: &Type| match ty {
             Type::Named(n) => {
                 matches!(loader.hoisted.get(n), Some((SchemaKind::StringEnum(_), _)))
@@ -587,11 +661,11 @@ impl<'a> Loader<'a> {
             _ => false,
         };
         if !matches!(
-            schema.ty,
+            scalar.ty,
             Type::String(_) | Type::Integer(_) | Type::Number(_) | Type::Boolean
-        ) && !is_enum(self, &schema.ty)
+        ) && !is_enum(self, &scalar.ty)
         {
-            return Err(node.req("schema")?.error(format!("parameter `{name}` must have a string, integer, number or boolean schema; arrays and objects are not supported yet")));
+            return Err(node.req("schema")?.error(format!("parameter `{name}` must be a string, integer, number, boolean or string enum (or, in the query, an array of these); objects are not supported yet")));
         }
         if schema.nullable {
             return Err(node.req("schema")?.error(format!(
@@ -604,6 +678,7 @@ impl<'a> Loader<'a> {
             required,
             description: node.opt_str("description")?.map(str::to_owned),
             schema,
+            explode,
         })
     }
 
@@ -635,13 +710,26 @@ impl<'a> Loader<'a> {
         })
     }
 
-    fn response(&mut self, node: &Node<'a>, status: u16, op: &str) -> Result<Response> {
+    fn response(&mut self, node: &Node<'a>, status: Status, op: &str) -> Result<Response> {
         let node = self.deref(node)?;
         node.check_keys(&["description", "headers", "content", "links"])?;
+        if status == Status::Default && node.child("content").is_none() {
+            // poem-openapi, which serves the routes, cannot describe it.
+            return Err(node.error(
+                "a `default` response needs `content`; declare the statuses without a body explicitly"
+                    .into(),
+            ));
+        }
         let content = match node.child("content") {
             Some(c) => {
-                let (media, schema) =
-                    self.single_content(&c, &format!("{}Response{status}", pascal_case(op)))?;
+                let (media, schema) = self.single_content(
+                    &c,
+                    &format!(
+                        "{}Response{}",
+                        pascal_case(op),
+                        pascal_case(&status.to_string())
+                    ),
+                )?;
                 if media != "application/json" && media != "application/problem+json" {
                     return Err(c.error(format!("responses of type `{media}` are not supported yet; use `application/json` or `application/problem+json`")));
                 }
@@ -723,8 +811,11 @@ impl<'a> Loader<'a> {
         if !self.in_progress.insert(name.to_owned()) {
             return Err(node.error(format!("schema `{name}` is defined twice")));
         }
-        if node.child("oneOf").is_some() {
+        if node.child("oneOf").is_some() || node.child("anyOf").is_some() {
             return Ok(SchemaKind::Union(self.union(node)?));
+        }
+        if node.child("allOf").is_some() {
+            return Ok(SchemaKind::Object(self.all_of(node, name)?));
         }
         let (types, nullable) = types_of(node)?;
         if nullable {
@@ -778,22 +869,34 @@ impl<'a> Loader<'a> {
 
     /// `oneOf` over `$ref`s to object schemas, with or without a discriminator.
     fn union(&mut self, node: &Node<'a>) -> Result<UnionSchema> {
-        let mut allowed = vec!["oneOf", "discriminator", "type"];
+        let mut allowed = vec!["oneOf", "anyOf", "discriminator", "type", "nullable"];
         allowed.extend(SCHEMA_ANNOTATIONS);
         node.check_keys(&allowed)?;
+        // `anyOf` lets a value match several entries where `oneOf` wants exactly
+        // one; decoding takes the first that fits either way, so both read the same.
+        let keyword = if node.child("oneOf").is_some() {
+            if node.child("anyOf").is_some() {
+                return Err(
+                    node.error("a schema with both `oneOf` and `anyOf` is not supported".into())
+                );
+            }
+            "oneOf"
+        } else {
+            "anyOf"
+        };
         if let Some(t) = node.child("type")
             && t.value != &Value::String("object".into())
         {
             return Err(t.error("a `oneOf` schema may only say `type: object` beside it".into()));
         }
-        let list = node.req("oneOf")?;
+        let list = node.req(keyword)?;
         let mut variants = Vec::new();
         for item in list.items()? {
             item.check_keys(&["$ref"])?;
             let target = item.req_str("$ref")?;
             let Some(name) = target.strip_prefix("#/components/schemas/") else {
                 return Err(item.error(format!(
-                    "`{target}`: each `oneOf` entry must be a `$ref` to `#/components/schemas/`"
+                    "`{target}`: each `{keyword}` entry must be a `$ref` to `#/components/schemas/`"
                 )));
             };
             let is_object = self
@@ -802,9 +905,12 @@ impl<'a> Loader<'a> {
                 .is_some_and(|s| {
                     s.get("type") == Some(&Value::String("object".into()))
                         || s.get("properties").is_some()
+                        || s.get("allOf").is_some()
                 });
             if !is_object {
-                return Err(item.error(format!("`oneOf` entry `{name}` must be an object schema")));
+                return Err(item.error(format!(
+                    "`{keyword}` entry `{name}` must be an object schema"
+                )));
             }
             variants.push(UnionVariant {
                 schema: name.to_owned(),
@@ -812,7 +918,7 @@ impl<'a> Loader<'a> {
             });
         }
         if variants.is_empty() {
-            return Err(list.error("`oneOf` needs at least one entry".into()));
+            return Err(list.error(format!("`{keyword}` needs at least one entry")));
         }
         let discriminator = match node.child("discriminator") {
             None => None,
@@ -834,23 +940,6 @@ impl<'a> Loader<'a> {
                         .iter()
                         .find(|(_, schema)| schema == &variant.schema)
                         .map_or_else(|| variant.schema.clone(), |(value, _)| value.clone());
-                    // The variant must carry the discriminator itself, so that it
-                    // serializes with it and TypeScript can narrow on it.
-                    let declares =
-                        self.root
-                            .pointer(&format!("/components/schemas/{}", variant.schema))
-                            .is_some_and(|s| {
-                                s.pointer(&format!("/properties/{property}")).is_some()
-                                    && s.get("required").and_then(Value::as_array).is_some_and(
-                                        |r| r.iter().any(|x| x == &Value::String(property.clone())),
-                                    )
-                            });
-                    if !declares {
-                        return Err(d.error(format!(
-                            "variant `{}` must declare `{property}` as a required property, since it is the discriminator",
-                            variant.schema
-                        )));
-                    }
                     variant.tag = Some(tag);
                 }
                 if let Some((value, schema)) = mapping
@@ -865,6 +954,7 @@ impl<'a> Loader<'a> {
         Ok(UnionSchema {
             variants,
             discriminator,
+            any_of: keyword == "anyOf",
         })
     }
 
@@ -872,7 +962,98 @@ impl<'a> Loader<'a> {
         let mut allowed = vec!["type", "properties", "required", "additionalProperties"];
         allowed.extend(SCHEMA_ANNOTATIONS);
         node.check_keys(&allowed)?;
-        let deny_unknown = match node.child("additionalProperties") {
+        let mut object = ObjectSchema {
+            fields: Vec::new(),
+            deny_unknown: false,
+        };
+        let required = self.object_parts(node, name, &mut object)?;
+        check_required(node, &object, &required)?;
+        Ok(object)
+    }
+
+    /// `allOf`: one object with the properties of every part, required where
+    /// any part requires them. Parts are `$ref`s (which may use `allOf`
+    /// themselves) or inline objects; properties beside `allOf` count as a part.
+    fn all_of(&mut self, node: &Node<'a>, name: &str) -> Result<ObjectSchema> {
+        let mut object = ObjectSchema {
+            fields: Vec::new(),
+            deny_unknown: false,
+        };
+        let required = self.all_of_parts(node, name, &mut object)?;
+        check_required(node, &object, &required)?;
+        for field in &mut object.fields {
+            field.required = required.contains(&field.json_name);
+        }
+        Ok(object)
+    }
+
+    fn all_of_parts(
+        &mut self,
+        node: &Node<'a>,
+        name: &str,
+        into: &mut ObjectSchema,
+    ) -> Result<BTreeSet<String>> {
+        node.check_keys(&with_annotations(&[
+            "allOf",
+            "type",
+            "properties",
+            "required",
+            "additionalProperties",
+            "nullable",
+        ]))?;
+        if let Some(t) = node.child("type")
+            && t.value != &Value::String("object".into())
+        {
+            return Err(
+                t.error("`allOf` composes objects; `type` beside it must be `object`".into())
+            );
+        }
+        let mut required = BTreeSet::new();
+        for part in node.req("allOf")?.items()? {
+            let (part, part_name) = match part.opt_str("$ref")? {
+                Some(target) => {
+                    let Some(component) = target.strip_prefix("#/components/schemas/") else {
+                        return Err(part.child("$ref").unwrap().error(format!(
+                            "`$ref: {target}`: a schema reference must point into `#/components/schemas/`"
+                        )));
+                    };
+                    let mut allowed = vec!["$ref"];
+                    allowed.extend(SCHEMA_ANNOTATIONS);
+                    part.check_keys(&allowed)?;
+                    (self.deref(&part)?, component.to_owned())
+                }
+                None => (part, name.to_owned()),
+            };
+            if !self.merging.insert(part.pointer.clone()) {
+                return Err(part.error("`allOf` refers back to itself".into()));
+            }
+            let found = if part.child("allOf").is_some() {
+                self.all_of_parts(&part, &part_name, into)
+            } else {
+                match types_of(&part)?.0.as_slice() {
+                    ["object"] | [] => self.object_parts(&part, &part_name, into),
+                    _ => Err(part.error("each `allOf` part must be an object schema".into())),
+                }
+            };
+            self.merging.remove(&part.pointer);
+            required.extend(found?);
+        }
+        if node.child("properties").is_some() || node.child("required").is_some() {
+            required.extend(self.object_parts(node, name, into)?);
+        }
+        Ok(required)
+    }
+
+    /// Adds the properties of one object schema to `into`, and returns the names
+    /// it requires. A property declared twice (by two `allOf` parts) must be
+    /// declared the same way.
+    fn object_parts(
+        &mut self,
+        node: &Node<'a>,
+        name: &str,
+        into: &mut ObjectSchema,
+    ) -> Result<BTreeSet<String>> {
+        into.deny_unknown |= match node.child("additionalProperties") {
             None => false,
             Some(a) if a.value == &Value::Bool(false) => true,
             Some(a) if a.value == &Value::Bool(true) => false,
@@ -882,15 +1063,12 @@ impl<'a> Loader<'a> {
                 ));
             }
         };
-        let required: Vec<String> = match node.child("required") {
-            Some(list) => list
-                .items()?
-                .iter()
-                .map(|r| r.as_str().map(str::to_owned))
-                .collect::<Result<_>>()?,
-            None => Vec::new(),
-        };
-        let mut fields = Vec::new();
+        let mut required = BTreeSet::new();
+        if let Some(list) = node.child("required") {
+            for r in list.items()? {
+                required.insert(r.as_str()?.to_owned());
+            }
+        }
         if let Some(props) = node.child("properties") {
             for (prop, node) in props.entries()? {
                 let schema = self.schema(&node, &format!("{name}{}", pascal_case(prop)))?;
@@ -901,27 +1079,25 @@ impl<'a> Loader<'a> {
                         node.error(format!("`{prop}` cannot be both readOnly and writeOnly"))
                     );
                 }
-                fields.push(Field {
+                let field = Field {
                     json_name: prop.to_owned(),
-                    required: required.iter().any(|r| r == prop),
+                    required: required.contains(prop),
                     schema,
                     read_only,
                     write_only,
-                });
+                };
+                match into.fields.iter().position(|f| f.json_name == prop) {
+                    None => into.fields.push(field),
+                    Some(i) if into.fields[i].schema == field.schema => {}
+                    Some(_) => {
+                        return Err(node.error(format!(
+                            "property `{prop}` is declared differently by two `allOf` parts"
+                        )));
+                    }
+                }
             }
         }
-        if let Some(missing) = required
-            .iter()
-            .find(|r| !fields.iter().any(|f| &f.json_name == *r))
-        {
-            return Err(node.req("required")?.error(format!(
-                "`{missing}` is required but not among the properties"
-            )));
-        }
-        Ok(ObjectSchema {
-            fields,
-            deny_unknown,
-        })
+        Ok(required)
     }
 
     /// A schema in a position. Inline objects and enums become named schemas
@@ -956,7 +1132,18 @@ impl<'a> Loader<'a> {
                 default,
             });
         }
-        if node.child("oneOf").is_some() {
+        if node.child("allOf").is_some() {
+            let object = self.all_of(node, inline_name)?;
+            self.hoist(node, inline_name, SchemaKind::Object(object))?;
+            return Ok(Schema {
+                ty: Type::Named(inline_name.to_owned()),
+                nullable: node.opt_bool("nullable")?.unwrap_or(false),
+                rules: Rules::default(),
+                description,
+                default,
+            });
+        }
+        if node.child("oneOf").is_some() || node.child("anyOf").is_some() {
             let union = self.union(node)?;
             self.hoist(node, inline_name, SchemaKind::Union(union))?;
             return Ok(Schema {
@@ -977,10 +1164,18 @@ impl<'a> Loader<'a> {
                     "default",
                     "nullable",
                 ]))?;
-                let values = self.schema(
-                    &node.req("additionalProperties")?,
-                    &format!("{inline_name}Value"),
-                )?;
+                let values = match node.child("additionalProperties") {
+                    Some(values) if values.value.is_object() => {
+                        self.schema(&values, &format!("{inline_name}Value"))?
+                    }
+                    _ => Schema {
+                        ty: Type::Any,
+                        nullable: false,
+                        rules: Rules::default(),
+                        description: None,
+                        default: None,
+                    },
+                };
                 Type::Map(Box::new(values))
             }
             ["object"] => {
@@ -1022,6 +1217,7 @@ impl<'a> Loader<'a> {
                     Some("date") => StringFormat::Date,
                     Some("email") => StringFormat::Email,
                     Some("uri") => StringFormat::Uri,
+                    Some("byte") => StringFormat::Byte,
                     Some(other) => {
                         return Err(node
                             .child("format")
@@ -1093,9 +1289,8 @@ impl<'a> Loader<'a> {
                 Type::Array(Box::new(items))
             }
             [] => {
-                return Err(
-                    node.error("a schema without `type` (any value) is not supported yet".into())
-                );
+                node.check_keys(&with_annotations(&["default", "nullable"]))?;
+                Type::Any
             }
             many => {
                 return Err(node.error(format!(
@@ -1115,6 +1310,11 @@ impl<'a> Loader<'a> {
 
     fn hoist(&mut self, node: &Node<'a>, name: &str, kind: SchemaKind) -> Result<()> {
         let description = node.opt_str("description")?.map(str::to_owned);
+        if self.hoisted_from.get(name) == Some(&node.pointer) {
+            return Ok(());
+        }
+        self.hoisted_from
+            .insert(name.to_owned(), node.pointer.clone());
         if self
             .hoisted
             .insert(name.to_owned(), (kind, description))
@@ -1126,12 +1326,31 @@ impl<'a> Loader<'a> {
     }
 }
 
+/// Every name in `required` must be one of the object's properties.
+fn check_required(node: &Node, object: &ObjectSchema, required: &BTreeSet<String>) -> Result<()> {
+    match required
+        .iter()
+        .find(|r| !object.fields.iter().any(|f| &f.json_name == *r))
+    {
+        Some(missing) => Err(node
+            .child("required")
+            .unwrap_or_else(|| node.clone())
+            .error(format!(
+                "`{missing}` is required but not among the properties"
+            ))),
+        None => Ok(()),
+    }
+}
+
 /// `additionalProperties` with a schema and no `properties`: a dictionary.
+/// A free-form object (no `properties`, other properties allowed) is a map of
+/// any values.
 fn is_map(node: &Node) -> bool {
     node.child("properties").is_none()
-        && node
-            .child("additionalProperties")
-            .is_some_and(|a| a.value.is_object())
+        && match node.child("additionalProperties") {
+            None => true,
+            Some(a) => a.value.is_object() || a.value == &Value::Bool(true),
+        }
 }
 
 fn with_annotations(keys: &[&'static str]) -> Vec<&'static str> {
@@ -1163,6 +1382,22 @@ fn types_of<'a>(node: &Node<'a>) -> Result<(Vec<&'a str>, bool)> {
     let mut nullable = node.opt_bool("nullable")?.unwrap_or(false);
     let mut types = Vec::new();
     match node.child("type") {
+        // Without `type`, the keywords say what the schema is about; with none of
+        // them, it is any value.
+        None if node.child("properties").is_some()
+            || node.child("additionalProperties").is_some() =>
+        {
+            types.push("object")
+        }
+        None if node.child("items").is_some() => types.push("array"),
+        None if node.child("enum").is_some_and(|e| {
+            e.value
+                .as_array()
+                .is_some_and(|v| v.iter().all(|x| x.is_string() || x.is_null()))
+        }) =>
+        {
+            types.push("string")
+        }
         None => {}
         Some(t) => match t.value {
             Value::String(s) => types.push(s.as_str()),
@@ -1415,10 +1650,61 @@ mod tests {
     #[test]
     fn unsupported_keywords_are_named_by_pointer() {
         let doc = format!(
-            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        pet:\n          anyOf: [{{type: string}}, {{type: integer}}]\n"
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        pet:\n          not: {{type: string}}\n"
         );
         let err = load_yaml(&doc).unwrap_err();
-        assert_eq!(err.pointer, "/components/schemas/A/properties/pet/anyOf");
+        assert_eq!(err.pointer, "/components/schemas/A/properties/pet/not");
+    }
+
+    #[test]
+    fn all_of_merges_parts_and_their_required_lists() {
+        let doc = format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    Base:\n      type: object\n      properties:\n        id: {{type: string}}\n    Named:\n      allOf:\n        - $ref: '#/components/schemas/Base'\n        - required: [id, name]\n          properties:\n            name: {{type: string}}\n"
+        );
+        let api = load_yaml(&doc).unwrap();
+        let named = api.schemas.iter().find(|s| s.name == "Named").unwrap();
+        let SchemaKind::Object(object) = &named.kind else {
+            panic!("{named:?}")
+        };
+        let fields: Vec<(&str, bool)> = object
+            .fields
+            .iter()
+            .map(|f| (f.json_name.as_str(), f.required))
+            .collect();
+        assert_eq!(fields, [("id", true), ("name", true)]);
+    }
+
+    #[test]
+    fn an_all_of_cycle_is_an_error_not_a_hang() {
+        let doc = format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    A:\n      allOf: [{{$ref: '#/components/schemas/B'}}]\n    B:\n      allOf: [{{$ref: '#/components/schemas/A'}}]\n"
+        );
+        let err = load_yaml(&doc).unwrap_err();
+        assert!(err.message.contains("refers back to itself"), "{err}");
+    }
+
+    #[test]
+    fn ranges_and_default_are_statuses() {
+        let doc = format!(
+            "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: [a]\n      responses:\n        '200': {{description: ok}}\n        '4XX': {{description: client}}\n        default: {{description: other, content: {{application/json: {{schema: {{type: object}}}}}}}}\n"
+        );
+        let api = load_yaml(&doc).unwrap();
+        let statuses: Vec<Status> = api.operations[0]
+            .responses
+            .iter()
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(
+            statuses,
+            [Status::Code(200), Status::Range(4), Status::Default]
+        );
+        let bad = doc.replace("'4XX'", "'4XY'");
+        assert!(
+            load_yaml(&bad)
+                .unwrap_err()
+                .message
+                .contains("is not a status")
+        );
     }
 
     #[test]

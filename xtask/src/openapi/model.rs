@@ -46,6 +46,10 @@ pub struct UnionSchema {
     /// The property that names the variant (`discriminator.propertyName`); `None`
     /// for an untagged `oneOf`, decided by which variant the value fits.
     pub discriminator: Option<String>,
+    /// `anyOf` rather than `oneOf`: a value may fit several variants. Decoding
+    /// takes the first that fits either way; only documentation and response
+    /// checks tell the two apart.
+    pub any_of: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +102,9 @@ pub enum Type {
     /// An object used as a dictionary: `additionalProperties: <schema>` and no
     /// `properties`. Keys are strings.
     Map(Box<Schema>),
+    /// Any JSON value: a schema without `type`, or the values of a free-form
+    /// object (`type: object` without `properties`, which is a `Map` of these).
+    Any,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +115,8 @@ pub enum StringFormat {
     Date,
     Email,
     Uri,
+    /// `format: byte`: base64 on the wire, bytes in Rust.
+    Byte,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +210,15 @@ pub struct Param {
     pub required: bool,
     pub schema: Schema,
     pub description: Option<String>,
+    /// For an array in the query: one `name=value` pair per item (`explode`,
+    /// the default) or one pair with the items joined by commas.
+    pub explode: bool,
+}
+
+impl Param {
+    pub fn is_array(&self) -> bool {
+        matches!(self.schema.ty, Type::Array(_))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +226,7 @@ pub enum Location {
     Path,
     Query,
     Header,
+    Cookie,
 }
 
 #[derive(Debug)]
@@ -218,13 +237,56 @@ pub struct Body {
 
 #[derive(Debug)]
 pub struct Response {
-    pub status: u16,
+    pub status: Status,
     pub description: String,
     /// The media type and its schema, when the response has a body.
     pub content: Option<(String, Schema)>,
     pub headers: Vec<Header>,
     /// The media type's `example` (or its first `examples` entry), for the mock.
     pub example: Option<serde_json::Value>,
+}
+
+/// Which responses a [`Response`] describes. Sorted, exact codes come before
+/// `default`, which is the order a client matches them in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    Code(u16),
+    /// A class of statuses: `4` for `4XX`.
+    Range(u8),
+    /// `default`: any status the operation does not declare otherwise. The
+    /// generated code carries the actual status beside the body.
+    Default,
+}
+
+impl Status {
+    pub fn code(self) -> Option<u16> {
+        match self {
+            Status::Code(code) => Some(code),
+            Status::Range(_) | Status::Default => None,
+        }
+    }
+
+    /// Whether the actual status is not in the contract but in the response:
+    /// true for ranges and `default`, whose generated types carry it.
+    pub fn carries_status(self) -> bool {
+        !matches!(self, Status::Code(_))
+    }
+
+    /// Whether the response is a success (2xx). `default` conventionally
+    /// describes errors, and is treated as one.
+    pub fn is_success(self) -> bool {
+        matches!(self, Status::Code(200..=299) | Status::Range(2))
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::Code(code) => write!(f, "{code}"),
+            Status::Range(class) => write!(f, "{class}XX"),
+            Status::Default => f.write_str("default"),
+        }
+    }
 }
 
 #[derive(Debug)]

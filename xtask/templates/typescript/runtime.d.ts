@@ -92,7 +92,7 @@ export type Failure =
   | { ok: false; status: "invalid-response"; httpStatus: number; headers: ResponseHeaders; body: unknown; problems: string[] };
 
 /** Any operation's result: a declared status or a `Failure`. */
-export type AnyResult = { ok: boolean; status: number | Failure["status"] };
+export type AnyResult = { ok: boolean; status: number | `${1 | 2 | 3 | 4 | 5}XX` | "default" | Failure["status"] };
 
 /** Thrown by `orThrow` and by the list iterators; `result` is what came back. */
 export declare class KeelError<R extends AnyResult = AnyResult> extends Error {

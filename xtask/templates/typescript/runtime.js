@@ -13,9 +13,9 @@ export class KeelError extends Error {
 }
 
 function describe(result) {
-  if (typeof result.status === "number") {
+  if (typeof result.status === "number" || result.status === "default" || /^[1-5]XX$/.test(result.status)) {
     const detail = result.error && typeof result.error === "object" && "detail" in result.error ? `: ${result.error.detail}` : "";
-    return `the API answered ${result.status}${detail}`;
+    return `the API answered ${result.httpStatus ?? result.status}${detail}`;
   }
   if (result.status === "undocumented") return `the API answered ${result.httpStatus}, which the contract does not declare`;
   if (result.status === "invalid-response") return `the ${result.httpStatus} response does not match the contract: ${result.problems.join("; ")}`;
@@ -113,7 +113,17 @@ async function once(config, op, options) {
       body = JSON.stringify(op.body);
     }
     const query = new URLSearchParams();
-    for (const [name, value] of op.query) if (value !== undefined && value !== null) query.append(name, String(value));
+    for (const [name, value, explode = true] of op.query) {
+      if (value === undefined || value === null) continue;
+      // Arrays: one pair per item (`explode`), or the items joined by commas.
+      if (!Array.isArray(value)) query.append(name, String(value));
+      else if (explode) for (const item of value) query.append(name, String(item));
+      else query.append(name, value.map(String).join(","));
+    }
+    // Cookie parameters travel in one `Cookie` header. Browsers do not let a
+    // script set it (their own cookies go instead); Node.js and other runtimes do.
+    const cookies = (op.cookies ?? []).filter(([, value]) => value !== undefined && value !== null);
+    if (cookies.length > 0) headers.cookie = cookies.map(([name, value]) => `${name}=${encodeURIComponent(String(value))}`).join("; ");
     const search = query.toString();
     const url = `${config.baseUrl.replace(/\/+$/, "")}${op.path}${search ? `?${search}` : ""}`;
     const fetcher = config.fetch ? (u, i) => config.fetch(u, i) : (u, i) => globalThis.fetch(u, i);
@@ -143,10 +153,16 @@ function decode(config, op, response, text) {
   } catch {
     body = text;
   }
-  const declared = op.responses[status];
+  // The exact status first, then its range (`4XX`), then `default`; a result
+  // under a range or `default` is keyed by it and carries the actual status.
+  const range = `${Math.floor(status / 100)}XX`;
+  const key = status in op.responses ? status : range in op.responses ? range : "default";
+  const declared = op.responses[key];
   if (!declared) return { ok: false, status: "undocumented", httpStatus: status, headers, body };
   const problems = [];
-  const result = { ok: status >= 200 && status < 300, status, headers };
+  const result = key === status
+    ? { ok: status >= 200 && status < 300, status, headers }
+    : { ok: key === "2XX", status: key, httpStatus: status, headers };
   if (declared.body) {
     if (config.validateResponses !== false) check(declared.body, body, "body", op.schemas, problems);
     result[result.ok ? "data" : "error"] = body;
@@ -184,6 +200,9 @@ function check(schema, value, path, schemas, problems) {
       if (!Array.isArray(value)) return void problems.push(`${path} is not an array`);
       value.forEach((item, index) => check(schema.items, item, `${path}[${index}]`, schemas, problems));
       return;
+    case "any":
+      return;
+    case "anyOf":
     case "oneOf": {
       if (schema.discriminator) {
         const tag = value?.[schema.discriminator];
@@ -196,7 +215,8 @@ function check(schema, value, path, schemas, problems) {
         check({ ref: variant }, value, path, schemas, found);
         return found.length === 0;
       });
-      if (fits.length !== 1) problems.push(`${path} matches ${fits.length} of ${schema.variants.join(", ")}, not exactly one`);
+      if (schema.type === "oneOf" && fits.length !== 1) problems.push(`${path} matches ${fits.length} of ${schema.variants.join(", ")}, not exactly one`);
+      if (schema.type === "anyOf" && fits.length === 0) problems.push(`${path} matches none of ${schema.variants.join(", ")}`);
       return;
     }
     case "enum":

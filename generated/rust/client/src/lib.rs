@@ -212,8 +212,7 @@ impl Client {
             .config
             .request(Method::GET, &["v1", "admin", "audit-events"])
             .await?;
-        let mut query: Vec<(&str, String)> = Vec::new();
-        query.push(("limit", req.limit.to_param()));
+        let mut query: Vec<(&str, String)> = vec![("limit", req.limit.to_param())];
         if let Some(value) = &req.cursor {
             query.push(("cursor", value.to_param()));
         }
@@ -275,9 +274,10 @@ impl Client {
         req: &ListUsersRequest,
     ) -> Result<Reply<ListUsersResponse>, Error> {
         let mut request = self.config.request(Method::GET, &["v1", "users"]).await?;
-        let mut query: Vec<(&str, String)> = Vec::new();
-        query.push(("limit", req.limit.to_param()));
-        query.push(("order", req.order.to_param()));
+        let mut query: Vec<(&str, String)> = vec![
+            ("limit", req.limit.to_param()),
+            ("order", req.order.to_param()),
+        ];
         if let Some(value) = &req.cursor {
             query.push(("cursor", value.to_param()));
         }

@@ -1,0 +1,264 @@
+//! What the generator makes of `tests/fixtures/catalog`: `allOf`, `anyOf`,
+//! free-form values, `format: byte`, recursion, and responses declared by range
+//! or `default`, checked on the generated types and over HTTP between the
+//! generated server and the generated client.
+
+use fixture_catalog_client::Client;
+use fixture_catalog_server::catalog::*;
+use fixture_catalog_server::{RequestContext, api};
+use fixture_catalog_types::{
+    Base64, Book, BookKind, Category, Problem, SearchHit, SearchResponse200,
+};
+use serde_json::json;
+use validator::Validate;
+
+fn book_json() -> serde_json::Value {
+    json!({
+        "id": "01900000-0000-7000-8000-000000000001",
+        "createdAt": "2026-01-01T00:00:00Z",
+        "kind": "book",
+        "title": "Dune",
+        "authors": ["Frank Herbert"],
+        "cover": "a2VlbP8=",
+        "attributes": { "pages": 412, "signed": false },
+        "note": [1, "two", null]
+    })
+}
+
+#[test]
+fn all_of_merges_every_part_into_one_type() {
+    let book: Book = serde_json::from_value(book_json()).unwrap();
+    // From `Resource`, from `NewBook` and from the inline part.
+    assert_eq!(book.id.to_string(), "01900000-0000-7000-8000-000000000001");
+    assert_eq!(book.title, "Dune");
+    assert_eq!(book.kind, BookKind::Book);
+    // Required where any part requires it.
+    let mut without_id = book_json();
+    without_id.as_object_mut().unwrap().remove("id");
+    let error = serde_json::from_value::<Book>(without_id).unwrap_err();
+    assert!(error.to_string().contains("missing field `id`"), "{error}");
+    // `NewBook`'s rules come along.
+    let mut untitled = book.clone();
+    untitled.title.clear();
+    assert!(untitled.validate().is_err());
+    // Encoding gives back what was decoded.
+    assert_eq!(serde_json::to_value(&book).unwrap(), book_json());
+}
+
+#[test]
+fn free_form_values_keep_what_was_sent() {
+    let book: Book = serde_json::from_value(book_json()).unwrap();
+    assert_eq!(book.attributes.unwrap()["pages"], json!(412));
+    assert_eq!(book.note, Some(json!([1, "two", null])));
+}
+
+#[test]
+fn byte_strings_are_bytes_in_rust_and_base64_on_the_wire() {
+    let book: Book = serde_json::from_value(book_json()).unwrap();
+    assert_eq!(book.cover, Some(Base64(b"keel\xff".to_vec())));
+    let mut bad = book_json();
+    bad["cover"] = json!("not base64!");
+    let error = serde_json::from_value::<Book>(bad).unwrap_err();
+    assert!(error.to_string().contains("not base64"), "{error}");
+}
+
+#[test]
+fn any_of_takes_the_first_variant_that_fits() {
+    let hit: SearchHit = serde_json::from_value(book_json()).unwrap();
+    assert!(matches!(hit, SearchHit::Book(_)));
+    let hit: SearchHit = serde_json::from_value(json!({
+        "id": "01900000-0000-7000-8000-000000000002",
+        "createdAt": "2026-01-01T00:00:00Z",
+        "kind": "author",
+        "name": "Ursula K. Le Guin"
+    }))
+    .unwrap();
+    assert!(matches!(hit, SearchHit::Author(ref a) if a.name == "Ursula K. Le Guin"));
+}
+
+#[test]
+fn recursive_schemas_nest_to_any_depth() {
+    let mut value = json!({ "name": "root", "children": [] });
+    for depth in 0..50 {
+        value = json!({ "name": format!("level {depth}"), "parent": value, "children": [] });
+    }
+    let category: Category = serde_json::from_value(value.clone()).unwrap();
+    let mut depth = 0;
+    let mut at = &category;
+    while let Some(parent) = &at.parent {
+        depth += 1;
+        at = parent;
+    }
+    assert_eq!((depth, at.name.as_str()), (50, "root"));
+    assert!(category.validate().is_ok());
+    assert_eq!(serde_json::to_value(&category).unwrap(), value);
+}
+
+/// A service that answers by what it is asked, to drive every response kind.
+struct Catalog;
+
+fn problem(status: u16, detail: &str) -> Problem {
+    Problem {
+        type_: "about:blank".into(),
+        title: "Error".into(),
+        status: i32::from(status),
+        detail: Some(detail.into()),
+    }
+}
+
+impl CatalogApi for Catalog {
+    /// Echoes the parameters it received in the one book's `attributes`.
+    async fn list_books(&self, _: RequestContext, req: ListBooksRequest) -> ListBooksResponse {
+        let mut book: Book = serde_json::from_value(book_json()).unwrap();
+        book.attributes = Some(
+            [
+                ("tag".to_owned(), json!(req.tag)),
+                ("ids".to_owned(), json!(req.ids)),
+                ("session".to_owned(), json!(req.session)),
+                ("shelf".to_owned(), json!(req.x_shelf)),
+            ]
+            .into(),
+        );
+        ListBooksResponse::Ok(vec![book])
+    }
+
+    async fn add_book(&self, _: RequestContext, req: AddBookRequest) -> AddBookResponse {
+        AddBookResponse::Other {
+            status: 409,
+            body: problem(409, &format!("`{}` exists", req.body.title)),
+        }
+    }
+
+    async fn get_book(&self, _: RequestContext, _: GetBookRequest) -> GetBookResponse {
+        GetBookResponse::NotFound(problem(404, "no such book"))
+    }
+
+    async fn search(&self, _: RequestContext, req: SearchRequest) -> SearchResponse {
+        match req.q.as_str() {
+            "teapot" => SearchResponse::ClientError {
+                status: 418,
+                body: problem(418, "short and stout"),
+            },
+            "down" => SearchResponse::ServerError { status: 503 },
+            _ => SearchResponse::Ok(SearchResponse200 { hits: Vec::new() }),
+        }
+    }
+
+    async fn get_category(&self, _: RequestContext, _: GetCategoryRequest) -> GetCategoryResponse {
+        GetCategoryResponse::Ok(Category {
+            name: "root".into(),
+            parent: None,
+            children: Vec::new(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let server = tokio::spawn(
+        poem::Server::new(poem::listener::TcpListener::bind(addr.to_string())).run(
+            poem::EndpointExt::catch_all_error(
+                poem::Route::new().nest("/", api(Catalog)),
+                // What the app's edge does: every rejection as problem+json.
+                |error| async move {
+                    let id = fixture_catalog_server::RequestId::from_header_or_new(None);
+                    keel_runtime::server::response_from_error(&error, &id, "", &[])
+                },
+            ),
+        ),
+    );
+    let client = Client::new(format!("http://{addr}")).unwrap();
+    // Retry until the server listens.
+    let mut teapot = None;
+    for _ in 0..100 {
+        match client.search(&SearchRequest { q: "teapot".into() }).await {
+            Ok(reply) => {
+                teapot = Some(reply);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+    let teapot = teapot.expect("the server answers");
+    assert_eq!(teapot.status.as_u16(), 418);
+    assert!(
+        matches!(&teapot.value, SearchResponse::ClientError { status: 418, body } if body.detail.as_deref() == Some("short and stout")),
+        "{:?}",
+        teapot.value
+    );
+
+    let down = client
+        .search(&SearchRequest { q: "down".into() })
+        .await
+        .unwrap();
+    assert_eq!(down.value, SearchResponse::ServerError { status: 503 });
+
+    let conflict = client
+        .add_book(&AddBookRequest {
+            body: serde_json::from_value(json!({ "title": "Dune", "authors": ["F. H."] })).unwrap(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(&conflict.value, AddBookResponse::Other { status: 409, body } if body.status == 409),
+        "{:?}",
+        conflict.value
+    );
+    // Arrays in the query (exploded and not), a cookie and a header arrive as sent.
+    let ids = [uuid::Uuid::now_v7(), uuid::Uuid::now_v7()];
+    let listed = client
+        .list_books(&ListBooksRequest {
+            tag: vec!["sci-fi".into(), "a b&c".into()],
+            ids: ids.to_vec(),
+            session: Some("s=1; x".into()),
+            x_shelf: Some(3),
+        })
+        .await
+        .unwrap();
+    let ListBooksResponse::Ok(books) = &listed.value else {
+        panic!("{:?}", listed.value)
+    };
+    assert_eq!(
+        books[0].attributes.as_ref().unwrap(),
+        &[
+            ("ids".to_owned(), json!(ids)),
+            ("session".to_owned(), json!("s=1; x")),
+            ("shelf".to_owned(), json!(3)),
+            ("tag".to_owned(), json!(["sci-fi", "a b&c"])),
+        ]
+        .into()
+    );
+    // Item rules apply to the array: at most 5 tags.
+    let too_many = client
+        .list_books(&ListBooksRequest {
+            tag: vec!["t".into(); 6],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            &too_many.value,
+            ListBooksResponse::Other { status: 400, .. }
+        ),
+        "{:?}",
+        too_many.value
+    );
+
+    // The server's own 400 for an invalid body falls under `default` too.
+    let invalid = client
+        .add_book(&AddBookRequest {
+            body: serde_json::from_value(json!({ "title": "", "authors": ["F. H."] })).unwrap(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(&invalid.value, AddBookResponse::Other { status: 400, .. }),
+        "{:?}",
+        invalid.value
+    );
+    server.abort();
+}

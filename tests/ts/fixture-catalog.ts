@@ -1,0 +1,32 @@
+// The `catalog` fixture's client (tests/fixtures/catalog): `allOf` merged into
+// one interface, `anyOf` narrowed by a property, free-form values as `unknown`,
+// recursion, and results declared by range (`4XX`) or `default`.
+import { createClient, type Book, type Category, type SearchHit } from "book-catalog-client";
+
+export function title(hit: SearchHit): string {
+  // `Book` has every property of `Resource`, `NewBook` and its own part.
+  return hit.kind === "book" ? `${hit.title} (${hit.createdAt})` : hit.name;
+}
+
+export function depth(category: Category): number {
+  return category.parent === undefined ? 0 : 1 + depth(category.parent);
+}
+
+export const pages = (book: Book): unknown => book.attributes?.["pages"] ?? book.note;
+
+const api = createClient({ baseUrl: "http://127.0.0.1:8080" });
+export const outcome = api.search({ q: "dune" }).then((r) => {
+  switch (r.status) {
+    case 200: return r.data.hits.map(title).join(", ");
+    // A range carries the actual status beside the key it was declared under.
+    case "4XX": return `${r.httpStatus}: ${r.error.detail ?? r.error.title}`;
+    case "5XX": return `server error ${r.httpStatus}`;
+    default: return r.status;
+  }
+});
+
+export const added = api.addBook({ body: { title: "Dune", authors: ["Frank Herbert"], cover: "a2VlbA==" } }).then((r) =>
+  r.status === 201 ? r.location : r.status === "default" ? `${r.httpStatus} ${r.error.title}` : r.status,
+);
+
+export const tagged = api.listBooks({ tag: ["sci-fi", "classic"], ids: ["0190"], session: "s1", xShelf: 3 }).then((r) => (r.ok ? r.data.length : r.status));
