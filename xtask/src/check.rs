@@ -25,6 +25,18 @@ pub fn run() -> Result<()> {
         bail!("the contract breaks {} house rule(s)", problems.len());
     }
     println!("api/openapi.yaml follows the house rules");
+    let mut drifted = 0;
+    for target in crate::targets()? {
+        if let Err(error) =
+            crate::roundtrip::check(&target.contract, &format!("{}-server", target.prefix))
+        {
+            eprintln!("{error:#}");
+            drifted += 1;
+        }
+    }
+    if drifted > 0 {
+        bail!("{drifted} contract(s) differ from what their generated server emits");
+    }
     readme_example()?;
     Ok(())
 }

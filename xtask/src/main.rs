@@ -10,6 +10,7 @@ mod codegen;
 mod diff;
 mod mock;
 mod openapi;
+mod roundtrip;
 mod test;
 mod typescript_suite;
 

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use poem::error::ResponseError;
 use poem::http::StatusCode;
-use poem::{FromRequest, Request, RequestBody};
+use poem::{Request, RequestBody};
+use poem_openapi::registry::{MetaSecurityScheme, Registry};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
 use super::Principal;
 
@@ -29,6 +31,8 @@ pub struct InvalidToken(pub String);
 /// The scopes one operation requires, as a type, so that `Bearer<S>` can carry
 /// them into the extractor. Generated once per secured operation.
 pub trait RequiredScopes: Send + Sync + 'static {
+    /// The name of the contract's `http`/`bearer` security scheme.
+    const SCHEME: &'static str;
     const SCOPES: &'static [&'static str];
 }
 
@@ -126,8 +130,39 @@ pub fn authenticate(request: &Request, scopes: &[&str]) -> Result<Principal, Aut
     Ok(principal)
 }
 
-impl<'a, S: RequiredScopes> FromRequest<'a> for Bearer<S> {
-    async fn from_request(request: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+/// A security scheme in poem-openapi's terms, so that the spec it emits says
+/// who may call each operation (the scopes come from the handler's
+/// `#[oai(scopes(...))]`), and the round-trip gate can compare it.
+impl<'a, S: RequiredScopes> ApiExtractor<'a> for Bearer<S> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_security_scheme(
+            S::SCHEME,
+            MetaSecurityScheme {
+                ty: "http",
+                description: None,
+                name: None,
+                key_in: None,
+                scheme: Some("bearer"),
+                bearer_format: None,
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![S::SCHEME]
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
         Ok(Bearer(authenticate(request, S::SCOPES)?, PhantomData))
     }
 }

@@ -6,12 +6,13 @@ mod body;
 mod context;
 mod problem;
 mod reply;
+pub mod schema;
 
 pub use auth::{AuthRejected, Bearer, InvalidToken, RequiredScopes, TokenVerifier, authenticate};
 pub use body::JsonBody;
 pub use context::{Headers, Principal, RequestContext, RequestId};
 pub use problem::{FieldError, Problem, allowed_methods, problem_from_error, response_from_error};
-pub use reply::{JsonReply, MissingPrecondition};
+pub use reply::JsonReply;
 
 /// Names the operation on the current request span, so logs carry the route
 /// template (`/v1/users/{userId}`) rather than the concrete path.

@@ -6,7 +6,7 @@ use poem_openapi::error::{
 };
 use serde::Serialize;
 
-use super::{AuthRejected, MissingPrecondition, RequestId};
+use super::{AuthRejected, RequestId};
 
 /// RFC 9457 problem details, as the framework layer writes them.
 ///
@@ -170,7 +170,15 @@ pub fn problem_from_error(
         problem.errors = rejected.errors.clone();
         problem
     } else if let Some(e) = error.downcast_ref::<ParseParamError>() {
-        parameter_problem(e.name, &e.reason)
+        // A required `If-Match` asks for a conditional request: its absence is
+        // 428 (RFC 6585), not a malformed request.
+        if e.name.eq_ignore_ascii_case("if-match")
+            && explain_parameter_failure(&e.reason).0 == "required"
+        {
+            precondition_required(e.name)
+        } else {
+            parameter_problem(e.name, &e.reason)
+        }
     } else if let Some(e) = error.downcast_ref::<ParsePathError>() {
         parameter_problem(&path_parameter_name(e.name, path, templates), &e.reason)
     } else if let Some(e) = error.downcast_ref::<ParseRequestPayloadError>() {
@@ -194,19 +202,6 @@ pub fn problem_from_error(
             "unsupported-media-type",
             detail,
         )
-    } else if let Some(e) = error.downcast_ref::<MissingPrecondition>() {
-        let detail = format!("{e}: send the `ETag` of the version you are changing");
-        let mut problem = Problem::new(
-            StatusCode::PRECONDITION_REQUIRED,
-            "precondition-required",
-            detail,
-        );
-        problem.errors = vec![FieldError::parameter(
-            e.header,
-            "required",
-            "is required".to_owned(),
-        )];
-        problem
     } else if error.is::<NotFoundError>() {
         Problem::new(
             StatusCode::NOT_FOUND,
@@ -283,6 +278,23 @@ pub fn allowed_methods(path: &str, operations: &[(&str, &str)]) -> Option<String
     (!methods.is_empty()).then(|| methods.join(", "))
 }
 
+fn precondition_required(header: &str) -> Problem {
+    let detail = format!(
+        "the `{header}` header is required: send the `ETag` of the version you are changing"
+    );
+    let mut problem = Problem::new(
+        StatusCode::PRECONDITION_REQUIRED,
+        "precondition-required",
+        detail,
+    );
+    problem.errors = vec![FieldError::parameter(
+        header,
+        "required",
+        "is required".to_owned(),
+    )];
+    problem
+}
+
 fn parameter_problem(name: &str, reason: &str) -> Problem {
     let (code, why) = explain_parameter_failure(reason);
     let detail = format!("parameter `{name}` {why}");
@@ -294,7 +306,10 @@ fn parameter_problem(name: &str, reason: &str) -> Problem {
 /// poem-openapi's reasons read like `failed to parse "integer(int32)": invalid digit
 /// found in string` or `verification failed. maximum(100, exclusive: false)`.
 fn explain_parameter_failure(reason: &str) -> (&'static str, String) {
-    if reason.contains("is required") || reason.contains("missing") {
+    if reason.contains("is required")
+        || reason.contains("missing")
+        || reason.contains("expects an input value")
+    {
         return ("required", "is required".to_owned());
     }
     if let Some(rule) = reason.strip_prefix("verification failed. ") {

@@ -41,17 +41,3 @@ impl<T: Serialize + Send> IntoResponse for JsonReply<T> {
 impl<T> JsonReply<T> {
     const CONTENT_TYPE_STR: &'static str = "application/json";
 }
-
-/// A required request header that the contract answers with 428 when missing
-/// (RFC 6585), such as `If-Match` on an optimistic-concurrency update.
-#[derive(Debug, thiserror::Error)]
-#[error("the `{header}` header is required")]
-pub struct MissingPrecondition {
-    pub header: &'static str,
-}
-
-impl poem::error::ResponseError for MissingPrecondition {
-    fn status(&self) -> poem::http::StatusCode {
-        poem::http::StatusCode::PRECONDITION_REQUIRED
-    }
-}

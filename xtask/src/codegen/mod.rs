@@ -22,7 +22,8 @@ pub type Files = BTreeMap<PathBuf, String>;
 
 /// `prefix` names the crates (`{prefix}-types`, `-server`, `-client`); the code
 /// itself always refers to them as `keel_types` etc. (the manifests rename), so a
-/// prefix changes no generated source.
+/// prefix changes no generated source but the server's one example, which names
+/// its own crate.
 pub fn generate(contract: &Contract, contract_name: &str, prefix: &str) -> Result<Files> {
     let api = &contract.api;
     let sha = hex(&Sha256::digest(contract.text.as_bytes()));
@@ -68,6 +69,13 @@ pub fn generate(contract: &Contract, contract_name: &str, prefix: &str) -> Resul
         );
     }
     put("rust/server/Cargo.toml", server_manifest);
+    put(
+        "rust/server/examples/emitted_spec.rs",
+        format!(
+            "{header}\n//!\n//! Prints the OpenAPI document poem-openapi derives from the generated routes;\n//! `cargo xtask check` compares it with the contract.\n\nfn main() {{\n    println!(\"{{}}\", {}_server::emitted_spec());\n}}\n",
+            prefix.replace('-', "_")
+        ),
+    );
     put(
         "rust/server/src/lib.rs",
         code::rustfmt(&rust_server::lib_rs(api, &header)?)?,

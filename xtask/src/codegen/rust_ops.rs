@@ -71,8 +71,10 @@ pub fn operation_docs(out: &mut Code, op: &Operation) {
     out.line("///");
     match &op.security {
         Security::Public => out.line("/// Public: no access token needed."),
-        Security::Bearer { scopes } if scopes.is_empty() => out.line("/// Needs an access token."),
-        Security::Bearer { scopes } => out.line(&format!(
+        Security::Bearer { scopes, .. } if scopes.is_empty() => {
+            out.line("/// Needs an access token.")
+        }
+        Security::Bearer { scopes, .. } => out.line(&format!(
             "/// Needs an access token with {}.",
             scopes
                 .iter()

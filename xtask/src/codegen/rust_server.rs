@@ -75,6 +75,28 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
             .join(", ")
     ));
     out.blank();
+    let mut scopes: Vec<&str> = api
+        .operations
+        .iter()
+        .flat_map(|op| match &op.security {
+            Security::Bearer { scopes, .. } => scopes.as_slice(),
+            Security::Public => &[],
+        })
+        .map(String::as_str)
+        .collect();
+    scopes.sort_unstable();
+    scopes.dedup();
+    if !scopes.is_empty() {
+        out.line("/// Every scope an operation requires, for poem-openapi's security metadata.");
+        out.line("#[derive(poem_openapi::OAuthScopes)]");
+        out.line("pub enum Scope {");
+        for scope in &scopes {
+            out.line(&format!("#[oai(rename = {})]", rust_str(scope)));
+            out.line(&format!("{},", pascal_case(scope)));
+        }
+        out.line("}");
+        out.blank();
+    }
     out.line("/// The contract's tags, for poem-openapi's operation metadata.");
     out.line("#[derive(poem_openapi::Tags)]");
     out.line("pub enum Tag {");
@@ -155,7 +177,45 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
         "poem_openapi::OpenApiService::new({values}, TITLE, VERSION)"
     ));
     out.line("}");
+    out.blank();
+    spec_only(&mut out, api);
     Ok(out.finish())
+}
+
+/// `emitted_spec()`: the document poem-openapi derives from the routes, for
+/// `cargo xtask check` to compare with the contract. poem-openapi builds it from
+/// types alone, but wants a value of each, so a placeholder implements every
+/// trait; the spec is all it is used for.
+fn spec_only(out: &mut Code, api: &Api) {
+    out.line("/// The OpenAPI document poem-openapi derives from these routes and types.");
+    out.line("/// `cargo xtask check` compares it with the contract (the round-trip gate).");
+    out.line("pub fn emitted_spec() -> String {");
+    let placeholders = vec!["SpecOnly"; api.tags.len()].join(", ");
+    out.line(&format!("api({placeholders}).spec()"));
+    out.line("}");
+    out.blank();
+    out.line("/// Stands in for the services in [`emitted_spec`]; never called.");
+    out.line("#[doc(hidden)]");
+    out.line("pub struct SpecOnly;");
+    out.blank();
+    for tag in &api.tags {
+        let module = snake_case(&tag.name);
+        out.line(&format!(
+            "impl {module}::{}Api for SpecOnly {{",
+            pascal_case(&tag.name)
+        ));
+        for op in api.operations.iter().filter(|op| op.tag == tag.name) {
+            let ty = pascal_case(&op.id);
+            out.line(&format!(
+                "async fn {}(&self, _: RequestContext, _: {module}::{ty}Request) -> {module}::{ty}Response {{",
+                snake_case(&op.id)
+            ));
+            out.line("unreachable!(\"documentation only\")");
+            out.line("}");
+        }
+        out.line("}");
+        out.blank();
+    }
 }
 
 pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
@@ -207,20 +267,29 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
     body.blank();
     body.line("#[poem_openapi::OpenApi]");
     body.line(&format!("impl<S: {trait_name}> {routes_name}<S> {{"));
+    let mut defaults = Vec::new();
     for op in &ops {
-        handler(&mut body, op, &tag.name)?;
+        handler(&mut body, op, &tag.name, &mut defaults)?;
     }
     body.line("}");
     body.blank();
+    for function in defaults {
+        body.line(&function);
+        body.blank();
+    }
     for op in &ops {
         reply_enum(&mut body, op);
-        if let Security::Bearer { scopes } = &op.security {
+        if let Security::Bearer { scheme, scopes } = &op.security {
             let ty = pascal_case(&op.id);
             body.line(&format!("/// The scopes `{}` requires.", op.id));
             body.line("#[doc(hidden)]");
             body.line(&format!("pub struct {ty}Scopes;"));
             body.line(&format!(
                 "impl keel_runtime::server::RequiredScopes for {ty}Scopes {{"
+            ));
+            body.line(&format!(
+                "const SCHEME: &'static str = {};",
+                rust_str(scheme)
             ));
             body.line(&format!(
                 "const SCOPES: &'static [&'static str] = &[{}];",
@@ -261,10 +330,6 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             ("JsonBody<", "use keel_runtime::server::JsonBody;"),
             ("JsonReply<", "use keel_runtime::server::JsonReply;"),
             ("Bearer<", "use keel_runtime::server::Bearer;"),
-            (
-                "MissingPrecondition",
-                "use keel_runtime::server::MissingPrecondition;",
-            ),
         ],
     ));
     out.push_str("use keel_runtime::server::RequestContext;\n");
@@ -281,14 +346,6 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
     out.push('\n');
     out.push_str(&body);
     Ok(out)
-}
-
-/// A parameter whose absence the contract answers with 428 rather than 400.
-fn is_precondition(op: &Operation, param: &Param) -> bool {
-    param.location == Location::Header
-        && param.name.eq_ignore_ascii_case("if-match")
-        && param.required
-        && op.responses.iter().any(|r| r.status == Status::Code(428))
 }
 
 fn reply_enum(out: &mut Code, op: &Operation) {
@@ -386,7 +443,8 @@ fn reply_enum(out: &mut Code, op: &Operation) {
     out.blank();
 }
 
-fn handler(out: &mut Code, op: &Operation, tag: &str) -> Result<()> {
+/// `defaults` collects the functions that give parameters their defaults.
+fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>) -> Result<()> {
     let name = snake_case(&op.id);
     let ty = pascal_case(&op.id);
     let poem_path: String = op
@@ -423,10 +481,21 @@ fn handler(out: &mut Code, op: &Operation, tag: &str) -> Result<()> {
     out.line("http: &poem::Request,");
     // First among the extractors: a request without the right token is refused
     // before its parameters or body are read.
-    if let Security::Bearer { .. } = &op.security {
-        out.line(&format!("auth: Bearer<{ty}Scopes>,"));
+    if let Security::Bearer { scopes, .. } = &op.security {
+        // The scopes again, as poem-openapi documents them.
+        let documented: Vec<String> = scopes
+            .iter()
+            .map(|s| format!("scope = \"crate::Scope::{}\"", pascal_case(s)))
+            .collect();
+        if documented.is_empty() {
+            out.line(&format!("auth: Bearer<{ty}Scopes>,"));
+        } else {
+            out.line(&format!(
+                "#[oai({})] auth: Bearer<{ty}Scopes>,",
+                documented.join(", ")
+            ));
+        }
     }
-    let mut prelude = Vec::new();
     let mut fields = Vec::new();
     // poem-openapi binds path arguments to path variables by position, so path
     // parameters come first, in the order the path names them.
@@ -445,40 +514,44 @@ fn handler(out: &mut Code, op: &Operation, tag: &str) -> Result<()> {
             Location::Header => "Header",
             Location::Cookie => "Cookie",
         };
-        let precondition = is_precondition(op, param);
-        let wire_ty = if (param.required || param.is_array()) && !precondition {
-            value_ty.clone()
-        } else {
-            format!("Option<{value_ty}>")
-        };
         let mut attr = format!("name = {}", rust_str(&param.name));
         if param.is_array() && !param.explode {
             attr.push_str(", explode = false");
         }
+        let default = match (param.required, &param.schema.default) {
+            (false, Some(default)) => {
+                Some(default_literal(default, &value_ty).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "operation `{}`: parameter `{}` has a default of a kind not supported yet",
+                        op.id,
+                        param.name
+                    )
+                })?)
+            }
+            _ => None,
+        };
+        // poem-openapi applies (and documents) a default through a function.
+        let wire_ty = if let Some(literal) = default {
+            let function = format!("{}_{var}_default", snake_case(&op.id));
+            attr.push_str(&format!(", default = \"{function}\""));
+            defaults.push(format!("fn {function}() -> {value_ty} {{ {literal} }}"));
+            fields.push(format!("{var}: {var}.0"));
+            value_ty.clone()
+        } else if param.required {
+            fields.push(format!("{var}: {var}.0"));
+            value_ty.clone()
+        } else if param.is_array() {
+            // Absent and empty are the same on the wire.
+            fields.push(format!("{var}: {var}.0.unwrap_or_default()"));
+            format!("Option<{value_ty}>")
+        } else {
+            fields.push(format!("{var}: {var}.0"));
+            format!("Option<{value_ty}>")
+        };
         if let Some(validator) = oai_validator(&param.schema) {
             attr.push_str(&format!(", validator({validator})"));
         }
         out.line(&format!("#[oai({attr})] {var}: {extractor}<{wire_ty}>,"));
-        if precondition {
-            prelude.push(format!(
-                "let Some({var}) = {var}.0 else {{ return Err(MissingPrecondition {{ header: {} }}.into()); }};",
-                rust_str(&param.name)
-            ));
-            fields.push(var);
-        } else if let (false, Some(default), false) =
-            (param.required, &param.schema.default, param.is_array())
-        {
-            let literal = default_literal(default, &value_ty).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "operation `{}`: parameter `{}` has a default of a kind not supported yet",
-                    op.id,
-                    param.name
-                )
-            })?;
-            fields.push(format!("{var}: {var}.0.unwrap_or({literal})"));
-        } else {
-            fields.push(format!("{var}: {var}.0"));
-        }
     }
     if let Some(body) = &op.body {
         out.line(&format!("body: JsonBody<{}>,", rust_type(&body.schema)));
@@ -490,9 +563,6 @@ fn handler(out: &mut Code, op: &Operation, tag: &str) -> Result<()> {
         rust_str(&op.id),
         rust_str(&op.path)
     ));
-    for line in prelude {
-        out.line(&line);
-    }
     out.line(&format!(
         "let req = {ty}Request {{ {} }};",
         fields.join(", ")

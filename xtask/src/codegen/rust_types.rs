@@ -78,10 +78,8 @@ fn object_type(
 
     doc_lines(out, schema.description.as_deref());
     out.line("#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]");
-    out.line("#[cfg_attr(feature = \"server\", derive(poem_openapi::Object))]");
     if object.deny_unknown {
         out.line("#[serde(deny_unknown_fields)]");
-        out.line("#[cfg_attr(feature = \"server\", oai(deny_unknown_fields))]");
     }
     out.line(&format!("pub struct {name} {{"));
     for field in &object.fields {
@@ -94,15 +92,30 @@ fn object_type(
             serde_attr.push_str(extra);
         }
         out.line(&format!("#[serde({serde_attr})]"));
-        let mut oai = format!("rename = {}", rust_str(&field.json_name));
-        if let Some(validator) = oai_validator(&field.schema) {
-            oai.push_str(&format!(", validator({validator})"));
-        }
-        out.line(&format!("#[cfg_attr(feature = \"server\", oai({oai}))]"));
         out.line(&format!("pub {rust}: {ty},"));
     }
     out.line("}");
     out.blank();
+    let properties: Vec<String> = object
+        .fields
+        .iter()
+        .map(|f| format!("({}, {})", rust_str(&f.json_name), meta_ref(api, &f.schema)))
+        .collect();
+    let required: Vec<String> = object
+        .fields
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| rust_str(&f.json_name))
+        .collect();
+    documented(
+        out,
+        name,
+        &format!(
+            "MetaSchema {{ properties: vec![{}], required: vec![{}], ..MetaSchema::new(\"object\") }}",
+            properties.join(", "),
+            required.join(", ")
+        ),
+    );
 
     out.line(&format!("impl Validate for {name} {{"));
     out.line("fn validate(&self) -> Result<(), ValidationErrors> {");
@@ -158,6 +171,122 @@ fn is_recursive(api: &Api, owner: &str, schema: &Schema) -> bool {
         }
     }
     false
+}
+
+/// `keel_runtime::documented!`: poem-openapi learns the type's schema from the
+/// contract (see `keel_runtime::server::schema`).
+fn documented(out: &mut Code, name: &str, schema: &str) {
+    let registry = if schema.contains("registry") {
+        "registry"
+    } else {
+        "_"
+    };
+    out.line("#[cfg(feature = \"server\")]");
+    out.line(&format!(
+        "keel_runtime::documented!({name}, {}, |{registry}| {{ use keel_runtime::server::schema::*; {schema} }});",
+        rust_str(name)
+    ));
+    out.blank();
+}
+
+/// The schema of a position as poem-openapi's registry spells it.
+fn meta_ref(api: &Api, schema: &Schema) -> String {
+    let plain = match &schema.ty {
+        Type::Named(name) => match api.schemas.iter().find(|s| &s.name == name) {
+            // An alias is a Rust type alias, which cannot describe itself: its
+            // type goes inline.
+            Some(NamedSchema {
+                kind: SchemaKind::Alias(inner),
+                ..
+            }) => meta_ref(api, inner),
+            _ => format!("reference::<{name}>(registry, {})", rust_str(name)),
+        },
+        _ => format!("inline({})", meta_schema(api, schema)),
+    };
+    if schema.nullable {
+        format!("nullable({plain})")
+    } else {
+        plain
+    }
+}
+
+/// An inline schema: type, format, rules and default.
+fn meta_schema(api: &Api, schema: &Schema) -> String {
+    let r = &schema.rules;
+    let mut fields: Vec<String> = Vec::new();
+    let (ty, format) = match &schema.ty {
+        Type::Named(_) => unreachable!("named schemas are references"),
+        Type::String(f) => (
+            "string",
+            match f {
+                StringFormat::Plain => None,
+                StringFormat::Uuid => Some("uuid"),
+                StringFormat::DateTime => Some("date-time"),
+                StringFormat::Date => Some("date"),
+                StringFormat::Email => Some("email"),
+                StringFormat::Uri => Some("uri"),
+                StringFormat::Byte => Some("byte"),
+            },
+        ),
+        Type::Integer(IntFormat::Int32) => ("integer", Some("int32")),
+        Type::Integer(IntFormat::Int64) => ("integer", Some("int64")),
+        Type::Number(NumberFormat::Float) => ("number", Some("float")),
+        Type::Number(NumberFormat::Double) => ("number", Some("double")),
+        Type::Boolean => ("boolean", None),
+        Type::Any => ("", None),
+        Type::Array(items) => {
+            fields.push(format!("items: Some(Box::new({}))", meta_ref(api, items)));
+            ("array", None)
+        }
+        Type::Map(values) => {
+            fields.push(format!(
+                "additional_properties: Some(Box::new({}))",
+                meta_ref(api, values)
+            ));
+            ("object", None)
+        }
+    };
+    if let Some(format) = format {
+        fields.push(format!("format: Some(\"{format}\")"));
+    }
+    if let Some(v) = r.min_length {
+        fields.push(format!("min_length: Some({v})"));
+    }
+    if let Some(v) = r.max_length {
+        fields.push(format!("max_length: Some({v})"));
+    }
+    if let Some(p) = &r.pattern {
+        fields.push(format!("pattern: Some({}.to_owned())", rust_str(p)));
+    }
+    if let Some(b) = r.minimum {
+        fields.push(format!("minimum: Some({:?})", b.value));
+        if b.exclusive {
+            fields.push("exclusive_minimum: Some(true)".into());
+        }
+    }
+    if let Some(b) = r.maximum {
+        fields.push(format!("maximum: Some({:?})", b.value));
+        if b.exclusive {
+            fields.push("exclusive_maximum: Some(true)".into());
+        }
+    }
+    if let Some(v) = r.min_items {
+        fields.push(format!("min_items: Some({v})"));
+    }
+    if let Some(v) = r.max_items {
+        fields.push(format!("max_items: Some({v})"));
+    }
+    if let Some(default) = &schema.default {
+        fields.push(format!("default: Some(serde_json::json!({default}))"));
+    }
+    if fields.is_empty() {
+        format!("MetaSchema::new(\"{ty}\")")
+    } else {
+        format!(
+            "MetaSchema {{ {}, ..MetaSchema::new(\"{ty}\") }}",
+            fields.join(", ")
+        )
+    }
 }
 
 /// The Rust type of a field, and the extra serde attribute its presence rules need.
@@ -439,36 +568,54 @@ fn union_type(out: &mut Code, schema: &NamedSchema, union: &UnionSchema) {
     let name = &schema.name;
     doc_lines(out, schema.description.as_deref());
     match &union.discriminator {
-        Some(property) => {
-            out.line("#[derive(Debug, Clone, PartialEq)]");
-            out.line("#[cfg_attr(feature = \"server\", derive(poem_openapi::Union))]");
-            out.line(&format!(
-                "#[cfg_attr(feature = \"server\", oai({}discriminator_name = {}))]",
-                if union.any_of { "" } else { "one_of, " },
-                rust_str(property)
-            ));
-        }
+        Some(_) => out.line("#[derive(Debug, Clone, PartialEq)]"),
         None => {
             out.line("#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]");
             out.line("#[serde(untagged)]");
-            out.line("#[cfg_attr(feature = \"server\", derive(poem_openapi::Union))]");
-            if !union.any_of {
-                out.line("#[cfg_attr(feature = \"server\", oai(one_of))]");
-            }
         }
     }
     out.line(&format!("pub enum {name} {{"));
     for variant in &union.variants {
-        if let Some(tag) = &variant.tag {
-            out.line(&format!(
-                "#[cfg_attr(feature = \"server\", oai(mapping = {}))]",
-                rust_str(tag)
-            ));
-        }
         out.line(&format!("{0}({0}),", variant.schema));
     }
     out.line("}");
     out.blank();
+    let variants: Vec<String> = union
+        .variants
+        .iter()
+        .map(|v| {
+            format!(
+                "reference::<{0}>(registry, {1})",
+                v.schema,
+                rust_str(&v.schema)
+            )
+        })
+        .collect();
+    let mut meta = format!(
+        "MetaSchema {{ {}: vec![{}]",
+        if union.any_of { "any_of" } else { "one_of" },
+        variants.join(", ")
+    );
+    if let Some(property) = &union.discriminator {
+        let mapping: Vec<String> = union
+            .variants
+            .iter()
+            .map(|v| {
+                format!(
+                    "({}.to_owned(), {}.to_owned())",
+                    rust_str(v.tag.as_deref().unwrap_or(&v.schema)),
+                    rust_str(&format!("#/components/schemas/{}", v.schema))
+                )
+            })
+            .collect();
+        meta.push_str(&format!(
+            ", discriminator: Some(MetaDiscriminatorObject {{ property_name: {}, mapping: vec![{}] }})",
+            rust_str(property),
+            mapping.join(", ")
+        ));
+    }
+    meta.push_str(", ..MetaSchema::new(\"object\") }");
+    documented(out, name, &meta);
     out.line(&format!("impl Validate for {name} {{"));
     out.line("fn validate(&self) -> Result<(), ValidationErrors> {");
     out.line("match self {");

@@ -828,7 +828,17 @@ impl<'a> Loader<'a> {
             _ if node.child("$ref").is_some() => Err(node.error("a component schema that is only a `$ref` (an alias) is not supported yet".into())),
             // Arrays and primitives: a named alias of the type.
             ["array"] | ["string"] | ["integer"] | ["number"] | ["boolean"] => {
-                Ok(SchemaKind::Alias(self.schema(node, &format!("{name}Item"))?))
+                let inner = self.schema(node, &format!("{name}Item"))?;
+                // A Rust type alias carries no rules of its own: the generated
+                // code could neither check nor document them.
+                let loses = inner.rules != Rules::default()
+                    || matches!(inner.ty, Type::String(StringFormat::Email | StringFormat::Uri | StringFormat::Byte));
+                if loses {
+                    return Err(node.error(format!(
+                        "named schema `{name}` is an array or primitive with constraints or a checked format; that is not supported yet: declare them where it is used, or make it an object"
+                    )));
+                }
+                Ok(SchemaKind::Alias(inner))
             }
             _ => Err(node.error(format!(
                 "component schema `{name}` must be `type: object` or a string `enum`; other top-level schemas (allOf, oneOf, primitives) are not supported yet"
@@ -858,7 +868,10 @@ impl<'a> Loader<'a> {
                     .iter()
                     .map(|s| s.as_str().map(str::to_owned))
                     .collect::<Result<Vec<_>>>()?;
-                Ok(Security::Bearer { scopes })
+                Ok(Security::Bearer {
+                    scheme: (*scheme).to_owned(),
+                    scopes,
+                })
             }
             _ => Err(node.error(
                 "alternative security requirements (more than one entry) are not supported yet"
@@ -1106,7 +1119,7 @@ impl<'a> Loader<'a> {
         let description = node.opt_str("description")?.map(str::to_owned);
         let default = node.child("default").map(|d| d.value.clone());
         if let Some(target) = node.opt_str("$ref")? {
-            let mut allowed = vec!["$ref"];
+            let mut allowed = vec!["$ref", "default"];
             allowed.extend(SCHEMA_ANNOTATIONS);
             node.check_keys(&allowed)?;
             let Some(name) = target.strip_prefix("#/components/schemas/") else {

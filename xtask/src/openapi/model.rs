@@ -170,6 +170,8 @@ pub enum Security {
     Public,
     /// A bearer token carrying every one of these scopes.
     Bearer {
+        /// The name of the scheme in `components.securitySchemes`.
+        scheme: String,
         scopes: Vec<String>,
     },
 }

@@ -60,19 +60,20 @@ impl<S: AuditApi> AuditRoutes<S> {
     async fn list_audit_events(
         &self,
         http: &poem::Request,
-        auth: Bearer<ListAuditEventsScopes>,
+        #[oai(scope = "crate::Scope::AuditRead")] auth: Bearer<ListAuditEventsScopes>,
         #[oai(
             name = "limit",
+            default = "list_audit_events_limit_default",
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
-        limit: Query<Option<i32>>,
+        limit: Query<i32>,
         #[oai(name = "cursor", validator(pattern = "^[A-Za-z0-9_-]{22}$"))] cursor: Query<
             Option<String>,
         >,
     ) -> poem::Result<ListAuditEventsReply> {
         keel_runtime::server::record_operation("listAuditEvents", "/v1/admin/audit-events");
         let req = ListAuditEventsRequest {
-            limit: limit.0.unwrap_or(50),
+            limit: limit.0,
             cursor: cursor.0,
         };
         Ok(self
@@ -84,6 +85,10 @@ impl<S: AuditApi> AuditRoutes<S> {
             .await
             .into())
     }
+}
+
+fn list_audit_events_limit_default() -> i32 {
+    50
 }
 
 /// How [`ListAuditEventsResponse`] goes on the wire (poem-openapi's view of it).
@@ -148,5 +153,6 @@ impl From<ListAuditEventsResponse> for ListAuditEventsReply {
 #[doc(hidden)]
 pub struct ListAuditEventsScopes;
 impl keel_runtime::server::RequiredScopes for ListAuditEventsScopes {
+    const SCHEME: &'static str = "bearer";
     const SCOPES: &'static [&'static str] = &["audit:read"];
 }

@@ -7,7 +7,6 @@
 use keel_runtime::server::Bearer;
 use keel_runtime::server::JsonBody;
 use keel_runtime::server::JsonReply;
-use keel_runtime::server::MissingPrecondition;
 use keel_runtime::server::RequestContext;
 /// The request and response type of each operation (shared with the Rust client).
 pub use keel_types::users::*;
@@ -123,13 +122,14 @@ impl<S: UsersApi> UsersRoutes<S> {
     async fn list_users(
         &self,
         http: &poem::Request,
-        auth: Bearer<ListUsersScopes>,
+        #[oai(scope = "crate::Scope::UsersAdmin")] auth: Bearer<ListUsersScopes>,
         #[oai(
             name = "limit",
+            default = "list_users_limit_default",
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
-        limit: Query<Option<i32>>,
-        #[oai(name = "order")] order: Query<Option<ListUsersOrder>>,
+        limit: Query<i32>,
+        #[oai(name = "order", default = "list_users_order_default")] order: Query<ListUsersOrder>,
         #[oai(name = "cursor", validator(pattern = "^[A-Za-z0-9_-]{22}$"))] cursor: Query<
             Option<String>,
         >,
@@ -139,8 +139,8 @@ impl<S: UsersApi> UsersRoutes<S> {
     ) -> poem::Result<ListUsersReply> {
         keel_runtime::server::record_operation("listUsers", "/v1/users");
         let req = ListUsersRequest {
-            limit: limit.0.unwrap_or(20),
-            order: order.0.unwrap_or(ListUsersOrder::OldestFirst),
+            limit: limit.0,
+            order: order.0,
             cursor: cursor.0,
             email_contains: email_contains.0,
             created_after: created_after.0,
@@ -170,7 +170,7 @@ impl<S: UsersApi> UsersRoutes<S> {
     async fn create_user(
         &self,
         http: &poem::Request,
-        auth: Bearer<CreateUserScopes>,
+        #[oai(scope = "crate::Scope::UsersAdmin")] auth: Bearer<CreateUserScopes>,
         body: JsonBody<NewUser>,
     ) -> poem::Result<CreateUserReply> {
         keel_runtime::server::record_operation("createUser", "/v1/users");
@@ -197,7 +197,7 @@ impl<S: UsersApi> UsersRoutes<S> {
     async fn get_user(
         &self,
         http: &poem::Request,
-        auth: Bearer<GetUserScopes>,
+        #[oai(scope = "crate::Scope::UsersRead")] auth: Bearer<GetUserScopes>,
         #[oai(name = "userId")] user_id: Path<uuid::Uuid>,
     ) -> poem::Result<GetUserReply> {
         keel_runtime::server::record_operation("getUser", "/v1/users/{userId}");
@@ -224,7 +224,7 @@ impl<S: UsersApi> UsersRoutes<S> {
     async fn delete_user(
         &self,
         http: &poem::Request,
-        auth: Bearer<DeleteUserScopes>,
+        #[oai(scope = "crate::Scope::UsersWrite")] auth: Bearer<DeleteUserScopes>,
         #[oai(name = "userId")] user_id: Path<uuid::Uuid>,
     ) -> poem::Result<DeleteUserReply> {
         keel_runtime::server::record_operation("deleteUser", "/v1/users/{userId}");
@@ -255,20 +255,17 @@ impl<S: UsersApi> UsersRoutes<S> {
     async fn update_user(
         &self,
         http: &poem::Request,
-        auth: Bearer<UpdateUserScopes>,
+        #[oai(scope = "crate::Scope::UsersWrite")] auth: Bearer<UpdateUserScopes>,
         #[oai(name = "userId")] user_id: Path<uuid::Uuid>,
         #[oai(name = "If-Match", validator(min_length = 1, max_length = 200))] if_match: Header<
-            Option<String>,
+            String,
         >,
         body: JsonBody<UserPatch>,
     ) -> poem::Result<UpdateUserReply> {
         keel_runtime::server::record_operation("updateUser", "/v1/users/{userId}");
-        let Some(if_match) = if_match.0 else {
-            return Err(MissingPrecondition { header: "If-Match" }.into());
-        };
         let req = UpdateUserRequest {
             user_id: user_id.0,
-            if_match,
+            if_match: if_match.0,
             body: body.0,
         };
         Ok(self
@@ -280,6 +277,14 @@ impl<S: UsersApi> UsersRoutes<S> {
             .await
             .into())
     }
+}
+
+fn list_users_limit_default() -> i32 {
+    20
+}
+
+fn list_users_order_default() -> ListUsersOrder {
+    ListUsersOrder::OldestFirst
 }
 
 /// How [`ListUsersResponse`] goes on the wire (poem-openapi's view of it).
@@ -342,6 +347,7 @@ impl From<ListUsersResponse> for ListUsersReply {
 #[doc(hidden)]
 pub struct ListUsersScopes;
 impl keel_runtime::server::RequiredScopes for ListUsersScopes {
+    const SCHEME: &'static str = "bearer";
     const SCOPES: &'static [&'static str] = &["users:admin"];
 }
 
@@ -429,6 +435,7 @@ impl From<CreateUserResponse> for CreateUserReply {
 #[doc(hidden)]
 pub struct CreateUserScopes;
 impl keel_runtime::server::RequiredScopes for CreateUserScopes {
+    const SCHEME: &'static str = "bearer";
     const SCOPES: &'static [&'static str] = &["users:admin"];
 }
 
@@ -496,6 +503,7 @@ impl From<GetUserResponse> for GetUserReply {
 #[doc(hidden)]
 pub struct GetUserScopes;
 impl keel_runtime::server::RequiredScopes for GetUserScopes {
+    const SCHEME: &'static str = "bearer";
     const SCOPES: &'static [&'static str] = &["users:read"];
 }
 
@@ -563,6 +571,7 @@ impl From<DeleteUserResponse> for DeleteUserReply {
 #[doc(hidden)]
 pub struct DeleteUserScopes;
 impl keel_runtime::server::RequiredScopes for DeleteUserScopes {
+    const SCHEME: &'static str = "bearer";
     const SCOPES: &'static [&'static str] = &["users:write"];
 }
 
@@ -658,5 +667,6 @@ impl From<UpdateUserResponse> for UpdateUserReply {
 #[doc(hidden)]
 pub struct UpdateUserScopes;
 impl keel_runtime::server::RequiredScopes for UpdateUserScopes {
+    const SCHEME: &'static str = "bearer";
     const SCOPES: &'static [&'static str] = &["users:write"];
 }

@@ -17,32 +17,77 @@ pub mod users;
 
 /// One sensitive action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 pub struct AuditEvent {
     #[serde(rename = "id")]
-    #[cfg_attr(feature = "server", oai(rename = "id"))]
     pub id: uuid::Uuid,
     #[serde(rename = "action")]
-    #[cfg_attr(feature = "server", oai(rename = "action"))]
     pub action: AuditEventAction,
     /// Who acted; null when unknown (a failed login).
     #[serde(rename = "actorId")]
-    #[cfg_attr(feature = "server", oai(rename = "actorId"))]
     pub actor_id: Option<uuid::Uuid>,
     /// The account acted upon, when there is one.
     #[serde(rename = "targetId")]
-    #[cfg_attr(feature = "server", oai(rename = "targetId"))]
     pub target_id: Option<uuid::Uuid>,
     #[serde(rename = "requestId")]
-    #[cfg_attr(feature = "server", oai(rename = "requestId"))]
     pub request_id: String,
     #[serde(rename = "clientIp")]
-    #[cfg_attr(feature = "server", oai(rename = "clientIp"))]
     pub client_ip: Option<String>,
     #[serde(rename = "occurredAt")]
-    #[cfg_attr(feature = "server", oai(rename = "occurredAt"))]
     pub occurred_at: chrono::DateTime<chrono::Utc>,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(AuditEvent, "AuditEvent", |registry| {
+    use keel_runtime::server::schema::*;
+    MetaSchema {
+        properties: vec![
+            (
+                "id",
+                inline(MetaSchema {
+                    format: Some("uuid"),
+                    ..MetaSchema::new("string")
+                }),
+            ),
+            (
+                "action",
+                reference::<AuditEventAction>(registry, "AuditEventAction"),
+            ),
+            (
+                "actorId",
+                nullable(inline(MetaSchema {
+                    format: Some("uuid"),
+                    ..MetaSchema::new("string")
+                })),
+            ),
+            (
+                "targetId",
+                nullable(inline(MetaSchema {
+                    format: Some("uuid"),
+                    ..MetaSchema::new("string")
+                })),
+            ),
+            ("requestId", inline(MetaSchema::new("string"))),
+            ("clientIp", nullable(inline(MetaSchema::new("string")))),
+            (
+                "occurredAt",
+                inline(MetaSchema {
+                    format: Some("date-time"),
+                    ..MetaSchema::new("string")
+                }),
+            ),
+        ],
+        required: vec![
+            "id",
+            "action",
+            "actorId",
+            "targetId",
+            "requestId",
+            "clientIp",
+            "occurredAt",
+        ],
+        ..MetaSchema::new("object")
+    }
+});
 
 impl Validate for AuditEvent {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -93,19 +138,35 @@ impl keel_runtime::ToParam for AuditEventAction {
 
 /// One page of the audit log, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 pub struct AuditEventPage {
     #[serde(rename = "items")]
-    #[cfg_attr(feature = "server", oai(rename = "items"))]
     pub items: Vec<AuditEvent>,
     #[serde(
         rename = "nextCursor",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "server", oai(rename = "nextCursor"))]
     pub next_cursor: Option<String>,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(AuditEventPage, "AuditEventPage", |registry| {
+    use keel_runtime::server::schema::*;
+    MetaSchema {
+        properties: vec![
+            (
+                "items",
+                inline(MetaSchema {
+                    items: Some(Box::new(reference::<AuditEvent>(registry, "AuditEvent"))),
+                    ..MetaSchema::new("array")
+                }),
+            ),
+            ("nextCursor", inline(MetaSchema::new("string"))),
+        ],
+        required: vec!["items"],
+        ..MetaSchema::new("object")
+    }
+});
 
 impl Validate for AuditEventPage {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -117,20 +178,38 @@ impl Validate for AuditEventPage {
 
 /// An email and password, to log in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "server", oai(deny_unknown_fields))]
 pub struct Credentials {
     #[serde(rename = "email")]
-    #[cfg_attr(feature = "server", oai(rename = "email", validator(max_length = 254)))]
     pub email: String,
     #[serde(rename = "password")]
-    #[cfg_attr(
-        feature = "server",
-        oai(rename = "password", validator(max_length = 128))
-    )]
     pub password: String,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(Credentials, "Credentials", |_| {
+    use keel_runtime::server::schema::*;
+    MetaSchema {
+        properties: vec![
+            (
+                "email",
+                inline(MetaSchema {
+                    max_length: Some(254),
+                    ..MetaSchema::new("string")
+                }),
+            ),
+            (
+                "password",
+                inline(MetaSchema {
+                    max_length: Some(128),
+                    ..MetaSchema::new("string")
+                }),
+            ),
+        ],
+        required: vec!["email", "password"],
+        ..MetaSchema::new("object")
+    }
+});
 
 impl Validate for Credentials {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -144,25 +223,35 @@ impl Validate for Credentials {
 /// One invalid part of a request: a body property (`pointer`) or a
 /// parameter (`parameter`); exactly one of the two is present.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 pub struct FieldError {
     /// The body property, as a JSON pointer (`/displayName`).
     #[serde(rename = "pointer", default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "server", oai(rename = "pointer"))]
     pub pointer: Option<String>,
     /// The parameter, by its name in the contract (`limit`, `userId`, `If-Match`).
     #[serde(rename = "parameter", default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "server", oai(rename = "parameter"))]
     pub parameter: Option<String>,
     /// The rule the value broke (`length`, `email`, `url`, `regex`, `range`, `type`, `required`, `unknown`).
     #[serde(rename = "code")]
-    #[cfg_attr(feature = "server", oai(rename = "code"))]
     pub code: String,
     /// What is wrong, for a human.
     #[serde(rename = "detail")]
-    #[cfg_attr(feature = "server", oai(rename = "detail"))]
     pub detail: String,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(FieldError, "FieldError", |_| {
+    use keel_runtime::server::schema::*;
+    MetaSchema {
+        properties: vec![
+            ("pointer", inline(MetaSchema::new("string"))),
+            ("parameter", inline(MetaSchema::new("string"))),
+            ("code", inline(MetaSchema::new("string"))),
+            ("detail", inline(MetaSchema::new("string"))),
+        ],
+        required: vec!["code", "detail"],
+        ..MetaSchema::new("object")
+    }
+});
 
 impl Validate for FieldError {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -172,27 +261,37 @@ impl Validate for FieldError {
 
 /// One public Ed25519 key (RFC 8037).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 pub struct Jwk {
     #[serde(rename = "kty")]
-    #[cfg_attr(feature = "server", oai(rename = "kty"))]
     pub kty: String,
     #[serde(rename = "crv")]
-    #[cfg_attr(feature = "server", oai(rename = "crv"))]
     pub crv: String,
     #[serde(rename = "x")]
-    #[cfg_attr(feature = "server", oai(rename = "x"))]
     pub x: String,
     #[serde(rename = "kid")]
-    #[cfg_attr(feature = "server", oai(rename = "kid"))]
     pub kid: String,
     #[serde(rename = "alg")]
-    #[cfg_attr(feature = "server", oai(rename = "alg"))]
     pub alg: String,
     #[serde(rename = "use")]
-    #[cfg_attr(feature = "server", oai(rename = "use"))]
     pub use_: String,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(Jwk, "Jwk", |_| {
+    use keel_runtime::server::schema::*;
+    MetaSchema {
+        properties: vec![
+            ("kty", inline(MetaSchema::new("string"))),
+            ("crv", inline(MetaSchema::new("string"))),
+            ("x", inline(MetaSchema::new("string"))),
+            ("kid", inline(MetaSchema::new("string"))),
+            ("alg", inline(MetaSchema::new("string"))),
+            ("use", inline(MetaSchema::new("string"))),
+        ],
+        required: vec!["kty", "crv", "x", "kid", "alg", "use"],
+        ..MetaSchema::new("object")
+    }
+});
 
 impl Validate for Jwk {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -202,12 +301,26 @@ impl Validate for Jwk {
 
 /// A JSON Web Key Set (RFC 7517).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 pub struct JwkSet {
     #[serde(rename = "keys")]
-    #[cfg_attr(feature = "server", oai(rename = "keys"))]
     pub keys: Vec<Jwk>,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(JwkSet, "JwkSet", |registry| {
+    use keel_runtime::server::schema::*;
+    MetaSchema {
+        properties: vec![(
+            "keys",
+            inline(MetaSchema {
+                items: Some(Box::new(reference::<Jwk>(registry, "Jwk"))),
+                ..MetaSchema::new("array")
+            }),
+        )],
+        required: vec!["keys"],
+        ..MetaSchema::new("object")
+    }
+});
 
 impl Validate for JwkSet {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -259,55 +372,34 @@ static NEW_USER_PHONE_PATTERN: LazyLock<regex::Regex> = LazyLock::new(|| {
 
 /// What an administrator sends to create a user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "server", oai(deny_unknown_fields))]
 pub struct NewUser {
     #[serde(rename = "email")]
-    #[cfg_attr(feature = "server", oai(rename = "email", validator(max_length = 254)))]
     pub email: String,
     /// Without leading or trailing white space or control characters.
     #[serde(rename = "displayName")]
-    #[cfg_attr(
-        feature = "server",
-        oai(
-            rename = "displayName",
-            validator(
-                min_length = 1,
-                max_length = 100,
-                pattern = "^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$"
-            )
-        )
-    )]
     pub display_name: String,
     #[serde(
         rename = "avatarUrl",
         default,
         skip_serializing_if = "Tristate::is_absent"
     )]
-    #[cfg_attr(
-        feature = "server",
-        oai(rename = "avatarUrl", validator(max_length = 2048))
-    )]
     pub avatar_url: Tristate<String>,
     #[serde(rename = "role", default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "server", oai(rename = "role"))]
     pub role: Option<Role>,
     /// An E.164 phone number; stored encrypted.
     #[serde(rename = "phone", default, skip_serializing_if = "Tristate::is_absent")]
-    #[cfg_attr(
-        feature = "server",
-        oai(rename = "phone", validator(pattern = "^\\+[1-9][0-9]{6,14}$"))
-    )]
     pub phone: Tristate<String>,
     /// Without one, the user cannot log in until an administrator sets one.
     #[serde(rename = "password", default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "server",
-        oai(rename = "password", validator(min_length = 12, max_length = 128))
-    )]
     pub password: Option<String>,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(NewUser, "NewUser", |registry| {
+    use keel_runtime::server::schema::*;
+    MetaSchema { properties: vec![("email", inline(MetaSchema { format: Some("email"), max_length: Some(254), ..MetaSchema::new("string") })), ("displayName", inline(MetaSchema { min_length: Some(1), max_length: Some(100), pattern: Some("^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$".to_owned()), ..MetaSchema::new("string") })), ("avatarUrl", nullable(inline(MetaSchema { format: Some("uri"), max_length: Some(2048), ..MetaSchema::new("string") }))), ("role", reference::<Role>(registry, "Role")), ("phone", nullable(inline(MetaSchema { pattern: Some("^\\+[1-9][0-9]{6,14}$".to_owned()), ..MetaSchema::new("string") }))), ("password", inline(MetaSchema { min_length: Some(12), max_length: Some(128), ..MetaSchema::new("string") }))], required: vec!["email", "displayName"], ..MetaSchema::new("object") }
+});
 
 impl Validate for NewUser {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -330,33 +422,55 @@ impl Validate for NewUser {
 
 /// An error, as RFC 9457 problem details.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 pub struct Problem {
     /// A URI reference naming the kind of problem.
     #[serde(rename = "type")]
-    #[cfg_attr(feature = "server", oai(rename = "type"))]
     pub type_: String,
     /// A short summary of the kind of problem.
     #[serde(rename = "title")]
-    #[cfg_attr(feature = "server", oai(rename = "title"))]
     pub title: String,
     /// The HTTP status code.
     #[serde(rename = "status")]
-    #[cfg_attr(feature = "server", oai(rename = "status"))]
     pub status: i32,
     /// What went wrong with this request, for a human.
     #[serde(rename = "detail", default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "server", oai(rename = "detail"))]
     pub detail: Option<String>,
     /// The request this problem belongs to.
     #[serde(rename = "instance", default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "server", oai(rename = "instance"))]
     pub instance: Option<String>,
     /// One entry per invalid field, when the request failed validation.
     #[serde(rename = "errors", default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "server", oai(rename = "errors"))]
     pub errors: Option<Vec<FieldError>>,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(Problem, "Problem", |registry| {
+    use keel_runtime::server::schema::*;
+    MetaSchema {
+        properties: vec![
+            ("type", inline(MetaSchema::new("string"))),
+            ("title", inline(MetaSchema::new("string"))),
+            (
+                "status",
+                inline(MetaSchema {
+                    format: Some("int32"),
+                    ..MetaSchema::new("integer")
+                }),
+            ),
+            ("detail", inline(MetaSchema::new("string"))),
+            ("instance", inline(MetaSchema::new("string"))),
+            (
+                "errors",
+                inline(MetaSchema {
+                    items: Some(Box::new(reference::<FieldError>(registry, "FieldError"))),
+                    ..MetaSchema::new("array")
+                }),
+            ),
+        ],
+        required: vec!["type", "title", "status"],
+        ..MetaSchema::new("object")
+    }
+});
 
 impl Validate for Problem {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -370,17 +484,28 @@ impl Validate for Problem {
 
 /// A refresh token, to exchange or revoke.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "server", oai(deny_unknown_fields))]
 pub struct RefreshRequest {
     #[serde(rename = "refreshToken")]
-    #[cfg_attr(
-        feature = "server",
-        oai(rename = "refreshToken", validator(min_length = 1, max_length = 200))
-    )]
     pub refresh_token: String,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(RefreshRequest, "RefreshRequest", |_| {
+    use keel_runtime::server::schema::*;
+    MetaSchema {
+        properties: vec![(
+            "refreshToken",
+            inline(MetaSchema {
+                min_length: Some(1),
+                max_length: Some(200),
+                ..MetaSchema::new("string")
+            }),
+        )],
+        required: vec!["refreshToken"],
+        ..MetaSchema::new("object")
+    }
+});
 
 impl Validate for RefreshRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -396,33 +521,21 @@ static REGISTRATION_DISPLAY_NAME_PATTERN: LazyLock<regex::Regex> = LazyLock::new
 
 /// What a person sends to sign up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "server", oai(deny_unknown_fields))]
 pub struct Registration {
     #[serde(rename = "email")]
-    #[cfg_attr(feature = "server", oai(rename = "email", validator(max_length = 254)))]
     pub email: String,
     #[serde(rename = "displayName")]
-    #[cfg_attr(
-        feature = "server",
-        oai(
-            rename = "displayName",
-            validator(
-                min_length = 1,
-                max_length = 100,
-                pattern = "^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$"
-            )
-        )
-    )]
     pub display_name: String,
     #[serde(rename = "password")]
-    #[cfg_attr(
-        feature = "server",
-        oai(rename = "password", validator(min_length = 12, max_length = 128))
-    )]
     pub password: String,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(Registration, "Registration", |_| {
+    use keel_runtime::server::schema::*;
+    MetaSchema { properties: vec![("email", inline(MetaSchema { format: Some("email"), max_length: Some(254), ..MetaSchema::new("string") })), ("displayName", inline(MetaSchema { min_length: Some(1), max_length: Some(100), pattern: Some("^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$".to_owned()), ..MetaSchema::new("string") })), ("password", inline(MetaSchema { min_length: Some(12), max_length: Some(128), ..MetaSchema::new("string") }))], required: vec!["email", "displayName", "password"], ..MetaSchema::new("object") }
+});
 
 impl Validate for Registration {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -476,24 +589,43 @@ impl keel_runtime::ToParam for Role {
 
 /// The tokens of a login.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 pub struct TokenPair {
     /// A JWT (EdDSA) to send as `Authorization: Bearer <token>`.
     #[serde(rename = "accessToken")]
-    #[cfg_attr(feature = "server", oai(rename = "accessToken"))]
     pub access_token: String,
     /// Opaque; exchange it once with `refreshToken`.
     #[serde(rename = "refreshToken")]
-    #[cfg_attr(feature = "server", oai(rename = "refreshToken"))]
     pub refresh_token: String,
     #[serde(rename = "tokenType")]
-    #[cfg_attr(feature = "server", oai(rename = "tokenType"))]
     pub token_type: TokenPairTokenType,
     /// Seconds until the access token expires.
     #[serde(rename = "expiresIn")]
-    #[cfg_attr(feature = "server", oai(rename = "expiresIn"))]
     pub expires_in: i32,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(TokenPair, "TokenPair", |registry| {
+    use keel_runtime::server::schema::*;
+    MetaSchema {
+        properties: vec![
+            ("accessToken", inline(MetaSchema::new("string"))),
+            ("refreshToken", inline(MetaSchema::new("string"))),
+            (
+                "tokenType",
+                reference::<TokenPairTokenType>(registry, "TokenPairTokenType"),
+            ),
+            (
+                "expiresIn",
+                inline(MetaSchema {
+                    format: Some("int32"),
+                    ..MetaSchema::new("integer")
+                }),
+            ),
+        ],
+        required: vec!["accessToken", "refreshToken", "tokenType", "expiresIn"],
+        ..MetaSchema::new("object")
+    }
+});
 
 impl Validate for TokenPair {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -536,47 +668,102 @@ static USER_PHONE_PATTERN: LazyLock<regex::Regex> = LazyLock::new(|| {
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 pub struct User {
     /// Assigned by the server; time-ordered (UUIDv7).
     #[serde(rename = "id")]
-    #[cfg_attr(feature = "server", oai(rename = "id"))]
     pub id: uuid::Uuid,
     /// The user's email address, stored in lower case.
     #[serde(rename = "email")]
-    #[cfg_attr(feature = "server", oai(rename = "email", validator(max_length = 254)))]
     pub email: String,
     /// The name shown to other users.
     #[serde(rename = "displayName")]
-    #[cfg_attr(
-        feature = "server",
-        oai(rename = "displayName", validator(min_length = 1, max_length = 100))
-    )]
     pub display_name: String,
     /// An image of the user, if they have one.
     #[serde(rename = "avatarUrl")]
-    #[cfg_attr(
-        feature = "server",
-        oai(rename = "avatarUrl", validator(max_length = 2048))
-    )]
     pub avatar_url: Option<String>,
     #[serde(rename = "role")]
-    #[cfg_attr(feature = "server", oai(rename = "role"))]
     pub role: Role,
     /// An E.164 phone number; stored encrypted.
     #[serde(rename = "phone")]
-    #[cfg_attr(
-        feature = "server",
-        oai(rename = "phone", validator(pattern = "^\\+[1-9][0-9]{6,14}$"))
-    )]
     pub phone: Option<String>,
     #[serde(rename = "createdAt")]
-    #[cfg_attr(feature = "server", oai(rename = "createdAt"))]
     pub created_at: chrono::DateTime<chrono::Utc>,
     #[serde(rename = "updatedAt")]
-    #[cfg_attr(feature = "server", oai(rename = "updatedAt"))]
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(User, "User", |registry| {
+    use keel_runtime::server::schema::*;
+    MetaSchema {
+        properties: vec![
+            (
+                "id",
+                inline(MetaSchema {
+                    format: Some("uuid"),
+                    ..MetaSchema::new("string")
+                }),
+            ),
+            (
+                "email",
+                inline(MetaSchema {
+                    format: Some("email"),
+                    max_length: Some(254),
+                    ..MetaSchema::new("string")
+                }),
+            ),
+            (
+                "displayName",
+                inline(MetaSchema {
+                    min_length: Some(1),
+                    max_length: Some(100),
+                    ..MetaSchema::new("string")
+                }),
+            ),
+            (
+                "avatarUrl",
+                nullable(inline(MetaSchema {
+                    format: Some("uri"),
+                    max_length: Some(2048),
+                    ..MetaSchema::new("string")
+                })),
+            ),
+            ("role", reference::<Role>(registry, "Role")),
+            (
+                "phone",
+                nullable(inline(MetaSchema {
+                    pattern: Some("^\\+[1-9][0-9]{6,14}$".to_owned()),
+                    ..MetaSchema::new("string")
+                })),
+            ),
+            (
+                "createdAt",
+                inline(MetaSchema {
+                    format: Some("date-time"),
+                    ..MetaSchema::new("string")
+                }),
+            ),
+            (
+                "updatedAt",
+                inline(MetaSchema {
+                    format: Some("date-time"),
+                    ..MetaSchema::new("string")
+                }),
+            ),
+        ],
+        required: vec![
+            "id",
+            "email",
+            "displayName",
+            "avatarUrl",
+            "role",
+            "phone",
+            "createdAt",
+            "updatedAt",
+        ],
+        ..MetaSchema::new("object")
+    }
+});
 
 impl Validate for User {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -593,10 +780,8 @@ impl Validate for User {
 
 /// One page of a user listing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 pub struct UserPage {
     #[serde(rename = "items")]
-    #[cfg_attr(feature = "server", oai(rename = "items"))]
     pub items: Vec<User>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     #[serde(
@@ -604,9 +789,27 @@ pub struct UserPage {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "server", oai(rename = "nextCursor"))]
     pub next_cursor: Option<String>,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(UserPage, "UserPage", |registry| {
+    use keel_runtime::server::schema::*;
+    MetaSchema {
+        properties: vec![
+            (
+                "items",
+                inline(MetaSchema {
+                    items: Some(Box::new(reference::<User>(registry, "User"))),
+                    ..MetaSchema::new("array")
+                }),
+            ),
+            ("nextCursor", inline(MetaSchema::new("string"))),
+        ],
+        required: vec!["items"],
+        ..MetaSchema::new("object")
+    }
+});
 
 impl Validate for UserPage {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -626,28 +829,14 @@ static USER_PATCH_PHONE_PATTERN: LazyLock<regex::Regex> = LazyLock::new(|| {
 /// A partial update. An absent property is left unchanged; `avatarUrl: null`
 /// removes the avatar.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(poem_openapi::Object))]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "server", oai(deny_unknown_fields))]
 pub struct UserPatch {
     #[serde(rename = "email", default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "server", oai(rename = "email", validator(max_length = 254)))]
     pub email: Option<String>,
     #[serde(
         rename = "displayName",
         default,
         skip_serializing_if = "Option::is_none"
-    )]
-    #[cfg_attr(
-        feature = "server",
-        oai(
-            rename = "displayName",
-            validator(
-                min_length = 1,
-                max_length = 100,
-                pattern = "^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$"
-            )
-        )
     )]
     pub display_name: Option<String>,
     #[serde(
@@ -655,19 +844,17 @@ pub struct UserPatch {
         default,
         skip_serializing_if = "Tristate::is_absent"
     )]
-    #[cfg_attr(
-        feature = "server",
-        oai(rename = "avatarUrl", validator(max_length = 2048))
-    )]
     pub avatar_url: Tristate<String>,
     /// An E.164 phone number; stored encrypted.
     #[serde(rename = "phone", default, skip_serializing_if = "Tristate::is_absent")]
-    #[cfg_attr(
-        feature = "server",
-        oai(rename = "phone", validator(pattern = "^\\+[1-9][0-9]{6,14}$"))
-    )]
     pub phone: Tristate<String>,
 }
+
+#[cfg(feature = "server")]
+keel_runtime::documented!(UserPatch, "UserPatch", |_| {
+    use keel_runtime::server::schema::*;
+    MetaSchema { properties: vec![("email", inline(MetaSchema { format: Some("email"), max_length: Some(254), ..MetaSchema::new("string") })), ("displayName", inline(MetaSchema { min_length: Some(1), max_length: Some(100), pattern: Some("^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$".to_owned()), ..MetaSchema::new("string") })), ("avatarUrl", nullable(inline(MetaSchema { format: Some("uri"), max_length: Some(2048), ..MetaSchema::new("string") }))), ("phone", nullable(inline(MetaSchema { pattern: Some("^\\+[1-9][0-9]{6,14}$".to_owned()), ..MetaSchema::new("string") })))], required: vec![], ..MetaSchema::new("object") }
+});
 
 impl Validate for UserPatch {
     fn validate(&self) -> Result<(), ValidationErrors> {
