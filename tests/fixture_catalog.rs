@@ -129,6 +129,23 @@ impl CatalogApi for Catalog {
         }
     }
 
+    async fn review_book(&self, _: RequestContext, req: ReviewBookRequest) -> ReviewBookResponse {
+        ReviewBookResponse::Created(req.body)
+    }
+
+    async fn subscribe(&self, _: RequestContext, req: SubscribeRequest) -> SubscribeResponse {
+        // Answers 204 only to what arrived whole: both topics, in order.
+        let topics = req.body.topics.unwrap_or_default();
+        if req.body.email == "reader@example.com" && topics.len() == 2 {
+            SubscribeResponse::NoContent
+        } else {
+            SubscribeResponse::Other {
+                status: 422,
+                body: problem(422, &format!("{} {topics:?}", req.body.email)),
+            }
+        }
+    }
+
     async fn get_book(&self, _: RequestContext, _: GetBookRequest) -> GetBookResponse {
         GetBookResponse::NotFound(problem(404, "no such book"))
     }
@@ -246,6 +263,70 @@ async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
         ),
         "{:?}",
         too_many.value
+    );
+
+    // A form-only body goes as a form; arrays as repeated keys.
+    let subscribed = client
+        .subscribe(&SubscribeRequest {
+            body: serde_json::from_value(
+                json!({ "email": "reader@example.com", "topics": ["fiction", "science"] }),
+            )
+            .unwrap(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(subscribed.value, SubscribeResponse::NoContent);
+    // A body offered as JSON and as a form: the client sends JSON, a browser a form;
+    // both decode to the same value and pass the same rules.
+    let book_id = uuid::Uuid::now_v7();
+    let review: fixture_catalog_types::NewReview =
+        serde_json::from_value(json!({ "rating": 4, "text": "Good", "tags": ["a", "b"] })).unwrap();
+    let as_json = client
+        .review_book(&ReviewBookRequest {
+            book_id,
+            body: review.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(as_json.value, ReviewBookResponse::Created(review.clone()));
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/books/{book_id}/reviews");
+    let as_form: serde_json::Value = http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("rating=4&text=Good&tags=a&tags=b")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(as_form, serde_json::to_value(&review).unwrap());
+    let out_of_range = http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("rating=9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        out_of_range.status(),
+        400,
+        "a form passes the schema's rules too"
+    );
+    let problem: serde_json::Value = out_of_range.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["pointer"], "/rating", "{problem}");
+    let xml = http
+        .post(&url)
+        .header("content-type", "application/xml")
+        .body("<rating>4</rating>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        xml.status(),
+        415,
+        "a media type the contract does not offer"
     );
 
     // The server's own 400 for an invalid body falls under `default` too.

@@ -108,7 +108,16 @@ async function once(config, op, options) {
     if (token) headers.authorization = `Bearer ${token}`;
     if (options.idempotencyKey !== undefined) headers["idempotency-key"] = options.idempotencyKey;
     let body;
-    if (op.body !== undefined) {
+    if (op.body !== undefined && op.form) {
+      // A form: one pair per property, arrays as repeated keys.
+      headers["content-type"] = "application/x-www-form-urlencoded";
+      const form = new URLSearchParams();
+      for (const [name, value] of Object.entries(op.body)) {
+        if (value === undefined || value === null) continue;
+        for (const item of Array.isArray(value) ? value : [value]) form.append(name, String(item));
+      }
+      body = form.toString();
+    } else if (op.body !== undefined) {
       headers["content-type"] = "application/json";
       body = JSON.stringify(op.body);
     }

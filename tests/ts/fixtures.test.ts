@@ -63,3 +63,18 @@ test("query arrays explode or join as the contract says, and cookies travel in o
   assert.equal(seen?.url, "http://x/books?tag=sci-fi&tag=a+b&ids=1%2C2");
   assert.equal(seen?.cookie, "session=s%3D1%3B%20x");
 });
+
+test("a form-only body is sent form-encoded, arrays as repeated keys", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  let sent: { body: unknown; type: string | undefined } | undefined;
+  const capture: FetchFunction = async (_url, init) => {
+    sent = { body: init?.body, type: (init?.headers as Record<string, string> | undefined)?.["content-type"] };
+    return { status: 204, headers: { get: () => null }, text: async () => "" };
+  };
+  const result = await catalog({ baseUrl: "http://x", fetch: capture }).subscribe({ body: { email: "a+b@example.com", topics: ["fiction", "science"] } });
+  assert.equal(result.status, 204);
+  assert.deepEqual(sent, { body: "email=a%2Bb%40example.com&topics=fiction&topics=science", type: "application/x-www-form-urlencoded" });
+  // Offered as JSON and as a form, a body goes as JSON.
+  await catalog({ baseUrl: "http://x", fetch: capture }).reviewBook({ bookId: "1", body: { rating: 4 } });
+  assert.deepEqual(sent, { body: "{\"rating\":4}", type: "application/json" });
+});

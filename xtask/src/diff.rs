@@ -210,13 +210,25 @@ fn compare(old: &Api, new: &Api) -> Vec<Change> {
         }
         compare_params(&mut c, old_op, new_op, &pointer);
         match (&old_op.body, &new_op.body) {
-            (Some(o), Some(n)) => compare_schema(
-                &mut c,
-                &o.schema,
-                &n.schema,
-                Direction::Request,
-                &format!("{pointer}/requestBody"),
-            ),
+            (Some(o), Some(n)) => {
+                compare_schema(
+                    &mut c,
+                    &o.schema,
+                    &n.schema,
+                    Direction::Request,
+                    &format!("{pointer}/requestBody"),
+                );
+                // Clients send one of the media types offered; taking one away
+                // breaks those that send it.
+                for media in o.media.iter().filter(|m| !n.media.contains(m)) {
+                    c.push(
+                        true,
+                        "request-media-type-removed",
+                        format!("{pointer}/requestBody/content"),
+                        format!("`{}` is no longer accepted", media.content_type()),
+                    );
+                }
+            }
             (None, Some(_)) => c.push(
                 true,
                 "request-body-added",

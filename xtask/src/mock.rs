@@ -145,18 +145,25 @@ async fn answer(api: &Api, mut request: Request) -> Response {
         }
     }
     if let Some(body) = &op.body {
-        let is_json = request
-            .content_type()
-            .is_some_and(|c| c.starts_with("application/json"));
-        if !is_json {
+        let content_type = request.content_type().unwrap_or_default().to_owned();
+        let sent = body
+            .media
+            .iter()
+            .find(|m| content_type.starts_with(m.content_type()));
+        let Some(&sent) = sent else {
+            let offered: Vec<&str> = body.media.iter().map(|m| m.content_type()).collect();
             return problem(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "the request body must be `application/json`",
+                &format!("the request body must be one of {}", offered.join(", ")),
                 Vec::new(),
             );
-        }
+        };
         let bytes = request.take_body().into_vec().await.unwrap_or_default();
-        match serde_json::from_slice::<Value>(&bytes) {
+        let parsed = match sent {
+            BodyMedia::Json => serde_json::from_slice::<Value>(&bytes),
+            BodyMedia::Form => Ok(form_to_json(api, &body.schema, &bytes)),
+        };
+        match parsed {
             Err(e) => {
                 return problem(
                     StatusCode::BAD_REQUEST,
@@ -268,6 +275,51 @@ fn check_parameter(api: &Api, schema: &Schema, text: &str) -> Option<String> {
     errors
         .first()
         .map(|e| e["detail"].as_str().unwrap_or("is invalid").to_owned())
+}
+
+/// A form body as the JSON object it stands for: each value read as its
+/// property's type says, repeated keys as arrays.
+fn form_to_json(api: &Api, schema: &Schema, bytes: &[u8]) -> Value {
+    let fields = match &schema.ty {
+        Type::Named(name) => match api
+            .schemas
+            .iter()
+            .find(|s| &s.name == name)
+            .map(|s| &s.kind)
+        {
+            Some(SchemaKind::Object(object)) => object.fields.as_slice(),
+            _ => &[],
+        },
+        _ => &[],
+    };
+    let mut map = Map::new();
+    for (key, text) in form_urlencoded::parse(bytes) {
+        let field = fields.iter().find(|f| f.json_name == key);
+        let (scalar, is_array) = match field.map(|f| &f.schema.ty) {
+            Some(Type::Array(items)) => (&items.ty, true),
+            Some(ty) => (ty, false),
+            None => (&Type::Any, false),
+        };
+        let value = match scalar {
+            Type::Integer(_) => text.parse::<i64>().map_or(json!(text), |n| json!(n)),
+            Type::Number(_) => text.parse::<f64>().map_or(json!(text), |n| json!(n)),
+            Type::Boolean => match text.as_ref() {
+                "true" => json!(true),
+                "false" => json!(false),
+                _ => json!(text),
+            },
+            _ => json!(text),
+        };
+        if is_array {
+            match map.entry(key.into_owned()).or_insert_with(|| json!([])) {
+                Value::Array(items) => items.push(value),
+                _ => unreachable!("arrays are inserted as arrays"),
+            }
+        } else {
+            map.insert(key.into_owned(), value);
+        }
+    }
+    Value::Object(map)
 }
 
 /// Checks a JSON value against a schema, collecting one error per violation.

@@ -302,12 +302,17 @@ fn facts(api: &Api) -> Facts {
             schema_facts(api, &mut f, &format!("{pp}/schema"), &p.schema);
         }
         if let Some(body) = &op.body {
-            schema_facts(
-                api,
-                &mut f,
-                &format!("{at}/requestBody/content/application~1json/schema"),
-                &body.schema,
-            );
+            for media in &body.media {
+                schema_facts(
+                    api,
+                    &mut f,
+                    &format!(
+                        "{at}/requestBody/content/{}/schema",
+                        escape(media.content_type())
+                    ),
+                    &body.schema,
+                );
+            }
         }
         for r in &op.responses {
             let rp = format!("{at}/responses/{}", r.status);

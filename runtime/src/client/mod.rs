@@ -45,6 +45,8 @@ pub enum Error {
     UndeclaredStatus(Box<Unexpected>),
     /// A declared status whose body or headers do not match the contract.
     InvalidResponse(Box<Unexpected>),
+    /// The request body could not be encoded as its media type requires.
+    Encode(String),
 }
 
 /// A response that does not fit the contract, kept whole for diagnosis.
@@ -61,6 +63,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Transport(e) => write!(f, "request failed: {e}"),
+            Error::Encode(why) => write!(f, "the request body cannot be encoded: {why}"),
             Error::UndeclaredStatus(r) => {
                 write!(
                     f,
@@ -192,6 +195,21 @@ impl ClientConfig {
         }
         Ok(builder)
     }
+}
+
+/// Sets `body` as an `application/x-www-form-urlencoded` body, arrays as
+/// repeated keys (OpenAPI's default `form` encoding), as the server reads it.
+pub fn form<T: serde::Serialize>(
+    request: reqwest::RequestBuilder,
+    body: &T,
+) -> Result<reqwest::RequestBuilder, Error> {
+    let encoded = serde_html_form::to_string(body).map_err(|e| Error::Encode(e.to_string()))?;
+    Ok(request
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(encoded))
 }
 
 /// The `Cookie` header for cookie parameters (`name=value; ...`), values

@@ -46,13 +46,7 @@ impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for JsonBody<T> 
             .into());
         }
         let value: T = parse(&bytes)?;
-        if let Err(errors) = value.validate() {
-            let errors: Vec<FieldError> = violations(&errors)
-                .into_iter()
-                .map(|v| FieldError::body(v.pointer, v.code, v.message))
-                .collect();
-            return Err(BodyRejected::invalid(errors).into());
-        }
+        validated(&value)?;
         Ok(JsonBody(value))
     }
 }
@@ -122,4 +116,58 @@ fn strip_position(message: &str) -> &str {
     message
         .rsplit_once(" at line ")
         .map_or(message, |(head, _)| head)
+}
+
+/// An `application/x-www-form-urlencoded` request body: decoded by serde
+/// (serde_html_form, which reads a repeated key as an array, as OpenAPI's
+/// default `form` encoding writes one) and checked like a JSON body.
+pub struct FormBody<T>(pub T);
+
+impl<T: Type> Payload for FormBody<T> {
+    const CONTENT_TYPE: &'static str = "application/x-www-form-urlencoded";
+
+    fn check_content_type(content_type: &str) -> bool {
+        matches!(content_type.parse::<mime::Mime>(), Ok(mime)
+            if mime.type_() == "application" && mime.subtype() == "x-www-form-urlencoded")
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for FormBody<T> {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let bytes = Vec::<u8>::from_request(request, body).await?;
+        let value: T = serde_html_form::from_bytes(&bytes).map_err(|e| {
+            BodyRejected::invalid(vec![FieldError::body(
+                String::new(),
+                "type".to_owned(),
+                format!("the form is invalid: {e}"),
+            )])
+        })?;
+        validated(&value)?;
+        Ok(FormBody(value))
+    }
+}
+
+impl_apirequest_for_payload!(FormBody<T>, T: Type + DeserializeOwned + Validate + Send);
+
+/// The type's own rules, as a 400 listing every violation by JSON pointer.
+fn validated<T: Validate>(value: &T) -> Result<(), BodyRejected> {
+    match value.validate() {
+        Ok(()) => Ok(()),
+        Err(errors) => Err(BodyRejected::invalid(
+            violations(&errors)
+                .into_iter()
+                .map(|v| FieldError::body(v.pointer, v.code, v.message))
+                .collect(),
+        )),
+    }
 }

@@ -133,8 +133,13 @@ fn method(out: &mut Code, op: &Operation) {
             out.line(&format!("if let Some(value) = &req.{ident} {{ request = request.header({}, value.to_param()); }}", rust_str(&p.name)));
         }
     }
-    if op.body.is_some() {
-        out.line("request = request.json(&req.body);");
+    if let Some(body) = &op.body {
+        match body.preferred() {
+            BodyMedia::Json => out.line("request = request.json(&req.body);"),
+            BodyMedia::Form => {
+                out.line("request = keel_runtime::client::form(request, &req.body)?;")
+            }
+        }
     }
     out.line("let received = Received::read(request.send().await?).await?;");
     out.line("let value = match received.status.as_u16() {");

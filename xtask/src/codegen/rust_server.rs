@@ -278,6 +278,7 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
         body.blank();
     }
     for op in &ops {
+        payload_enum(&mut body, op);
         reply_enum(&mut body, op);
         if let Security::Bearer { scheme, scopes } = &op.security {
             let ty = pascal_case(&op.id);
@@ -328,6 +329,7 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             ("Header<", "use poem_openapi::param::Header;"),
             ("Cookie<", "use poem_openapi::param::Cookie;"),
             ("JsonBody<", "use keel_runtime::server::JsonBody;"),
+            ("FormBody<", "use keel_runtime::server::FormBody;"),
             ("JsonReply<", "use keel_runtime::server::JsonReply;"),
             ("Bearer<", "use keel_runtime::server::Bearer;"),
         ],
@@ -346,6 +348,48 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
     out.push('\n');
     out.push_str(&body);
     Ok(out)
+}
+
+/// A body offered in several media types: one variant per type.
+fn payload_enum(out: &mut Code, op: &Operation) {
+    let Some(body) = &op.body else {
+        return;
+    };
+    if body.media.len() < 2 {
+        return;
+    }
+    let ty = pascal_case(&op.id);
+    let inner = rust_type(&body.schema);
+    out.line(&format!(
+        "/// The body of `{}`, in any of the media types the contract offers.",
+        op.id
+    ));
+    out.line("#[doc(hidden)]");
+    out.line("#[derive(poem_openapi::ApiRequest)]");
+    out.line(&format!("pub enum {ty}Payload {{"));
+    for media in &body.media {
+        let (variant, payload) = match media {
+            BodyMedia::Json => ("Json", "JsonBody"),
+            BodyMedia::Form => ("Form", "FormBody"),
+        };
+        out.line(&format!("{variant}({payload}<{inner}>),"));
+    }
+    out.line("}");
+    out.blank();
+    out.line(&format!("impl {ty}Payload {{"));
+    out.line(&format!("fn into_inner(self) -> {inner} {{"));
+    out.line("match self {");
+    for media in &body.media {
+        let variant = match media {
+            BodyMedia::Json => "Json",
+            BodyMedia::Form => "Form",
+        };
+        out.line(&format!("{ty}Payload::{variant}(body) => body.0,"));
+    }
+    out.line("}");
+    out.line("}");
+    out.line("}");
+    out.blank();
 }
 
 fn reply_enum(out: &mut Code, op: &Operation) {
@@ -554,8 +598,18 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
         out.line(&format!("#[oai({attr})] {var}: {extractor}<{wire_ty}>,"));
     }
     if let Some(body) = &op.body {
-        out.line(&format!("body: JsonBody<{}>,", rust_type(&body.schema)));
-        fields.push("body: body.0".to_owned());
+        let ty = rust_type(&body.schema);
+        match body.media.as_slice() {
+            [BodyMedia::Json] => out.line(&format!("body: JsonBody<{ty}>,")),
+            [BodyMedia::Form] => out.line(&format!("body: FormBody<{ty}>,")),
+            // Several media types: poem-openapi picks by `Content-Type`.
+            _ => out.line(&format!("body: {}Payload,", pascal_case(&op.id))),
+        }
+        fields.push(if body.media.len() > 1 {
+            "body: body.into_inner()".to_owned()
+        } else {
+            "body: body.0".to_owned()
+        });
     }
     out.line(&format!(") -> poem::Result<{ty}Reply> {{"));
     out.line(&format!(

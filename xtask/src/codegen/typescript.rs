@@ -569,8 +569,11 @@ pub fn index_js(api: &Api, header: &str) -> String {
                 headers.join(", ")
             );
         }
-        if op.body.is_some() {
+        if let Some(body) = &op.body {
             out.push_str("          body: params.body,\n");
+            if body.preferred() == BodyMedia::Form {
+                out.push_str("          form: true,\n");
+            }
         }
         let _ = writeln!(out, "          responses: RESPONSES.{name},");
         out.push_str(

@@ -691,23 +691,88 @@ impl<'a> Loader<'a> {
                     .into(),
             ));
         }
-        let (media, schema) =
-            self.single_content(&node.req("content")?, &format!("{}Body", pascal_case(op)))?;
-        if media != "application/json" {
-            return Err(node.req("content")?.error(format!(
-                "request bodies of type `{media}` are not supported yet; use `application/json`"
-            )));
+        let content = node.req("content")?;
+        let entries = content.entries()?;
+        if entries.is_empty() {
+            return Err(content.error("a request body needs at least one media type".into()));
         }
+        let mut media = Vec::new();
+        let mut schema: Option<Schema> = None;
+        for (name, entry) in &entries {
+            entry.check_keys(&["schema", "example", "examples"])?;
+            media.push(match *name {
+                "application/json" => BodyMedia::Json,
+                "application/x-www-form-urlencoded" => BodyMedia::Form,
+                other => {
+                    return Err(entry.error(format!(
+                        "request bodies of type `{other}` are not supported yet; use `application/json` or `application/x-www-form-urlencoded`"
+                    )));
+                }
+            });
+            let this = self.schema(&entry.req("schema")?, &format!("{}Body", pascal_case(op)))?;
+            match &schema {
+                None => schema = Some(this),
+                Some(first) if first.ty == this.ty => {}
+                Some(_) => {
+                    return Err(entry.error(
+                        "every media type of a request body must have the same schema (the same `$ref`)"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        let schema = schema.expect("at least one entry");
         if !matches!(schema.ty, Type::Named(_)) {
             return Err(node.req("content")?.error(
                 "a request body schema must be an object schema (a `$ref` or an inline object)"
                     .into(),
             ));
         }
+        if media.contains(&BodyMedia::Form) {
+            self.check_form_fields(&content, &schema)?;
+        }
         Ok(Body {
             schema,
             description: node.opt_str("description")?.map(str::to_owned),
+            media,
         })
+    }
+
+    /// A form carries names and text: its object's properties must be scalars or
+    /// arrays of scalars (OpenAPI would encode nested objects as JSON text, which
+    /// no browser form does).
+    fn check_form_fields(&self, content: &Node<'a>, schema: &Schema) -> Result<()> {
+        let Type::Named(name) = &schema.ty else {
+            return Ok(());
+        };
+        let Some(properties) = self
+            .root
+            .pointer(&format!("/components/schemas/{name}/properties"))
+            .and_then(Value::as_object)
+        else {
+            return Ok(());
+        };
+        for (property, definition) in properties {
+            let scalar = |d: &Value| {
+                matches!(
+                    d.get("type").and_then(Value::as_str),
+                    Some("string" | "integer" | "number" | "boolean")
+                ) || d.get("$ref").is_some_and(|r| {
+                    r.as_str()
+                        .and_then(|r| self.root.pointer(&r.replacen('#', "", 1)))
+                        .is_some_and(|t| t.get("enum").is_some())
+                })
+            };
+            let ok = scalar(definition)
+                || (definition.get("type").and_then(Value::as_str) == Some("array")
+                    && definition.get("items").is_some_and(scalar));
+            if !ok {
+                return Err(content.error(format!(
+                    "form bodies carry scalars and arrays of scalars; `{name}.{property}` is neither"
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn response(&mut self, node: &Node<'a>, status: Status, op: &str) -> Result<Response> {

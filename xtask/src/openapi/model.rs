@@ -235,6 +235,36 @@ pub enum Location {
 pub struct Body {
     pub schema: Schema,
     pub description: Option<String>,
+    /// The media types the body may be sent as, in the contract's order; every
+    /// one has the same schema. Clients send JSON when it is offered.
+    pub media: Vec<BodyMedia>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyMedia {
+    Json,
+    /// `application/x-www-form-urlencoded`, arrays as repeated keys.
+    Form,
+}
+
+impl BodyMedia {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            BodyMedia::Json => "application/json",
+            BodyMedia::Form => "application/x-www-form-urlencoded",
+        }
+    }
+}
+
+impl Body {
+    /// What a client sends: JSON if offered, else the first.
+    pub fn preferred(&self) -> BodyMedia {
+        if self.media.contains(&BodyMedia::Json) {
+            BodyMedia::Json
+        } else {
+            self.media[0]
+        }
+    }
 }
 
 #[derive(Debug)]
