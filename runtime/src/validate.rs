@@ -167,7 +167,12 @@ pub fn violations(errors: &ValidationErrors) -> Vec<Violation> {
 
 fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<Violation>) {
     for (field, kind) in errors.errors() {
-        let pointer = format!("{prefix}/{}", escape_pointer_token(field));
+        // `""` is the validated value itself (a named array's own rules).
+        let pointer = if field.is_empty() {
+            prefix.to_owned()
+        } else {
+            format!("{prefix}/{}", escape_pointer_token(field))
+        };
         match kind {
             ValidationErrorsKind::Field(list) => out.extend(list.iter().map(|e| Violation {
                 pointer: pointer.clone(),

@@ -27,9 +27,7 @@ pub fn run() -> Result<()> {
     println!("api/openapi.yaml follows the house rules");
     let mut drifted = 0;
     for target in crate::targets()? {
-        if let Err(error) =
-            crate::roundtrip::check(&target.contract, &format!("{}-server", target.prefix))
-        {
+        if let Err(error) = crate::roundtrip::check(&target.contract, &target.prefix) {
             eprintln!("{error:#}");
             drifted += 1;
         }

@@ -9,9 +9,8 @@
 //! what goes over the wire is. Notations that differ only in form are
 //! normalised first: header names (HTTP compares them case-insensitively),
 //! poem-openapi's `allOf: [$ref]` around a described or nullable reference, and
-//! named aliases (a Rust type alias cannot name itself, so the server inlines
-//! it). Only schemas that operations reach are compared: poem-openapi lists no
-//! other. One fact cannot be compared: poem-openapi's model has no
+//! named arrays and primitives, compared where they are used. Only schemas that
+//! operations reach are compared: poem-openapi lists no other. One fact cannot be compared: poem-openapi's model has no
 //! `additionalProperties: false`; serde's `deny_unknown_fields` enforces it and
 //! the API tests prove it (an unknown property is a 400).
 
@@ -59,18 +58,20 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
-/// Runs the server crate's `emitted_spec` example and compares its output with
-/// the contract it was generated from.
-pub fn check(contract: &Path, server_package: &str) -> Result<()> {
+/// Runs the server crate's `<prefix>_emitted_spec` example and compares its
+/// output with the contract it was generated from.
+pub fn check(contract: &Path, prefix: &str) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let server_package = format!("{prefix}-server");
+    let example = format!("{}_emitted_spec", prefix.replace('-', "_"));
     let output = Command::new(cargo)
         .args([
             "run",
             "--quiet",
             "--package",
-            server_package,
+            &server_package,
             "--example",
-            "emitted_spec",
+            &example,
         ])
         .output()?;
     if !output.status.success() {

@@ -69,8 +69,13 @@ pub fn generate(contract: &Contract, contract_name: &str, prefix: &str) -> Resul
         );
     }
     put("rust/server/Cargo.toml", server_manifest);
+    // Named after the crate: examples of one name in several workspace crates
+    // would overwrite each other's binary.
     put(
-        "rust/server/examples/emitted_spec.rs",
+        &format!(
+            "rust/server/examples/{}_emitted_spec.rs",
+            prefix.replace('-', "_")
+        ),
         format!(
             "{header}\n//!\n//! Prints the OpenAPI document poem-openapi derives from the generated routes;\n//! `cargo xtask check` compares it with the contract.\n\nfn main() {{\n    println!(\"{{}}\", {}_server::emitted_spec());\n}}\n",
             prefix.replace('-', "_")

@@ -14,11 +14,7 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
             SchemaKind::Object(object) => object_type(&mut body, api, schema, object)?,
             SchemaKind::StringEnum(values) => enum_type(&mut body, schema, values)?,
             SchemaKind::Union(union) => union_type(&mut body, schema, union),
-            SchemaKind::Alias(inner) => {
-                doc_lines(&mut body, schema.description.as_deref());
-                body.line(&format!("pub type {} = {};", schema.name, rust_type(inner)));
-                body.blank();
-            }
+            SchemaKind::Alias(inner) => newtype(&mut body, api, schema, inner)?,
         }
     }
     let body = body.finish();
@@ -192,15 +188,7 @@ fn documented(out: &mut Code, name: &str, schema: &str) {
 /// The schema of a position as poem-openapi's registry spells it.
 fn meta_ref(api: &Api, schema: &Schema) -> String {
     let plain = match &schema.ty {
-        Type::Named(name) => match api.schemas.iter().find(|s| &s.name == name) {
-            // An alias is a Rust type alias, which cannot describe itself: its
-            // type goes inline.
-            Some(NamedSchema {
-                kind: SchemaKind::Alias(inner),
-                ..
-            }) => meta_ref(api, inner),
-            _ => format!("reference::<{name}>(registry, {})", rust_str(name)),
-        },
+        Type::Named(name) => format!("reference::<{name}>(registry, {})", rust_str(name)),
         _ => format!("inline({})", meta_schema(api, schema)),
     };
     if schema.nullable {
@@ -481,11 +469,75 @@ fn field_checks(
     Ok(())
 }
 
-/// Objects and unions validate themselves; enums need nothing.
+/// Objects, unions and named arrays or primitives validate themselves; enums
+/// need nothing.
 fn is_object_schema(api: &Api, name: &str) -> bool {
-    api.schemas
-        .iter()
-        .any(|s| s.name == name && matches!(s.kind, SchemaKind::Object(_) | SchemaKind::Union(_)))
+    api.schemas.iter().any(|s| {
+        s.name == name
+            && matches!(
+                s.kind,
+                SchemaKind::Object(_) | SchemaKind::Union(_) | SchemaKind::Alias(_)
+            )
+    })
+}
+
+/// A named array, map or primitive: a newtype over the Rust type, transparent
+/// to serde, that checks and documents the schema's own rules.
+fn newtype(out: &mut Code, api: &Api, schema: &NamedSchema, inner: &Schema) -> Result<()> {
+    let name = &schema.name;
+    let ty = rust_type(inner);
+    let field = Field {
+        json_name: String::new(),
+        required: true,
+        schema: inner.clone(),
+        read_only: false,
+        write_only: false,
+    };
+    let mut checks = Vec::new();
+    let mut patterns = Vec::new();
+    field_checks(api, name, "0", &field, false, &mut checks, &mut patterns)?;
+    for (static_name, pattern) in &patterns {
+        out.line(&format!(
+            "static {static_name}: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new({}).expect(\"the contract's pattern compiles\"));",
+            rust_str(pattern)
+        ));
+    }
+    doc_lines(out, schema.description.as_deref());
+    out.line("#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]");
+    out.line("#[serde(transparent)]");
+    out.line(&format!("pub struct {name}(pub {ty});"));
+    out.blank();
+    out.line(&format!("impl std::ops::Deref for {name} {{"));
+    out.line(&format!("type Target = {ty};"));
+    out.line(&format!("fn deref(&self) -> &{ty} {{ &self.0 }}"));
+    out.line("}");
+    out.blank();
+    out.line(&format!("impl std::ops::DerefMut for {name} {{"));
+    out.line(&format!(
+        "fn deref_mut(&mut self) -> &mut {ty} {{ &mut self.0 }}"
+    ));
+    out.line("}");
+    out.blank();
+    out.line(&format!("impl From<{ty}> for {name} {{"));
+    out.line(&format!("fn from(value: {ty}) -> Self {{ {name}(value) }}"));
+    out.line("}");
+    out.blank();
+    out.line(&format!("impl Validate for {name} {{"));
+    out.line("fn validate(&self) -> Result<(), ValidationErrors> {");
+    if checks.is_empty() {
+        out.line("Ok(())");
+    } else {
+        out.line("let mut errors = Errors::default();");
+        for check in checks {
+            out.line(&check);
+        }
+        out.line("errors.finish()");
+    }
+    out.line("}");
+    out.line("}");
+    out.blank();
+    documented(out, name, &meta_schema(api, inner));
+    Ok(())
 }
 
 fn opt_lit(value: Option<u64>) -> String {

@@ -893,17 +893,7 @@ impl<'a> Loader<'a> {
             _ if node.child("$ref").is_some() => Err(node.error("a component schema that is only a `$ref` (an alias) is not supported yet".into())),
             // Arrays and primitives: a named alias of the type.
             ["array"] | ["string"] | ["integer"] | ["number"] | ["boolean"] => {
-                let inner = self.schema(node, &format!("{name}Item"))?;
-                // A Rust type alias carries no rules of its own: the generated
-                // code could neither check nor document them.
-                let loses = inner.rules != Rules::default()
-                    || matches!(inner.ty, Type::String(StringFormat::Email | StringFormat::Uri | StringFormat::Byte));
-                if loses {
-                    return Err(node.error(format!(
-                        "named schema `{name}` is an array or primitive with constraints or a checked format; that is not supported yet: declare them where it is used, or make it an object"
-                    )));
-                }
-                Ok(SchemaKind::Alias(inner))
+                Ok(SchemaKind::Alias(self.schema(node, &format!("{name}Item"))?))
             }
             _ => Err(node.error(format!(
                 "component schema `{name}` must be `type: object` or a string `enum`; other top-level schemas (allOf, oneOf, primitives) are not supported yet"
