@@ -10,6 +10,7 @@ mod codegen;
 mod diff;
 mod mock;
 mod openapi;
+mod public_specs;
 mod roundtrip;
 mod test;
 mod typescript_suite;
@@ -60,6 +61,9 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8090")]
         listen: std::net::SocketAddr,
     },
+    /// Generate, build and type-check the public specs in `tests/public-specs`
+    /// (or check they are rejected where `expected.yaml` says); part of `test`.
+    PublicSpecs,
     /// Load-test `GET /v1/users/{id}` against a minimal hyper server in the same run.
     Bench(bench::Args),
 }
@@ -86,6 +90,11 @@ fn main() -> ExitCode {
         Command::Codegen { .. } => targets().and_then(|all| all.iter().try_for_each(run_codegen)),
         Command::Check => check::run(),
         Command::Test => test::run(),
+        Command::PublicSpecs => public_specs::run().map(|report| {
+            for line in report {
+                println!("{line}");
+            }
+        }),
         Command::Bench(args) => bench::run(args),
         Command::Mock { contract, listen } => mock::run(&contract, listen),
         Command::Diff { base } => diff::run(&base),

@@ -48,6 +48,11 @@ pub fn run() -> Result<()> {
         Err(why) => return Err(why),
     }
 
+    // After the TypeScript suite, which installs the compiler the specs use.
+    for line in crate::public_specs::run()? {
+        ran.push(format!("public spec {line}"));
+    }
+
     println!("\n== cargo xtask test: summary ==");
     for suite in &ran {
         println!("  ran      {suite}");
