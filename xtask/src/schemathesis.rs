@@ -417,7 +417,7 @@ fn check_scopes(token: &str) -> Result<()> {
     let contract = crate::openapi::read(Path::new(CONTRACT))?;
     let mut missing = Vec::new();
     for op in &contract.api.operations {
-        if let crate::openapi::model::Security::Bearer { scopes } = &op.security {
+        if let crate::openapi::model::Security::Bearer { scopes, .. } = &op.security {
             for scope in scopes {
                 if !granted.contains(&scope.as_str()) {
                     missing.push(format!("{} ({scope})", op.id));
