@@ -134,6 +134,35 @@ async fn a_missing_if_match_is_a_428() {
     assert!(detail(&body).contains("If-Match"), "{body}");
 }
 
+/// Found by schemathesis: `If-Match: 0` used to get 412 "the user has changed
+/// since you read it", which was false. A value that is not `*` or a list of
+/// entity tags is malformed (RFC 9110 §13.1.1), and the contract now says so.
+#[tokio::test]
+async fn an_if_match_that_is_not_an_entity_tag_is_a_400_naming_it() {
+    let app = TestApp::spawn().await;
+    let (user, etag) = app.create_user("grace@example.com", "Grace").await;
+    let patch = |if_match: &str| {
+        app.request(Method::PATCH, &format!("/v1/users/{}", user.id))
+            .header("if-match", if_match)
+            .json(&json!({ "displayName": "G" }))
+            .send()
+    };
+    for malformed in ["0", "1", "abc", "\"1\" \"2\"", "W/1", "*, \"1\""] {
+        let body = problem(patch(malformed).await.unwrap(), 400).await;
+        assert_eq!(
+            body["errors"][0]["parameter"], "If-Match",
+            "{malformed}: {body}"
+        );
+    }
+    // Well-formed tags that are not the current one are still a 412.
+    for stale in ["\"0\"", "W/\"1\"", "\"0\", \"2\""] {
+        problem(patch(stale).await.unwrap(), 412).await;
+    }
+    // A list naming the current tag among others matches.
+    let response = patch(&format!("\"0\",, {etag}")).await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
 #[tokio::test]
 async fn a_body_that_is_not_json_is_a_415() {
     let app = TestApp::spawn().await;

@@ -2,7 +2,8 @@
 //!
 //! `cargo xtask codegen` writes `generated/` from `api/openapi.yaml`;
 //! `cargo xtask check` fails when `generated/` is stale; `cargo xtask test` runs
-//! every suite against every database it can reach; `cargo xtask bench` measures.
+//! every suite against every database it can reach (`cargo xtask schemathesis` runs the
+//! conformance fuzzing alone); `cargo xtask bench` measures.
 
 mod bench;
 mod check;
@@ -12,6 +13,7 @@ mod mock;
 mod openapi;
 mod public_specs;
 mod roundtrip;
+mod schemathesis;
 mod test;
 mod typescript_suite;
 
@@ -44,9 +46,13 @@ enum Command {
     },
     /// Fail when `generated/` differs from what the contract generates.
     Check,
-    /// Run every test suite: unit tests, and the black-box API tests on SQLite and,
-    /// when reachable, PostgreSQL. `KEEL_REQUIRE_SERVICES=1` turns a skip into a failure.
+    /// Run every test suite: unit tests, the black-box API tests on SQLite and, when
+    /// reachable, PostgreSQL, the TypeScript suites (Node.js) and the conformance fuzzing
+    /// (Python 3). `KEEL_REQUIRE_SERVICES=1` turns a skip into a failure.
     Test,
+    /// Conformance fuzzing: schemathesis against the live server on SQLite, every
+    /// operation, every check, phases examples, coverage, fuzzing and stateful.
+    Schemathesis,
     /// Classify every change of the contract since a git ref as breaking or not;
     /// fail on breaking changes not acknowledged in `api/breaking-changes.yaml`.
     Diff {
@@ -95,6 +101,7 @@ fn main() -> ExitCode {
                 println!("{line}");
             }
         }),
+        Command::Schemathesis => schemathesis::run().map(|_| ()),
         Command::Bench(args) => bench::run(args),
         Command::Mock { contract, listen } => mock::run(&contract, listen),
         Command::Diff { base } => diff::run(&base),

@@ -53,6 +53,23 @@ pub fn run() -> Result<()> {
         ran.push(format!("public spec {line}"));
     }
 
+    match crate::schemathesis::run() {
+        Ok(outcome) => ran.push(format!(
+            "conformance fuzzing: schemathesis {} on SQLite, {} test cases over {} operations, every check, 0 failures ({} s)",
+            crate::schemathesis::VERSION,
+            outcome.cases,
+            outcome.operations,
+            outcome.seconds
+        )),
+        Err(why) if why.is::<crate::schemathesis::PythonMissing>() => {
+            if require {
+                bail!("Python 3 is required (KEEL_REQUIRE_SERVICES=1) but {why}");
+            }
+            skipped.push(format!("conformance fuzzing (schemathesis): {why}"));
+        }
+        Err(why) => return Err(why),
+    }
+
     println!("\n== cargo xtask test: summary ==");
     for suite in &ran {
         println!("  ran      {suite}");
