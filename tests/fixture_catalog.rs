@@ -46,6 +46,22 @@ fn all_of_merges_every_part_into_one_type() {
 }
 
 #[test]
+fn schemas_from_other_files_are_types_like_any_other() {
+    // `price` is `$ref: schemas/money.yaml`, whose currency is in `schemas/common.yaml`.
+    let mut value = book_json();
+    value["price"] = json!({ "amount": 1299, "currency": "EUR" });
+    let book: Book = serde_json::from_value(value.clone()).unwrap();
+    let price = book.price.as_ref().unwrap();
+    assert_eq!(
+        (price.amount, price.currency),
+        (1299, fixture_catalog_types::Currency::Eur)
+    );
+    value["price"]["amount"] = json!(-1);
+    let negative: Book = serde_json::from_value(value).unwrap();
+    assert!(negative.validate().is_err(), "the other file's rules apply");
+}
+
+#[test]
 fn free_form_values_keep_what_was_sent() {
     let book: Book = serde_json::from_value(book_json()).unwrap();
     assert_eq!(book.attributes.unwrap()["pages"], json!(412));

@@ -1,5 +1,6 @@
 //! Reading contracts: YAML or JSON text → `serde_json::Value` → [`model::Api`].
 
+pub mod bundle;
 pub mod lint;
 pub mod load;
 pub mod model;
@@ -26,6 +27,8 @@ pub fn read_with(path: &Path, house_rules: bool) -> anyhow::Result<Contract> {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let document: serde_json::Value = serde_norway::from_str(&text)
         .with_context(|| format!("{} is not valid YAML or JSON", path.display()))?;
+    let document = bundle::bundle(document, path)
+        .with_context(|| format!("{}: resolving references to other files", path.display()))?;
     let api = load::load_with(&document, house_rules)
         .map_err(|e| anyhow::anyhow!("{}{e}", path.display()))?;
     Ok(Contract {
