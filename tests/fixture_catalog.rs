@@ -93,6 +93,28 @@ fn any_of_takes_the_first_variant_that_fits() {
 }
 
 #[test]
+fn declared_properties_and_any_others_live_side_by_side() {
+    // `links` has `homepage` and `additionalProperties: {type: string}`.
+    let links =
+        json!({ "homepage": "https://ursula.example", "wikipedia": "https://w.example/ulg" });
+    let author: fixture_catalog_types::AuthorLinks = serde_json::from_value(links.clone()).unwrap();
+    assert_eq!(author.homepage.as_deref(), Some("https://ursula.example"));
+    assert_eq!(
+        author
+            .additional_properties
+            .get("wikipedia")
+            .map(String::as_str),
+        Some("https://w.example/ulg")
+    );
+    assert_eq!(serde_json::to_value(&author).unwrap(), links);
+    let wrong = json!({ "homepage": "https://u.example", "fans": 3 });
+    assert!(
+        serde_json::from_value::<fixture_catalog_types::AuthorLinks>(wrong).is_err(),
+        "other properties must fit their schema"
+    );
+}
+
+#[test]
 fn recursive_schemas_nest_to_any_depth() {
     let mut value = json!({ "name": "root", "children": [] });
     for depth in 0..50 {
@@ -159,6 +181,15 @@ impl CatalogApi for Catalog {
                 status: 422,
                 body: problem(422, &format!("{} {topics:?}", req.body.email)),
             }
+        }
+    }
+
+    /// 204 when the note arrived as sent or was left out; 422 to say which.
+    async fn mark_read(&self, _: RequestContext, req: MarkReadRequest) -> MarkReadResponse {
+        match req.body {
+            None => MarkReadResponse::NoContent,
+            Some(note) if note.text == "loved it" => MarkReadResponse::NoContent,
+            Some(note) => MarkReadResponse::UnprocessableContent(problem(422, &note.text)),
         }
     }
 
@@ -344,6 +375,33 @@ async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
         415,
         "a media type the contract does not offer"
     );
+
+    // An optional body may be left out, or sent and checked.
+    let without = client
+        .mark_read(&MarkReadRequest {
+            book_id,
+            body: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(without.value, MarkReadResponse::NoContent);
+    let with = client
+        .mark_read(&MarkReadRequest {
+            book_id,
+            body: Some(fixture_catalog_types::ReadingNote {
+                text: "loved it".into(),
+            }),
+        })
+        .await
+        .unwrap();
+    assert_eq!(with.value, MarkReadResponse::NoContent);
+    let empty_note = http
+        .post(format!("http://{addr}/books/{book_id}/reads"))
+        .json(&json!({ "text": "" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty_note.status(), 400, "a body that is sent is validated");
 
     // The server's own 400 for an invalid body falls under `default` too.
     let invalid = client

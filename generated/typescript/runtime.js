@@ -199,6 +199,11 @@ function check(schema, value, path, schemas, problems) {
       for (const [name, property] of Object.entries(schema.properties)) {
         if (name in value && value[name] !== undefined) check(property, value[name], `${path}.${name}`, schemas, problems);
       }
+      if (schema.additional) {
+        for (const [name, item] of Object.entries(value)) {
+          if (!(name in schema.properties)) check(schema.additional, item, `${path}.${name}`, schemas, problems);
+        }
+      }
       return;
     }
     case "map":

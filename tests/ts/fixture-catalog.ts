@@ -1,7 +1,7 @@
 // The `catalog` fixture's client (tests/fixtures/catalog): `allOf` merged into
 // one interface, `anyOf` narrowed by a property, free-form values as `unknown`,
 // recursion, and results declared by range (`4XX`) or `default`.
-import { createClient, type Book, type Category, type SearchHit } from "book-catalog-client";
+import { createClient, type Author, type Book, type Category, type SearchHit } from "book-catalog-client";
 
 export function title(hit: SearchHit): string {
   // `Book` has every property of `Resource`, `NewBook` and its own part.
@@ -13,6 +13,9 @@ export function depth(category: Category): number {
 }
 
 export const pages = (book: Book): unknown => book.attributes?.["pages"] ?? book.note;
+
+// Declared properties and any others, side by side.
+export const links: Author["links"] = { homepage: "https://ursula.example", wikipedia: "https://w.example/ulg" };
 
 const api = createClient({ baseUrl: "http://127.0.0.1:8080" });
 export const outcome = api.search({ q: "dune" }).then((r) => {

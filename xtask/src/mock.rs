@@ -144,7 +144,11 @@ async fn answer(api: &Api, mut request: Request) -> Response {
             errors.push(parameter_error(&param.name, "invalid", problem));
         }
     }
-    if let Some(body) = &op.body {
+    let body = op
+        .body
+        .as_ref()
+        .filter(|b| b.required || request.content_type().is_some());
+    if let Some(body) = body {
         let content_type = request.content_type().unwrap_or_default().to_owned();
         let sent = body
             .media
@@ -401,6 +405,14 @@ fn check_json(api: &Api, schema: &Schema, value: &Value, pointer: &str, errors: 
                             None if field.required => errors.push(json!({ "pointer": child, "code": "required", "detail": "is required" })),
                             None => {}
                             Some(v) => check_json(api, &field.schema, v, &child, errors),
+                        }
+                    }
+                    if let Some(values) = &object.additional {
+                        for (key, item) in map
+                            .iter()
+                            .filter(|(k, _)| !object.fields.iter().any(|f| &f.json_name == *k))
+                        {
+                            check_json(api, values, item, &format!("{pointer}/{key}"), errors);
                         }
                     }
                     if object.deny_unknown {

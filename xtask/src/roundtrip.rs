@@ -221,7 +221,10 @@ fn reachable(api: &Api) -> std::collections::BTreeSet<&str> {
         }
         match api.schemas.iter().find(|s| s.name == name).map(|s| &s.kind) {
             Some(SchemaKind::Object(o)) => {
-                o.fields.iter().for_each(|f| names(&f.schema, &mut stack))
+                o.fields.iter().for_each(|f| names(&f.schema, &mut stack));
+                if let Some(values) = &o.additional {
+                    names(values, &mut stack);
+                }
             }
             Some(SchemaKind::Union(u)) => {
                 stack.extend(u.variants.iter().map(|v| v.schema.as_str()))
@@ -247,6 +250,9 @@ fn facts(api: &Api) -> Facts {
                     let p = format!("{at}/properties/{}", escape(&field.json_name));
                     f.insert(format!("{p}/required"), field.required.to_string());
                     schema_facts(api, &mut f, &p, &field.schema);
+                }
+                if let Some(values) = &object.additional {
+                    schema_facts(api, &mut f, &format!("{at}/additionalProperties"), values);
                 }
             }
             SchemaKind::StringEnum(values) => {
@@ -303,6 +309,10 @@ fn facts(api: &Api) -> Facts {
             schema_facts(api, &mut f, &format!("{pp}/schema"), &p.schema);
         }
         if let Some(body) = &op.body {
+            f.insert(
+                format!("{at}/requestBody/required"),
+                body.required.to_string(),
+            );
             for media in &body.media {
                 schema_facts(
                     api,

@@ -1,8 +1,10 @@
 use poem::{FromRequest, Request, RequestBody};
+use poem_openapi::error::ContentTypeError;
 use poem_openapi::impl_apirequest_for_payload;
 use poem_openapi::payload::{ParsePayload, Payload};
-use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::de::DeserializeOwned;
 use validator::Validate;
 
@@ -38,7 +40,7 @@ impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for JsonBody<T> 
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let bytes = Vec::<u8>::from_request(request, body).await?;
+        let bytes = <Vec<u8> as FromRequest>::from_request(request, body).await?;
         if bytes.is_empty() {
             return Err(BodyRejected::malformed(
                 "the request body is empty; a JSON document is required".to_owned(),
@@ -144,7 +146,7 @@ impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for FormBody<T> 
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let bytes = Vec::<u8>::from_request(request, body).await?;
+        let bytes = <Vec<u8> as FromRequest>::from_request(request, body).await?;
         let value: T = serde_html_form::from_bytes(&bytes).map_err(|e| {
             BodyRejected::invalid(vec![FieldError::body(
                 String::new(),
@@ -169,5 +171,86 @@ fn validated<T: Validate>(value: &T) -> Result<(), BodyRejected> {
                 .map(|v| FieldError::body(v.pointer, v.code, v.message))
                 .collect(),
         )),
+    }
+}
+
+/// An optional JSON request body (`requestBody.required: false`): an empty body
+/// is `None`; anything else is parsed and checked like a [`JsonBody`].
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<T: Type> Payload for OptionalJsonBody<T> {
+    const CONTENT_TYPE: &'static str = "application/json";
+
+    fn check_content_type(content_type: &str) -> bool {
+        JsonBody::<T>::check_content_type(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for OptionalJsonBody<T> {
+    const IS_REQUIRED: bool = false;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let bytes = <Vec<u8> as FromRequest>::from_request(request, body).await?;
+        if bytes.is_empty() {
+            return Ok(OptionalJsonBody(None));
+        }
+        let value: T = parse(&bytes)?;
+        validated(&value)?;
+        Ok(OptionalJsonBody(Some(value)))
+    }
+}
+
+/// poem-openapi's own glue (`impl_apirequest_for_payload!`) refuses a request
+/// without `Content-Type`, which is how a client leaves an optional body out.
+impl<'a, T: Type + DeserializeOwned + Validate + Send> ApiExtractor<'a> for OptionalJsonBody<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        Some(MetaRequest {
+            description: None,
+            content: vec![MetaMediaType {
+                content_type: "application/json",
+                schema: T::schema_ref(),
+            }],
+            required: false,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
+        match request.content_type() {
+            Some(content_type) if Self::check_content_type(content_type) => {
+                <Self as ParsePayload>::from_request(request, body).await
+            }
+            Some(content_type) => Err(ContentTypeError::NotSupported {
+                content_type: content_type.to_owned(),
+            }
+            .into()),
+            None => {
+                let bytes = <Vec<u8> as FromRequest>::from_request(request, body).await?;
+                if bytes.is_empty() {
+                    Ok(OptionalJsonBody(None))
+                } else {
+                    Err(ContentTypeError::ExpectContentType.into())
+                }
+            }
+        }
     }
 }

@@ -135,6 +135,9 @@ fn method(out: &mut Code, op: &Operation) {
     }
     if let Some(body) = &op.body {
         match body.preferred() {
+            BodyMedia::Json if !body.required => {
+                out.line("if let Some(body) = &req.body { request = request.json(body); }")
+            }
             BodyMedia::Json => out.line("request = request.json(&req.body);"),
             BodyMedia::Form => {
                 out.line("request = keel_runtime::client::form(request, &req.body)?;")

@@ -141,7 +141,11 @@ pub fn request_struct(out: &mut Code, op: &Operation) -> Result<()> {
             out,
             Some(body.description.as_deref().unwrap_or("The request body.")),
         );
-        out.line(&format!("pub body: {},", rust_type(&body.schema)));
+        if body.required {
+            out.line(&format!("pub body: {},", rust_type(&body.schema)));
+        } else {
+            out.line(&format!("pub body: Option<{}>,", rust_type(&body.schema)));
+        }
     }
     out.line("}");
     out.blank();

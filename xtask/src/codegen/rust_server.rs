@@ -330,6 +330,10 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             ("Cookie<", "use poem_openapi::param::Cookie;"),
             ("JsonBody<", "use keel_runtime::server::JsonBody;"),
             ("FormBody<", "use keel_runtime::server::FormBody;"),
+            (
+                "OptionalJsonBody<",
+                "use keel_runtime::server::OptionalJsonBody;",
+            ),
             ("JsonReply<", "use keel_runtime::server::JsonReply;"),
             ("Bearer<", "use keel_runtime::server::Bearer;"),
         ],
@@ -600,6 +604,9 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
     if let Some(body) = &op.body {
         let ty = rust_type(&body.schema);
         match body.media.as_slice() {
+            [BodyMedia::Json] if !body.required => {
+                out.line(&format!("body: OptionalJsonBody<{ty}>,"))
+            }
             [BodyMedia::Json] => out.line(&format!("body: JsonBody<{ty}>,")),
             [BodyMedia::Form] => out.line(&format!("body: FormBody<{ty}>,")),
             // Several media types: poem-openapi picks by `Content-Type`.

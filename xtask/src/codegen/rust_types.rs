@@ -90,6 +90,14 @@ fn object_type(
         out.line(&format!("#[serde({serde_attr})]"));
         out.line(&format!("pub {rust}: {ty},"));
     }
+    if let Some(values) = &object.additional {
+        out.line("/// Every other property (`additionalProperties`).");
+        out.line("#[serde(flatten)]");
+        out.line(&format!(
+            "pub additional_properties: std::collections::BTreeMap<String, {}>,",
+            rust_type(values)
+        ));
+    }
     out.line("}");
     out.blank();
     let properties: Vec<String> = object
@@ -103,11 +111,18 @@ fn object_type(
         .filter(|f| f.required)
         .map(|f| rust_str(&f.json_name))
         .collect();
+    let additional = match &object.additional {
+        Some(values) => format!(
+            "additional_properties: Some(Box::new({})), ",
+            meta_ref(api, values)
+        ),
+        None => String::new(),
+    };
     documented(
         out,
         name,
         &format!(
-            "MetaSchema {{ properties: vec![{}], required: vec![{}], ..MetaSchema::new(\"object\") }}",
+            "MetaSchema {{ properties: vec![{}], required: vec![{}], {additional}..MetaSchema::new(\"object\") }}",
             properties.join(", "),
             required.join(", ")
         ),

@@ -208,7 +208,11 @@ fn named_descriptor(schema: &NamedSchema) -> Value {
             for field in &object.fields {
                 properties.insert(field.json_name.clone(), descriptor(&field.schema));
             }
-            json!({ "type": "object", "required": required, "properties": properties })
+            let mut d = json!({ "type": "object", "required": required, "properties": properties });
+            if let Some(values) = &object.additional {
+                d["additional"] = descriptor(values);
+            }
+            d
         }
     }
 }
@@ -245,7 +249,7 @@ fn param_fields(op: &Operation) -> Vec<ParamField> {
     if let Some(body) = &op.body {
         fields.push(ParamField {
             key: "body".into(),
-            optional: false,
+            optional: !body.required,
             ts: ts_type(&body.schema),
             doc: body.description.clone(),
         });
@@ -339,6 +343,21 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
                         property_key(&field.json_name),
                         ts_type(&field.schema)
                     );
+                }
+                if let Some(values) = &object.additional {
+                    // Every declared property must fit the index signature too.
+                    let mut types = vec![ts_type(values)];
+                    for field in &object.fields {
+                        let ty = ts_type(&field.schema);
+                        if !types.contains(&ty) {
+                            types.push(ty);
+                        }
+                    }
+                    if object.fields.iter().any(|f| !f.required) {
+                        types.push("undefined".into());
+                    }
+                    let _ = writeln!(out, "  /** Any other property. */");
+                    let _ = writeln!(out, "  [key: string]: {};", types.join(" | "));
                 }
                 out.push_str("}\n\n");
             }

@@ -461,7 +461,13 @@ impl<'a> Loader<'a> {
             "servers",
             "security",
         ])?;
-        let id = node.req_str("operationId")?.to_owned();
+        // Contracts from elsewhere may leave operations unnamed: name them after
+        // the method and path (`get /pets/{petId}` → `getPetsByPetId`).
+        let id = match node.opt_str("operationId")? {
+            Some(id) => id.to_owned(),
+            None if !self.house_rules => derived_operation_id(method, path),
+            None => node.req_str("operationId")?.to_owned(),
+        };
         let camel = id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
             && id.chars().all(|c| c.is_ascii_alphanumeric());
         let usable = id.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -474,15 +480,29 @@ impl<'a> Loader<'a> {
                 .unwrap()
                 .error(format!("operationId `{id}` must be camelCase ASCII")));
         }
-        let tag_node = node.req("tags")?;
-        let tags = tag_node.items()?;
-        let [tag] = tags.as_slice() else {
-            return Err(tag_node.error(format!(
-                "operation `{id}` has {} tags; Keel generates one trait per tag, so give it exactly one",
-                tags.len()
-            )));
+        // Keel's own contracts give each operation exactly one tag; others get
+        // their first tag, or `default`.
+        let tag_node = match node.child("tags") {
+            Some(tags) => tags,
+            None if !self.house_rules => node.clone(),
+            None => node.req("tags")?,
         };
-        let tag = tag.as_str()?.to_owned();
+        let tags = if tag_node.pointer == node.pointer {
+            Vec::new()
+        } else {
+            tag_node.items()?
+        };
+        let tag = match tags.as_slice() {
+            [tag] => tag.as_str()?.to_owned(),
+            [] if !self.house_rules => "default".to_owned(),
+            [first, ..] if !self.house_rules => first.as_str()?.to_owned(),
+            _ => {
+                return Err(tag_node.error(format!(
+                    "operation `{id}` has {} tags; Keel generates one trait per tag, so give it exactly one",
+                    tags.len()
+                )));
+            }
+        };
         let first_ok =
             |c: char| c.is_ascii_lowercase() || (!self.house_rules && c.is_ascii_alphabetic());
         if !tag.chars().next().is_some_and(first_ok)
@@ -685,12 +705,7 @@ impl<'a> Loader<'a> {
     fn request_body(&mut self, node: &Node<'a>, op: &str) -> Result<Body> {
         let node = self.deref(node)?;
         node.check_keys(&["description", "content", "required"])?;
-        if node.opt_bool("required")? != Some(true) {
-            return Err(node.error(
-                "request bodies must be `required: true`; optional bodies are not supported yet"
-                    .into(),
-            ));
-        }
+
         let content = node.req("content")?;
         let entries = content.entries()?;
         if entries.is_empty() {
@@ -731,10 +746,19 @@ impl<'a> Loader<'a> {
         if media.contains(&BodyMedia::Form) {
             self.check_form_fields(&content, &schema)?;
         }
+        // OpenAPI's default is optional.
+        let required = node.opt_bool("required")?.unwrap_or(false);
+        if !required && media != [BodyMedia::Json] {
+            return Err(node.error(
+                "an optional request body must be `application/json` only; mark it `required: true`"
+                    .into(),
+            ));
+        }
         Ok(Body {
             schema,
             description: node.opt_str("description")?.map(str::to_owned),
             media,
+            required,
         })
     }
 
@@ -1033,6 +1057,7 @@ impl<'a> Loader<'a> {
         let mut object = ObjectSchema {
             fields: Vec::new(),
             deny_unknown: false,
+            additional: None,
         };
         let required = self.object_parts(node, name, &mut object)?;
         check_required(node, &object, &required)?;
@@ -1046,6 +1071,7 @@ impl<'a> Loader<'a> {
         let mut object = ObjectSchema {
             fields: Vec::new(),
             deny_unknown: false,
+            additional: None,
         };
         let required = self.all_of_parts(node, name, &mut object)?;
         check_required(node, &object, &required)?;
@@ -1126,9 +1152,9 @@ impl<'a> Loader<'a> {
             Some(a) if a.value == &Value::Bool(false) => true,
             Some(a) if a.value == &Value::Bool(true) => false,
             Some(a) => {
-                return Err(a.error(
-                    "`additionalProperties` with a schema (a map) is not supported yet".into(),
-                ));
+                let values = self.schema(&a, &format!("{name}Value"))?;
+                into.additional = Some(Box::new(values));
+                false
             }
         };
         let mut required = BTreeSet::new();
@@ -1527,6 +1553,21 @@ fn bound(node: &Node, inclusive: &str, exclusive: &str) -> Result<Option<Bound>>
             "`{exclusive}` must be a number (3.1) or a boolean (3.0)"
         ))),
     }
+}
+
+/// `get /pets/{petId}/photos` → `getPetsByPetIdPhotos`.
+fn derived_operation_id(method: Method, path: &str) -> String {
+    let mut id = method.as_str().to_owned();
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(var) => {
+                id.push_str("By");
+                id.push_str(&pascal_case(var));
+            }
+            None => id.push_str(&pascal_case(segment)),
+        }
+    }
+    id
 }
 
 fn path_variables(path: &str) -> Vec<&str> {

@@ -65,6 +65,9 @@ pub struct ObjectSchema {
     pub fields: Vec<Field>,
     /// `additionalProperties: false`: unknown properties are rejected.
     pub deny_unknown: bool,
+    /// `additionalProperties: <schema>` beside `properties`: any other property,
+    /// with values of this schema.
+    pub additional: Option<Box<Schema>>,
 }
 
 #[derive(Debug, Clone)]
@@ -238,6 +241,8 @@ pub struct Body {
     /// The media types the body may be sent as, in the contract's order; every
     /// one has the same schema. Clients send JSON when it is offered.
     pub media: Vec<BodyMedia>,
+    /// `required: true`; an optional body may be left out (JSON only).
+    pub required: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
