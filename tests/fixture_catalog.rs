@@ -62,6 +62,20 @@ fn schemas_from_other_files_are_types_like_any_other() {
 }
 
 #[test]
+fn integer_enums_are_enums_that_travel_as_numbers() {
+    use fixture_catalog_types::{NewReview, Stars};
+    let review: NewReview = serde_json::from_value(json!({ "rating": 4, "stars": 3 })).unwrap();
+    assert_eq!(review.stars, Some(Stars::V3));
+    assert_eq!(serde_json::to_value(&review).unwrap()["stars"], json!(3));
+    let error =
+        serde_json::from_value::<NewReview>(json!({ "rating": 4, "stars": 7 })).unwrap_err();
+    assert!(
+        error.to_string().contains("7 is not one of 1, 2, 3, 4, 5"),
+        "{error}"
+    );
+}
+
+#[test]
 fn free_form_values_keep_what_was_sent() {
     let book: Book = serde_json::from_value(book_json()).unwrap();
     assert_eq!(book.attributes.unwrap()["pages"], json!(412));
@@ -326,8 +340,10 @@ async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
     // A body offered as JSON and as a form: the client sends JSON, a browser a form;
     // both decode to the same value and pass the same rules.
     let book_id = uuid::Uuid::now_v7();
-    let review: fixture_catalog_types::NewReview =
-        serde_json::from_value(json!({ "rating": 4, "text": "Good", "tags": ["a", "b"] })).unwrap();
+    let review: fixture_catalog_types::NewReview = serde_json::from_value(
+        json!({ "rating": 4, "text": "Good", "stars": 5, "tags": ["a", "b"] }),
+    )
+    .unwrap();
     let as_json = client
         .review_book(&ReviewBookRequest {
             book_id,
@@ -341,7 +357,7 @@ async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
     let as_form: serde_json::Value = http
         .post(&url)
         .header("content-type", "application/x-www-form-urlencoded")
-        .body("rating=4&text=Good&tags=a&tags=b")
+        .body("rating=4&text=Good&stars=5&tags=a&tags=b")
         .send()
         .await
         .unwrap()

@@ -35,4 +35,7 @@ export const added = api.addBook({ body: { title: "Dune", authors: ["Frank Herbe
 export const tagged = api.listBooks({ tag: ["sci-fi", "classic"], ids: ["0190"], session: "s1", xShelf: 3 }).then((r) => (r.ok ? r.data.length : r.status));
 
 // A form-only body is typed like any other; the client form-encodes it.
+// An integer enum is a union of number literals.
+export const review = api.reviewBook({ bookId: "0190", body: { rating: 5, stars: 5 } });
+
 export const subscribed = api.subscribe({ body: { email: "reader@example.com", topics: ["fiction"] } }).then((r) => r.status === 204);

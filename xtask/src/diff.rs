@@ -532,6 +532,26 @@ fn compare_named(c: &mut Comparer, old_name: &str, new_name: &str, dir: Directio
     };
     let request = dir == Direction::Request;
     match (&old.kind, &new.kind) {
+        (SchemaKind::IntEnum(o), SchemaKind::IntEnum(n)) => {
+            for value in o.iter().filter(|v| !n.contains(v)) {
+                c.push(
+                    true,
+                    "enum-value-removed",
+                    pointer.clone(),
+                    format!("`{value}` was removed from `{new_name}`"),
+                );
+            }
+            if !request {
+                for value in n.iter().filter(|v| !o.contains(v)) {
+                    c.push(
+                        true,
+                        "response-enum-value-added",
+                        pointer.clone(),
+                        format!("responses may now contain `{value}` in `{new_name}`"),
+                    );
+                }
+            }
+        }
         (SchemaKind::StringEnum(o), SchemaKind::StringEnum(n)) => {
             for value in o.iter().filter(|v| !n.contains(v)) {
                 c.push(

@@ -382,6 +382,16 @@ fn check_json(api: &Api, schema: &Schema, value: &Value, pointer: &str, errors: 
                         }
                     }
                 }
+                SchemaKind::IntEnum(values) => {
+                    if !value.as_i64().is_some_and(|v| values.contains(&v)) {
+                        push(
+                            errors,
+                            pointer,
+                            "enum",
+                            format!("must be one of {values:?}"),
+                        );
+                    }
+                }
                 SchemaKind::StringEnum(values) => {
                     if !value
                         .as_str()
@@ -577,6 +587,7 @@ fn synthesize(api: &Api, schema: &Schema) -> Value {
             .map(|s| &s.kind)
         {
             Some(SchemaKind::StringEnum(values)) => json!(values[0]),
+            Some(SchemaKind::IntEnum(values)) => json!(values[0]),
             Some(SchemaKind::Alias(inner)) => synthesize(api, inner),
             Some(SchemaKind::Union(union)) => {
                 let first = &union.variants[0];

@@ -230,7 +230,7 @@ fn reachable(api: &Api) -> std::collections::BTreeSet<&str> {
                 stack.extend(u.variants.iter().map(|v| v.schema.as_str()))
             }
             Some(SchemaKind::Alias(inner)) => names(inner, &mut stack),
-            Some(SchemaKind::StringEnum(_)) | None => {}
+            Some(SchemaKind::StringEnum(_) | SchemaKind::IntEnum(_)) | None => {}
         }
     }
     seen
@@ -254,6 +254,9 @@ fn facts(api: &Api) -> Facts {
                 if let Some(values) = &object.additional {
                     schema_facts(api, &mut f, &format!("{at}/additionalProperties"), values);
                 }
+            }
+            SchemaKind::IntEnum(values) => {
+                f.insert(format!("{at}/enum"), format!("{values:?}"));
             }
             SchemaKind::StringEnum(values) => {
                 f.insert(format!("{at}/enum"), format!("{values:?}"));

@@ -13,6 +13,7 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
         match &schema.kind {
             SchemaKind::Object(object) => object_type(&mut body, api, schema, object)?,
             SchemaKind::StringEnum(values) => enum_type(&mut body, schema, values)?,
+            SchemaKind::IntEnum(values) => int_enum_type(&mut body, schema, values),
             SchemaKind::Union(union) => union_type(&mut body, schema, union),
             SchemaKind::Alias(inner) => newtype(&mut body, api, schema, inner)?,
         }
@@ -178,7 +179,7 @@ fn is_recursive(api: &Api, owner: &str, schema: &Schema) -> bool {
                 stack.extend(union.variants.iter().map(|v| v.schema.as_str()))
             }
             SchemaKind::Alias(inner) => stack.extend(direct(inner)),
-            SchemaKind::StringEnum(_) => {}
+            SchemaKind::StringEnum(_) | SchemaKind::IntEnum(_) => {}
         }
     }
     false
@@ -625,6 +626,86 @@ fn enum_type(out: &mut Code, schema: &NamedSchema, values: &[String]) -> Result<
     out.line("}");
     out.blank();
     Ok(())
+}
+
+/// An integer enum: `V1`, `V2`, `VMinus1`, encoded as the number.
+fn int_enum_type(out: &mut Code, schema: &NamedSchema, values: &[i64]) {
+    let name = &schema.name;
+    let variant = |v: i64| {
+        if v < 0 {
+            format!("VMinus{}", v.unsigned_abs())
+        } else {
+            format!("V{v}")
+        }
+    };
+    doc_lines(out, schema.description.as_deref());
+    out.line("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]");
+    out.line(&format!("pub enum {name} {{"));
+    for v in values {
+        out.line(&format!("{},", variant(*v)));
+    }
+    out.line("}");
+    out.blank();
+    out.line(&format!("impl {name} {{"));
+    out.line("/// The value as the contract spells it.");
+    out.line("pub fn value(self) -> i64 {");
+    out.line("match self {");
+    for v in values {
+        out.line(&format!("{name}::{} => {v},", variant(*v)));
+    }
+    out.line("}");
+    out.line("}");
+    out.line("}");
+    out.blank();
+    out.line(&format!("impl Serialize for {name} {{"));
+    out.line(
+        "fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {",
+    );
+    out.line("serializer.serialize_i64(self.value())");
+    out.line("}");
+    out.line("}");
+    out.blank();
+    let listed: Vec<String> = values.iter().map(i64::to_string).collect();
+    out.line(&format!("impl<'de> Deserialize<'de> for {name} {{"));
+    out.line(
+        "fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {",
+    );
+    out.line("match i64::deserialize(deserializer)? {");
+    for v in values {
+        out.line(&format!("{v} => Ok({name}::{}),", variant(*v)));
+    }
+    out.line(&format!(
+        "other => Err(serde::de::Error::custom(format!(\"{{other}} is not one of {}\"))),",
+        listed.join(", ")
+    ));
+    out.line("}");
+    out.line("}");
+    out.line("}");
+    out.blank();
+    out.line(&format!("impl Validate for {name} {{"));
+    out.line("fn validate(&self) -> Result<(), ValidationErrors> {");
+    out.line("Ok(())");
+    out.line("}");
+    out.line("}");
+    out.blank();
+    out.line(&format!("impl keel_runtime::ToParam for {name} {{"));
+    out.line("fn to_param(&self) -> String {");
+    out.line("self.value().to_string()");
+    out.line("}");
+    out.line("}");
+    out.blank();
+    documented(
+        out,
+        name,
+        &format!(
+            "MetaSchema {{ enum_items: vec![{}], ..MetaSchema::new(\"integer\") }}",
+            values
+                .iter()
+                .map(|v| format!("serde_json::json!({v})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
 }
 
 /// A `oneOf`: an enum with one variant per schema. With a discriminator, decoding

@@ -177,6 +177,7 @@ fn named_descriptor(schema: &NamedSchema) -> Value {
     match &schema.kind {
         SchemaKind::Alias(inner) => descriptor(inner),
         SchemaKind::StringEnum(values) => json!({ "type": "enum", "values": values }),
+        SchemaKind::IntEnum(values) => json!({ "type": "enum", "values": values }),
         SchemaKind::Union(union) => {
             let variants: Vec<&str> = union.variants.iter().map(|v| v.schema.as_str()).collect();
             let kind = if union.any_of { "anyOf" } else { "oneOf" };
@@ -296,6 +297,15 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
         match &schema.kind {
             SchemaKind::Alias(inner) => {
                 let _ = writeln!(out, "export type {} = {};\n", schema.name, ts_type(inner));
+            }
+            SchemaKind::IntEnum(values) => {
+                let union: Vec<String> = values.iter().map(i64::to_string).collect();
+                let _ = writeln!(
+                    out,
+                    "export type {} = {};\n",
+                    schema.name,
+                    union.join(" | ")
+                );
             }
             SchemaKind::StringEnum(values) => {
                 let union: Vec<String> = values

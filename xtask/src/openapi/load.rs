@@ -292,7 +292,7 @@ fn split_read_write(schemas: &mut Vec<NamedSchema>, operations: &mut [Operation]
                 })
                 .collect(),
             SchemaKind::Union(u) => u.variants.iter().map(|v| v.schema.as_str()).collect(),
-            SchemaKind::StringEnum(_) => Vec::new(),
+            SchemaKind::StringEnum(_) | SchemaKind::IntEnum(_) => Vec::new(),
         }
     }
     fn rename(schema: &mut Schema, split: &BTreeSet<String>) {
@@ -342,7 +342,7 @@ fn split_read_write(schemas: &mut Vec<NamedSchema>, operations: &mut [Operation]
                     }
                 }
             }
-            SchemaKind::StringEnum(_) => {}
+            SchemaKind::StringEnum(_) | SchemaKind::IntEnum(_) => {}
         }
         if let SchemaKind::Object(o) = &mut schema.kind {
             o.fields.retain(|f| !f.write_only);
@@ -676,7 +676,8 @@ impl<'a> Loader<'a> {
                     || loader
                         .root
                         .pointer(&format!("/components/schemas/{n}/enum"))
-                        .is_some()
+                        .and_then(Value::as_array)
+                        .is_some_and(|values| values.iter().all(|v| v.is_string() || v.is_null()))
             }
             _ => false,
         };
@@ -914,6 +915,7 @@ impl<'a> Loader<'a> {
             ["object"] if is_map(node) => Ok(SchemaKind::Alias(self.schema(node, name)?)),
             ["object"] => Ok(SchemaKind::Object(self.object(node, name)?)),
             ["string"] if node.child("enum").is_some() => Ok(SchemaKind::StringEnum(string_enum(node)?)),
+            ["integer"] if node.child("enum").is_some() => Ok(SchemaKind::IntEnum(int_enum(node)?)),
             _ if node.child("$ref").is_some() => Err(node.error("a component schema that is only a `$ref` (an alias) is not supported yet".into())),
             // Arrays and primitives: a named alias of the type.
             ["array"] | ["string"] | ["integer"] | ["number"] | ["boolean"] => {
@@ -1283,6 +1285,14 @@ impl<'a> Loader<'a> {
                 self.hoist(node, inline_name, SchemaKind::StringEnum(values))?;
                 Type::Named(inline_name.to_owned())
             }
+            ["integer"] if node.child("enum").is_some() => {
+                node.check_keys(&with_annotations(&[
+                    "type", "format", "enum", "default", "nullable",
+                ]))?;
+                let values = int_enum(node)?;
+                self.hoist(node, inline_name, SchemaKind::IntEnum(values))?;
+                Type::Named(inline_name.to_owned())
+            }
             ["string"] => {
                 node.check_keys(&with_annotations(&[
                     "type",
@@ -1519,6 +1529,22 @@ fn string_enum(node: &Node) -> Result<Vec<String>> {
             Value::String(s) => values.push(s.clone()),
             Value::Null => {}
             _ => return Err(item.error("string enums may only list strings".into())),
+        }
+    }
+    if values.is_empty() {
+        return Err(list.error("an enum must list at least one value".into()));
+    }
+    Ok(values)
+}
+
+fn int_enum(node: &Node) -> Result<Vec<i64>> {
+    let list = node.req("enum")?;
+    let mut values = Vec::new();
+    for item in list.items()? {
+        match item.value.as_i64() {
+            Some(v) => values.push(v),
+            None if item.value.is_null() => {}
+            None => return Err(item.error("integer enums may only list integers".into())),
         }
     }
     if values.is_empty() {

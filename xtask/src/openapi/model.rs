@@ -34,6 +34,8 @@ pub struct NamedSchema {
 pub enum SchemaKind {
     Object(ObjectSchema),
     StringEnum(Vec<String>),
+    /// `type: integer` with an `enum`.
+    IntEnum(Vec<i64>),
     /// `oneOf` over named object schemas.
     Union(UnionSchema),
     /// An array or primitive under a name of its own (`Pets: {type: array, …}`).
