@@ -393,6 +393,36 @@ fn type_name(ty: &Type) -> String {
     }
 }
 
+/// A removed value breaks senders and receivers alike; an added one breaks
+/// clients that receive it (they may match exhaustively).
+fn compare_enum<T: PartialEq + std::fmt::Display>(
+    c: &mut Comparer,
+    old: &[T],
+    new: &[T],
+    request: bool,
+    pointer: &str,
+    name: &str,
+) {
+    for value in old.iter().filter(|v| !new.contains(v)) {
+        c.push(
+            true,
+            "enum-value-removed",
+            pointer.to_owned(),
+            format!("`{value}` was removed from `{name}`"),
+        );
+    }
+    if !request {
+        for value in new.iter().filter(|v| !old.contains(v)) {
+            c.push(
+                true,
+                "response-enum-value-added",
+                pointer.to_owned(),
+                format!("responses may now contain `{value}` in `{name}`"),
+            );
+        }
+    }
+}
+
 fn compare_schema(c: &mut Comparer, old: &Schema, new: &Schema, dir: Direction, pointer: &str) {
     let request = dir == Direction::Request;
     if old.nullable && !new.nullable && request {
@@ -533,44 +563,10 @@ fn compare_named(c: &mut Comparer, old_name: &str, new_name: &str, dir: Directio
     let request = dir == Direction::Request;
     match (&old.kind, &new.kind) {
         (SchemaKind::IntEnum(o), SchemaKind::IntEnum(n)) => {
-            for value in o.iter().filter(|v| !n.contains(v)) {
-                c.push(
-                    true,
-                    "enum-value-removed",
-                    pointer.clone(),
-                    format!("`{value}` was removed from `{new_name}`"),
-                );
-            }
-            if !request {
-                for value in n.iter().filter(|v| !o.contains(v)) {
-                    c.push(
-                        true,
-                        "response-enum-value-added",
-                        pointer.clone(),
-                        format!("responses may now contain `{value}` in `{new_name}`"),
-                    );
-                }
-            }
+            compare_enum(c, o, n, request, &pointer, new_name);
         }
         (SchemaKind::StringEnum(o), SchemaKind::StringEnum(n)) => {
-            for value in o.iter().filter(|v| !n.contains(v)) {
-                c.push(
-                    true,
-                    "enum-value-removed",
-                    pointer.clone(),
-                    format!("`{value}` was removed from `{new_name}`"),
-                );
-            }
-            if !request {
-                for value in n.iter().filter(|v| !o.contains(v)) {
-                    c.push(
-                        true,
-                        "response-enum-value-added",
-                        pointer.clone(),
-                        format!("responses may now contain `{value}` in `{new_name}`"),
-                    );
-                }
-            }
+            compare_enum(c, o, n, request, &pointer, new_name);
         }
         (SchemaKind::Object(o), SchemaKind::Object(n)) => {
             let (old_clone, new_clone) = (o.clone(), n.clone());

@@ -315,13 +315,7 @@ impl Server {
             child,
             password,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
-            if Instant::now() > deadline {
-                bail!("the server did not listen on {addr} within 30 s");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        crate::test::wait_until_listening(addr)?;
         Ok(server)
     }
 

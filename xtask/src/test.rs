@@ -97,6 +97,18 @@ pub fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
     Ok(())
 }
 
+/// Waits up to 30 s for a server the suite started to accept connections.
+pub fn wait_until_listening(addr: std::net::SocketAddr) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(addr).is_err() {
+        if std::time::Instant::now() > deadline {
+            bail!("the server did not listen on {addr} within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
 /// Whether a TCP connection to the URL's host and port opens within a second.
 fn reachable(url: &str) -> std::result::Result<(), String> {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);

@@ -2,11 +2,10 @@
 //! two TypeScript majors and two `lib` settings, compile-fail fixtures that must
 //! fail, and `node --test` against a live server and the mock.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -184,13 +183,7 @@ impl Server {
             child,
             database,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
-            if Instant::now() > deadline {
-                bail!("the server did not listen on {addr} within 30 s");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        crate::test::wait_until_listening(addr)?;
         Ok(server)
     }
 }

@@ -63,15 +63,7 @@ fn object_type(
         let boxed = is_recursive(api, name, &field.schema);
         field_checks(api, name, &rust, field, boxed, &mut checks, &mut patterns)?;
     }
-    for (static_name, pattern) in &patterns {
-        out.line(&format!(
-            "static {static_name}: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new({}).expect(\"the contract's pattern compiles\"));",
-            rust_str(pattern)
-        ));
-    }
-    if !patterns.is_empty() {
-        out.blank();
-    }
+    pattern_statics(out, &patterns);
 
     doc_lines(out, schema.description.as_deref());
     out.line("#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]");
@@ -129,20 +121,7 @@ fn object_type(
         ),
     );
 
-    out.line(&format!("impl Validate for {name} {{"));
-    out.line("fn validate(&self) -> Result<(), ValidationErrors> {");
-    if checks.is_empty() {
-        out.line("Ok(())");
-    } else {
-        out.line("let mut errors = Errors::default();");
-        for check in checks {
-            out.line(&check);
-        }
-        out.line("errors.finish()");
-    }
-    out.line("}");
-    out.line("}");
-    out.blank();
+    validate_impl(out, name, &checks);
     Ok(())
 }
 
@@ -497,6 +476,37 @@ fn is_object_schema(api: &Api, name: &str) -> bool {
     })
 }
 
+/// The compiled `pattern`s a type's checks use, once per process.
+fn pattern_statics(out: &mut Code, patterns: &[(String, String)]) {
+    for (static_name, pattern) in patterns {
+        out.line(&format!(
+            "static {static_name}: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new({}).expect(\"the contract's pattern compiles\"));",
+            rust_str(pattern)
+        ));
+    }
+    if !patterns.is_empty() {
+        out.blank();
+    }
+}
+
+/// `impl Validate` running the checks `field_checks` wrote.
+fn validate_impl(out: &mut Code, name: &str, checks: &[String]) {
+    out.line(&format!("impl Validate for {name} {{"));
+    out.line("fn validate(&self) -> Result<(), ValidationErrors> {");
+    if checks.is_empty() {
+        out.line("Ok(())");
+    } else {
+        out.line("let mut errors = Errors::default();");
+        for check in checks {
+            out.line(check);
+        }
+        out.line("errors.finish()");
+    }
+    out.line("}");
+    out.line("}");
+    out.blank();
+}
+
 /// A named array, map or primitive: a newtype over the Rust type, transparent
 /// to serde, that checks and documents the schema's own rules.
 fn newtype(out: &mut Code, api: &Api, schema: &NamedSchema, inner: &Schema) -> Result<()> {
@@ -512,12 +522,7 @@ fn newtype(out: &mut Code, api: &Api, schema: &NamedSchema, inner: &Schema) -> R
     let mut checks = Vec::new();
     let mut patterns = Vec::new();
     field_checks(api, name, "0", &field, false, &mut checks, &mut patterns)?;
-    for (static_name, pattern) in &patterns {
-        out.line(&format!(
-            "static {static_name}: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new({}).expect(\"the contract's pattern compiles\"));",
-            rust_str(pattern)
-        ));
-    }
+    pattern_statics(out, &patterns);
     doc_lines(out, schema.description.as_deref());
     out.line("#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]");
     out.line("#[serde(transparent)]");
@@ -538,20 +543,7 @@ fn newtype(out: &mut Code, api: &Api, schema: &NamedSchema, inner: &Schema) -> R
     out.line(&format!("fn from(value: {ty}) -> Self {{ {name}(value) }}"));
     out.line("}");
     out.blank();
-    out.line(&format!("impl Validate for {name} {{"));
-    out.line("fn validate(&self) -> Result<(), ValidationErrors> {");
-    if checks.is_empty() {
-        out.line("Ok(())");
-    } else {
-        out.line("let mut errors = Errors::default();");
-        for check in checks {
-            out.line(&check);
-        }
-        out.line("errors.finish()");
-    }
-    out.line("}");
-    out.line("}");
-    out.blank();
+    validate_impl(out, name, &checks);
     documented(out, name, &meta_schema(api, inner));
     Ok(())
 }
