@@ -39,12 +39,20 @@ pub struct CodegenArgs {
     /// Also `cargo check` the generated crates once (timed apart, not part of the target).
     #[arg(long, requires = "codegen")]
     cargo_check: bool,
+    /// Only write the synthetic contract to this file (to profile `codegen` on it).
+    #[arg(long, requires = "codegen")]
+    write_contract: Option<PathBuf>,
     /// Where to write the Markdown table.
     #[arg(long, default_value = "bench/results/codegen.md", requires = "codegen")]
     results: PathBuf,
 }
 
 pub fn run(args: &CodegenArgs) -> Result<()> {
+    if let Some(path) = &args.write_contract {
+        std::fs::write(path, bench_contract::yaml(options(args))?)?;
+        println!("wrote {}", path.display());
+        return Ok(());
+    }
     ensure!(args.runs >= 3, "--runs must be at least 3 for a median");
     let dir = std::env::temp_dir().join(format!("keel-bench-codegen-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -63,13 +71,8 @@ pub fn run(args: &CodegenArgs) -> Result<()> {
 }
 
 fn measure(args: &CodegenArgs, dir: &Path) -> Result<String> {
-    let options = Options {
-        operations: args.operations,
-        seed: args.seed,
-        description_words: args.description_words,
-    };
     let started = Instant::now();
-    let text = bench_contract::yaml(options)?;
+    let text = bench_contract::yaml(options(args))?;
     let made_in = started.elapsed();
     let contract = dir.join("openapi.yaml");
     std::fs::write(&contract, &text)?;
@@ -227,6 +230,14 @@ fn measure(args: &CodegenArgs, dir: &Path) -> Result<String> {
             .push_str("\n`--cargo-check` also compiles the generated crates once (timed apart).\n"),
     }
     Ok(report)
+}
+
+fn options(args: &CodegenArgs) -> Options {
+    Options {
+        operations: args.operations,
+        seed: args.seed,
+        description_words: args.description_words,
+    }
 }
 
 fn codegen_args(contract: &Path, out: &Path) -> Vec<std::ffi::OsString> {
