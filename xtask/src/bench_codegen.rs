@@ -186,6 +186,17 @@ fn measure(args: &CodegenArgs, dir: &Path) -> Result<String> {
             .collect();
         row(&format!("codegen: {phase}"), &samples);
     }
+    for (note, _) in runs[0].notes() {
+        let samples: Vec<Duration> = runs
+            .iter()
+            .map(|p| {
+                p.notes()
+                    .find(|(q, _)| *q == note)
+                    .map_or(Duration::ZERO, |(_, d)| d)
+            })
+            .collect();
+        row(&format!("(not in the sum) {note}"), &samples);
+    }
     let totals: Vec<Duration> = runs.iter().map(Phases::total).collect();
     row("codegen in process, all phases", &totals);
     row(

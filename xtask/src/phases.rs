@@ -4,7 +4,12 @@
 use std::time::{Duration, Instant};
 
 #[derive(Default, Debug, Clone)]
-pub struct Phases(Vec<(&'static str, Duration)>);
+pub struct Phases {
+    timed: Vec<(&'static str, Duration)>,
+    /// Work that ran alongside the timed phases (on other threads or
+    /// processes), so it is not part of [`Phases::total`].
+    notes: Vec<(&'static str, Duration)>,
+}
 
 impl Phases {
     /// Runs `f`, adding its duration to `phase` (a phase may be timed in pieces).
@@ -16,18 +21,32 @@ impl Phases {
     }
 
     pub fn add(&mut self, phase: &'static str, elapsed: Duration) {
-        match self.0.iter_mut().find(|(p, _)| *p == phase) {
-            Some((_, total)) => *total += elapsed,
-            None => self.0.push((phase, elapsed)),
-        }
+        add(&mut self.timed, phase, elapsed);
+    }
+
+    /// Records work that overlapped the timed phases.
+    pub fn note(&mut self, what: &'static str, elapsed: Duration) {
+        add(&mut self.notes, what, elapsed);
     }
 
     /// The phases in the order they were first timed.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, Duration)> + '_ {
-        self.0.iter().copied()
+        self.timed.iter().copied()
     }
 
+    pub fn notes(&self) -> impl Iterator<Item = (&'static str, Duration)> + '_ {
+        self.notes.iter().copied()
+    }
+
+    /// The wall-clock time of the timed phases, which ran one after another.
     pub fn total(&self) -> Duration {
-        self.0.iter().map(|(_, d)| *d).sum()
+        self.timed.iter().map(|(_, d)| *d).sum()
+    }
+}
+
+fn add(list: &mut Vec<(&'static str, Duration)>, what: &'static str, elapsed: Duration) {
+    match list.iter_mut().find(|(p, _)| *p == what) {
+        Some((_, total)) => *total += elapsed,
+        None => list.push((what, elapsed)),
     }
 }
