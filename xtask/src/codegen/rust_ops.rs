@@ -33,9 +33,9 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
 pub fn schemas_mentioned<'a>(api: &'a Api, body: &str) -> Vec<&'a str> {
     // One pass over the body instead of one search per schema: a name is
     // mentioned where it is a whole identifier not preceded by `:` (a path).
-    let words = identifiers(body);
+    let words = capitalised_identifiers(body);
     let mentioned = |name: &str| {
-        if name.bytes().all(is_ident_byte) {
+        if name.starts_with(|c: char| c.is_ascii_uppercase()) && name.bytes().all(is_ident_byte) {
             words.contains(name)
         } else {
             mentions_type(body, name)
@@ -58,8 +58,10 @@ fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// Every maximal run of `[A-Za-z0-9_]` in `body` that does not follow a `:`.
-fn identifiers(body: &str) -> std::collections::HashSet<&str> {
+/// Every maximal run of `[A-Za-z0-9_]` in `body` that starts with a capital
+/// and does not follow a `:` (schema names are capitalised; the rest of the
+/// body, lower-case words and keywords, need not be hashed).
+fn capitalised_identifiers(body: &str) -> std::collections::HashSet<&str> {
     let bytes = body.as_bytes();
     let mut found = std::collections::HashSet::new();
     let mut i = 0;
@@ -72,7 +74,7 @@ fn identifiers(body: &str) -> std::collections::HashSet<&str> {
         while i < bytes.len() && is_ident_byte(bytes[i]) {
             i += 1;
         }
-        if start == 0 || bytes[start - 1] != b':' {
+        if bytes[start].is_ascii_uppercase() && (start == 0 || bytes[start - 1] != b':') {
             found.insert(&body[start..i]);
         }
     }
@@ -344,7 +346,7 @@ mod tests {
         let names = [
             "Pet", "PetInput", "Owner", "Toy", "Food", "Bowl", "Leash", "Collar", "Input", "Vec",
         ];
-        let words = identifiers(body);
+        let words = capitalised_identifiers(body);
         for name in names {
             assert_eq!(
                 words.contains(name),
