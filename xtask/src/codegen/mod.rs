@@ -90,12 +90,14 @@ fn generate_files(
             "rust/types/src/lib.rs".into(),
             rust_types::lib_rs(api, header)?,
         );
+        let mut tags = Vec::new();
         for tag in &api.tags {
-            rust(
+            tags.push((
                 format!("rust/types/src/{}.rs", snake_case(&tag.name)),
                 rust_ops::tag_rs(api, tag, header)?,
-            );
+            ));
         }
+        rustfmt.submit_all(tags);
         Ok(())
     })?;
     phases.time("generate Rust client", || -> Result<()> {
@@ -128,12 +130,14 @@ fn generate_files(
             "rust/server/src/lib.rs".into(),
             rust_server::lib_rs(api, header)?,
         );
+        let mut tags = Vec::new();
         for tag in &api.tags {
-            rust(
+            tags.push((
                 format!("rust/server/src/{}.rs", snake_case(&tag.name)),
                 rust_server::tag_rs(api, tag, header)?,
-            );
+            ));
         }
+        rustfmt.submit_all(tags);
         Ok(())
     })?;
     phases.time("embed the contract (YAML, JSON)", || -> Result<()> {
