@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: runs the `bench/` crate in release mode.
+//! `cargo xtask bench`: runs the `bench/` crate in release mode; with
+//! `--codegen`, measures the code generator instead (see `bench_codegen`).
 
 use std::process::Command;
 
@@ -12,9 +13,17 @@ pub struct Args {
     /// Concurrent connections.
     #[arg(long, default_value_t = 64)]
     connections: usize,
+    /// Measure `cargo xtask codegen` on a synthetic contract instead of the server.
+    #[arg(long)]
+    codegen: bool,
+    #[command(flatten)]
+    codegen_args: crate::bench_codegen::CodegenArgs,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if args.codegen {
+        return crate::bench_codegen::run(&args.codegen_args);
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
         .args(["build", "--release", "--package", "keel", "--bin", "keel"])

@@ -6,11 +6,14 @@
 //! conformance fuzzing alone); `cargo xtask bench` measures.
 
 mod bench;
+mod bench_codegen;
+mod bench_contract;
 mod check;
 mod codegen;
 mod diff;
 mod mock;
 mod openapi;
+mod phases;
 mod public_specs;
 mod roundtrip;
 mod schemathesis;
@@ -161,24 +164,33 @@ pub fn targets() -> anyhow::Result<Vec<Target>> {
 }
 
 fn run_codegen(target: &Target) -> anyhow::Result<()> {
-    let parsed = openapi::read_with(&target.contract, target.house_rules)?;
-    let mut files = codegen::generate(
+    let summary = run_codegen_timed(target, &mut phases::Phases::default())?;
+    println!("{summary}");
+    Ok(())
+}
+
+/// `codegen` for one target, recording the time of each phase; returns what it wrote.
+pub fn run_codegen_timed(target: &Target, phases: &mut phases::Phases) -> anyhow::Result<String> {
+    let parsed = openapi::read_timed(&target.contract, target.house_rules, phases)?;
+    let mut files = codegen::generate_timed(
         &parsed,
         &target.contract.display().to_string(),
         &target.prefix,
+        phases,
     )?;
     if target.standalone {
-        codegen::standalone::make_standalone(&mut files, &project_root())?;
+        phases.time("standalone manifests", || {
+            codegen::standalone::make_standalone(&mut files, &project_root())
+        })?;
     }
-    codegen::write(&target.out, &files)?;
-    println!(
+    phases.time("write", || codegen::write(&target.out, &files))?;
+    Ok(format!(
         "wrote {} files to {} ({} operations, {} schemas)",
         files.len(),
         target.out.display(),
         parsed.api.operations.len(),
         parsed.api.schemas.len()
-    );
-    Ok(())
+    ))
 }
 
 fn project_root() -> PathBuf {
@@ -186,4 +198,13 @@ fn project_root() -> PathBuf {
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

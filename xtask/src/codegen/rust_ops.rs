@@ -31,19 +31,58 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
 
 /// The schema types a generated body refers to, for its `use` line.
 pub fn schemas_mentioned<'a>(api: &'a Api, body: &str) -> Vec<&'a str> {
+    // One pass over the body instead of one search per schema: a name is
+    // mentioned where it is a whole identifier not preceded by `:` (a path).
+    let words = capitalised_identifiers(body);
+    let mentioned = |name: &str| {
+        if name.starts_with(|c: char| c.is_ascii_uppercase()) && name.bytes().all(is_ident_byte) {
+            words.contains(name)
+        } else {
+            mentions_type(body, name)
+        }
+    };
     let mut names: Vec<&str> = api
         .schemas
         .iter()
         .map(|s| s.name.as_str())
-        .filter(|n| mentions_type(body, n))
+        .filter(|n| mentioned(n))
         .collect();
     // Re-exported by the types crate for `format: byte`.
-    if mentions_type(body, "Base64") {
+    if mentioned("Base64") {
         names.insert(0, "Base64");
     }
     names
 }
 
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Every maximal run of `[A-Za-z0-9_]` in `body` that starts with a capital
+/// and does not follow a `:` (schema names are capitalised; the rest of the
+/// body, lower-case words and keywords, need not be hashed).
+fn capitalised_identifiers(body: &str) -> std::collections::HashSet<&str> {
+    let bytes = body.as_bytes();
+    let mut found = std::collections::HashSet::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_ident_byte(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_ident_byte(bytes[i]) {
+            i += 1;
+        }
+        if bytes[start].is_ascii_uppercase() && (start == 0 || bytes[start - 1] != b':') {
+            found.insert(&body[start..i]);
+        }
+    }
+    found
+}
+
+/// The definition [`schemas_mentioned`] implements in one pass, for names that
+/// are not plain identifiers.
 fn mentions_type(body: &str, name: &str) -> bool {
     body.match_indices(name).any(|(i, _)| {
         let before = body[..i].chars().next_back();
@@ -300,5 +339,26 @@ pub fn default_literal(value: &serde_json::Value, ty: &str) -> Option<String> {
             format!("{ty}::{}", crate::codegen::rust_types::enum_variant(s)),
         ),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_one_pass_scan_agrees_with_the_definition() {
+        let body = "use x::Pet;\nfn f(a: Pet, b: Vec<PetInput>) -> Option<Owner> {}\n/// A Toy, or crate::Food; Café_Bowl éBowl Bowl_ 9Leash Leash9 Collar:";
+        let names = [
+            "Pet", "PetInput", "Owner", "Toy", "Food", "Bowl", "Leash", "Collar", "Input", "Vec",
+        ];
+        let words = capitalised_identifiers(body);
+        for name in names {
+            assert_eq!(
+                words.contains(name),
+                mentions_type(body, name),
+                "{name} in {body:?}"
+            );
+        }
     }
 }
