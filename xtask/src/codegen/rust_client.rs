@@ -164,13 +164,13 @@ fn method(out: &mut Code, op: &Operation) {
                 )
             })
             .collect();
-        let is_default = response.status.carries_status();
-        let value = match (&response.content, headers.is_empty() && !is_default) {
+        let carries_status = response.status.carries_status();
+        let value = match (&response.content, headers.is_empty() && !carries_status) {
             (None, true) => format!("{ty}Response::{variant}"),
             (Some(_), true) => format!("{ty}Response::{variant}(received.json()?)"),
             (content, false) => {
                 let mut fields = Vec::new();
-                if is_default {
+                if carries_status {
                     fields.push("status".to_owned());
                 }
                 if content.is_some() {

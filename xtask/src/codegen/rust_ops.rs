@@ -290,16 +290,16 @@ pub fn response_enum(out: &mut Code, op: &Operation) {
             response.description.trim().lines().next().unwrap_or("")
         ));
         let variant = variant_name(response.status);
-        let is_default = response.status.carries_status();
+        let carries_status = response.status.carries_status();
         match (
             &response.content,
-            response.headers.is_empty() && !is_default,
+            response.headers.is_empty() && !carries_status,
         ) {
             (None, true) => out.line(&format!("{variant},")),
             (Some((_, schema)), true) => out.line(&format!("{variant}({}),", rust_type(schema))),
             (content, false) => {
                 out.line(&format!("{variant} {{"));
-                if is_default {
+                if carries_status {
                     out.line("/// The status of the response: one the operation does not declare otherwise.");
                     out.line("status: u16,");
                 }

@@ -456,8 +456,8 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             .iter()
             .map(|h| header_snake_case(&h.name))
             .collect();
-        let is_default = response.status.carries_status();
-        let line = match (&response.content, headers.is_empty() && !is_default) {
+        let carries_status = response.status.carries_status();
+        let line = match (&response.content, headers.is_empty() && !carries_status) {
             (None, true) => format!("{ty}Response::{variant} => {ty}Reply::{variant},"),
             (Some(_), true) => {
                 format!("{ty}Response::{variant}(body) => {ty}Reply::{variant}(JsonReply(body)),")
@@ -465,7 +465,7 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             (content, false) => {
                 let mut bind = Vec::new();
                 let mut args = Vec::new();
-                if is_default {
+                if carries_status {
                     // A status outside 100..=999 is a bug in the service.
                     bind.push("status".to_owned());
                     args.push("poem::http::StatusCode::from_u16(status).unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR)".to_owned());
