@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod notifications;
 pub mod platform;
 pub mod users;
 
@@ -20,6 +21,7 @@ pub struct Bound {
     pub addr: SocketAddr,
     server: poem::Server<std::convert::Infallible, TcpAcceptor>,
     app: platform::http::App,
+    events: platform::events::Pipeline,
 }
 
 /// Connects the database (applying migrations) and binds the listener, so the
@@ -35,8 +37,23 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
     let cipher = std::sync::Arc::new(platform::crypto::FieldCipher::load_or_create(
         &config.field_keys_dir,
     )?);
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let transactions = platform::db::Transactions::new(db.clone(), wake.clone());
+    let subscriptions = subscriptions(config, &db, &transactions)?;
+    let events = platform::events::Pipeline::start(
+        db.clone(),
+        wake,
+        &subscriptions,
+        broker(config),
+        platform::events::outbox::RelaySettings {
+            batch: config.outbox_batch,
+            poll: Duration::from_millis(config.outbox_poll_ms),
+            retention: Duration::from_secs(config.outbox_retention_days * 86_400),
+        },
+    );
     let app = platform::http::App {
         db,
+        transactions,
         tokens,
         cipher,
         config: config.clone(),
@@ -52,20 +69,78 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         .context("the listener has no socket address")?;
     let server = poem::Server::new_with_acceptor(acceptor)
         .idle_timeout(Duration::from_secs(config.idle_timeout_secs));
-    Ok(Bound { addr, server, app })
+    Ok(Bound {
+        addr,
+        server,
+        app,
+        events,
+    })
+}
+
+/// The event consumers of this process.
+fn subscriptions(
+    config: &Config,
+    db: &sea_orm::DatabaseConnection,
+    transactions: &platform::db::Transactions,
+) -> anyhow::Result<platform::events::Subscriptions> {
+    use notifications::adapters::{SeaOrmNotifications, SmtpSender, SmtpSettings};
+    use notifications::ports::Channels;
+    let email = config
+        .smtp_url
+        .as_ref()
+        .map(|url| {
+            SmtpSender::new(&SmtpSettings {
+                url: url.clone(),
+                from: config.smtp_from.clone(),
+            })
+        })
+        .transpose()?;
+    let welcome = notifications::WelcomeOnRegistration::new(Channels {
+        store: SeaOrmNotifications::new(db.clone()),
+        email,
+    });
+    Ok(platform::events::Subscriptions {
+        consumers: vec![
+            platform::events::Consumer::new(notifications::CONSUMER)
+                .on::<keel_server::types::UserRegistered, _>(transactions, welcome),
+        ],
+    })
+}
+
+fn broker(config: &Config) -> platform::events::Broker {
+    let retry = platform::events::RetryPolicy {
+        max_attempts: config.event_max_attempts,
+        first_delay: Duration::from_millis(config.event_retry_delay_ms),
+    };
+    match &config.amqp_url {
+        Some(url) => {
+            platform::events::Broker::RabbitMq(platform::events::rabbitmq::RabbitMqSettings {
+                url: url.clone(),
+                prefix: config.events_prefix.clone(),
+                retry,
+                prefetch: 32,
+            })
+        }
+        None => platform::events::Broker::InProcess(retry),
+    }
 }
 
 impl Bound {
     /// Serves until `shutdown` completes, then lets requests in flight finish
     /// (up to 10 s).
+    /// Then the event pipeline stops: the relay after its round, consumers
+    /// after the message in hand.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-        self.server
+        let served = self
+            .server
             .run_with_graceful_shutdown(
                 platform::http::app(self.app),
                 shutdown,
                 Some(Duration::from_secs(10)),
             )
-            .await
+            .await;
+        self.events.stop().await;
+        served
     }
 }
 
@@ -77,7 +152,6 @@ pub async fn create_admin(
     password: &str,
 ) -> anyhow::Result<uuid::Uuid> {
     use users::domain::{DisplayName, Email, Role, Timestamp, User};
-    use users::ports::UserRepository;
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
     let name = display_name.map(str::to_owned).unwrap_or_else(|| {
         email
@@ -93,6 +167,9 @@ pub async fn create_admin(
         .map_err(|e| anyhow::anyhow!("the password {e}"))?;
     let hash = auth::Passwords::new().hash(&password);
     let db = platform::db::connect(&config.database_url, config.db_max_connections).await?;
+    // No relay runs in this command: the event waits in the outbox for the
+    // server's.
+    let transactions = platform::db::Transactions::new(db.clone(), Default::default());
     let user = User::register(
         email,
         display_name,
@@ -104,8 +181,8 @@ pub async fn create_admin(
     let cipher = std::sync::Arc::new(platform::crypto::FieldCipher::load_or_create(
         &config.field_keys_dir,
     )?);
-    users::adapters::SeaOrmUserRepository::new(db, cipher)
-        .insert(&user)
+    let repo = users::adapters::SeaOrmUserRepository::new(db, cipher);
+    users::registration::register(&repo, &transactions, &user)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(user.id.as_uuid())

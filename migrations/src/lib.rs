@@ -10,6 +10,7 @@ mod m20261125_000001_create_users;
 mod m20261125_000002_auth;
 mod m20261125_000003_audit;
 mod m20261125_000004_encrypted_phone;
+mod m20261203_000005_events;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_auth::Migration),
             Box::new(m20261125_000003_audit::Migration),
             Box::new(m20261125_000004_encrypted_phone::Migration),
+            Box::new(m20261203_000005_events::Migration),
         ]
     }
 }

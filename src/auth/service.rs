@@ -16,13 +16,16 @@ use super::keys::AccessTokens;
 use super::password::{Password, Passwords};
 use super::ports::{RefreshTokenStore, StoredRefreshToken};
 use crate::audit::ports::{Action, AuditEvent, AuditSink, record};
+use crate::platform::db::Transactions;
 use crate::platform::problem::{self, FieldProblem};
 use crate::users::domain::{DisplayName, Email, Role, Timestamp, User, UserId};
 use crate::users::ports::{UserRepository, WriteError};
+use crate::users::registration;
 use crate::users::service::{email_taken, etag, hash_off_thread, internal, invalid, to_dto};
 
 pub struct AuthService<U, T, A> {
     users: U,
+    transactions: Transactions,
     refresh_tokens: T,
     audit: A,
     passwords: Passwords,
@@ -33,6 +36,7 @@ pub struct AuthService<U, T, A> {
 impl<U: UserRepository, T: RefreshTokenStore, A: AuditSink> AuthService<U, T, A> {
     pub fn new(
         users: U,
+        transactions: Transactions,
         refresh_tokens: T,
         audit: A,
         passwords: Passwords,
@@ -41,6 +45,7 @@ impl<U: UserRepository, T: RefreshTokenStore, A: AuditSink> AuthService<U, T, A>
     ) -> Self {
         AuthService {
             users,
+            transactions,
             refresh_tokens,
             audit,
             passwords,
@@ -120,7 +125,7 @@ impl<U: UserRepository, T: RefreshTokenStore, A: AuditSink> AuthApi for AuthServ
             Some(hash),
             Timestamp::now(),
         );
-        match self.users.insert(&user).await {
+        match registration::register(&self.users, &self.transactions, &user).await {
             Ok(()) => {
                 let event = AuditEvent::of(&ctx, Action::UserCreated, Some(user.id.as_uuid()))
                     .by(user.id.as_uuid());

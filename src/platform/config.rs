@@ -131,6 +131,73 @@ pub struct Config {
     /// Origins allowed to call the API from a browser, comma-separated (empty: no CORS).
     #[arg(long, env = "KEEL_CORS_ORIGINS", default_value = "", global = true)]
     pub cors_origins: String,
+
+    /// RabbitMQ (`amqp://user:password@host:5672/vhost`); unset: events go
+    /// through the in-process bus, for a single process.
+    #[arg(long, env = "AMQP_URL", value_parser = parse_amqp_url, global = true)]
+    pub amqp_url: Option<String>,
+
+    /// The first word of the exchange and queue names (`{prefix}.events`, …).
+    #[arg(long, env = "KEEL_EVENTS_PREFIX", default_value = "keel", value_parser = parse_prefix, global = true)]
+    pub events_prefix: String,
+
+    /// Attempts a failing event handler gets, the first included, before the
+    /// event is dead-lettered.
+    #[arg(long, env = "KEEL_EVENT_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100), global = true)]
+    pub event_max_attempts: u32,
+
+    /// The wait before a failed event's second attempt, in milliseconds; each
+    /// later wait is four times the last (at most ten minutes).
+    #[arg(long, env = "KEEL_EVENT_RETRY_DELAY_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=600_000), global = true)]
+    pub event_retry_delay_ms: u64,
+
+    /// How often the outbox relay looks for events other replicas recorded,
+    /// in milliseconds (this replica's own wake it at once).
+    #[arg(long, env = "KEEL_OUTBOX_POLL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000), global = true)]
+    pub outbox_poll_ms: u64,
+
+    /// Events the relay publishes per round.
+    #[arg(long, env = "KEEL_OUTBOX_BATCH", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000), global = true)]
+    pub outbox_batch: u64,
+
+    /// Days published events stay in the outbox table before deletion.
+    #[arg(long, env = "KEEL_OUTBOX_RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u64).range(0..=365), global = true)]
+    pub outbox_retention_days: u64,
+
+    /// An SMTP relay for mailing notifications (`smtp://host:25`,
+    /// `smtps://user:password@host`); unset: notifications are only stored.
+    #[arg(long, env = "KEEL_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+
+    /// The `From` address of notification mail.
+    #[arg(
+        long,
+        env = "KEEL_SMTP_FROM",
+        default_value = "Keel <noreply@keel.invalid>",
+        global = true
+    )]
+    pub smtp_from: String,
+}
+
+fn parse_amqp_url(text: &str) -> Result<String, String> {
+    if text.starts_with("amqp://") || text.starts_with("amqps://") {
+        Ok(text.to_owned())
+    } else {
+        Err("must start with amqp:// or amqps://".to_owned())
+    }
+}
+
+fn parse_prefix(text: &str) -> Result<String, String> {
+    let fine = !text.is_empty()
+        && text.len() <= 100
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if fine {
+        Ok(text.to_owned())
+    } else {
+        Err("letters, digits, `-`, `_` and `.` only, at most 100".to_owned())
+    }
 }
 
 fn parse_role_scopes(text: &str) -> Result<crate::auth::RoleScopes, String> {

@@ -1,10 +1,82 @@
-//! The database connection pool, and the migrations run at start.
+//! The database connection pool, the migrations run at start, and the unit of
+//! work ([`Tx`]) that lets a service write its state and its events together.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait,
+};
+use tokio::sync::Notify;
+
+/// Storage failed in a way the caller cannot fix (connection lost, disk full).
+/// Carries the cause as text for the log; no driver type crosses a port.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("storage failed: {0}")]
+pub struct StorageError(pub String);
+
+impl From<DbErr> for StorageError {
+    fn from(error: DbErr) -> Self {
+        StorageError(error.to_string())
+    }
+}
+
+/// Begins transactions, and tells the outbox relay when one that recorded
+/// events commits, so events leave at once rather than at the next poll.
+#[derive(Clone)]
+pub struct Transactions {
+    db: DatabaseConnection,
+    committed_events: Arc<Notify>,
+}
+
+impl Transactions {
+    pub fn new(db: DatabaseConnection, committed_events: Arc<Notify>) -> Self {
+        Transactions {
+            db,
+            committed_events,
+        }
+    }
+
+    pub async fn begin(&self) -> Result<Tx, StorageError> {
+        Ok(Tx {
+            inner: self.db.begin().await?,
+            events: AtomicUsize::new(0),
+            committed_events: self.committed_events.clone(),
+        })
+    }
+}
+
+/// One database transaction, passed by services to the ports they call; only
+/// adapters look inside. Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx {
+    inner: DatabaseTransaction,
+    events: AtomicUsize,
+    committed_events: Arc<Notify>,
+}
+
+impl Tx {
+    /// For adapters: the transaction to run statements on.
+    pub fn connection(&self) -> &DatabaseTransaction {
+        &self.inner
+    }
+
+    /// For the outbox: this transaction carries events to publish.
+    pub(crate) fn recorded_event(&self) {
+        self.events.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub async fn commit(self) -> Result<(), StorageError> {
+        let events = self.events.load(Ordering::Relaxed);
+        self.inner.commit().await?;
+        if events > 0 {
+            self.committed_events.notify_one();
+        }
+        Ok(())
+    }
+}
 
 /// Connects and applies pending migrations. For a SQLite file, its directory is
 /// created first, so a fresh checkout needs no set-up.

@@ -24,12 +24,15 @@ use super::config::Config;
 use crate::audit::{AuditService, SeaOrmAuditLog};
 use crate::auth::refresh_tokens::SeaOrmRefreshTokens;
 use crate::auth::{AccessTokens, AuthService, Passwords};
+use crate::notifications::NotificationsService;
+use crate::notifications::adapters::SeaOrmNotifications;
 use crate::users::UsersService;
 use crate::users::adapters::SeaOrmUserRepository;
 
 /// What the HTTP edge is built from.
 pub struct App {
     pub db: DatabaseConnection,
+    pub transactions: super::db::Transactions,
     pub tokens: Arc<AccessTokens>,
     pub cipher: Arc<super::crypto::FieldCipher>,
     pub config: Config,
@@ -39,6 +42,7 @@ pub struct App {
 pub fn app(app: App) -> impl Endpoint {
     let App {
         db,
+        transactions,
         tokens,
         cipher,
         config,
@@ -47,18 +51,21 @@ pub fn app(app: App) -> impl Endpoint {
     let audit_log = SeaOrmAuditLog::new(db.clone());
     let users = UsersService::new(
         SeaOrmUserRepository::new(db.clone(), cipher.clone()),
+        transactions.clone(),
         audit_log.clone(),
         passwords.clone(),
     );
     let auth = AuthService::new(
         SeaOrmUserRepository::new(db.clone(), cipher.clone()),
+        transactions,
         SeaOrmRefreshTokens::new(db.clone()),
         audit_log.clone(),
         passwords,
         tokens.clone(),
         config.refresh_token_ttl_secs,
     );
-    let api = keel_server::api(auth, users, AuditService::new(audit_log));
+    let notifications = NotificationsService::new(SeaOrmNotifications::new(db.clone()));
+    let api = keel_server::api(auth, users, AuditService::new(audit_log), notifications);
     let verifier: Arc<dyn TokenVerifier> = tokens;
     let swagger = Arc::new(utoipa_swagger_ui::Config::from("/openapi.json"));
     let cors = config
@@ -71,6 +78,7 @@ pub fn app(app: App) -> impl Endpoint {
                 "etag",
                 "location",
                 "retry-after",
+                "traceparent",
                 "x-request-id",
             ]),
             |cors, origin| cors.allow_origin(origin),
@@ -217,6 +225,14 @@ async fn observe<E: Endpoint>(
         status = Empty,
         latency_ms = Empty,
     );
+    // W3C trace context: continue the caller's trace, or start one; the
+    // response says which, and events recorded here carry it on.
+    super::trace::continue_trace(
+        &span,
+        req.headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok()),
+    );
     let started = Instant::now();
     let path = req.uri().path().to_owned();
     let https = req
@@ -266,6 +282,11 @@ async fn observe<E: Endpoint>(
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
         headers.insert("x-request-id", value);
+    }
+    if let Some(value) =
+        super::trace::traceparent_of(&span).and_then(|t| HeaderValue::from_str(&t).ok())
+    {
+        headers.insert("traceparent", value);
     }
     headers.insert(
         "x-content-type-options",

@@ -1,11 +1,14 @@
-//! What the bounded contexts share: configuration, the database, the HTTP edge,
-//! logging, and the problem+json vocabulary.
+//! What the bounded contexts share: configuration, the database and its unit of
+//! work, the event pipeline, the HTTP edge, logging and trace context, and the
+//! problem+json vocabulary.
 
 pub mod config;
 pub mod crypto;
 pub mod cursor;
 pub mod db;
+pub mod events;
 pub mod http;
 pub mod key_dir;
 pub mod problem;
 pub mod telemetry;
+pub mod trace;

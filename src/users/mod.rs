@@ -3,6 +3,7 @@
 pub mod adapters;
 pub mod domain;
 pub mod ports;
+pub mod registration;
 pub mod service;
 
 pub use service::UsersService;

@@ -4,11 +4,8 @@ use std::future::Future;
 
 use super::domain::{Email, Timestamp, User, UserId, Version};
 
-/// Storage failed in a way the caller cannot fix (connection lost, disk full).
-/// Carries the cause as text for the log; no driver type crosses this boundary.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("storage failed: {0}")]
-pub struct StorageError(pub String);
+pub use crate::platform::db::StorageError;
+use crate::platform::db::Tx;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WriteError {
@@ -34,7 +31,9 @@ pub struct ListQuery {
 }
 
 pub trait UserRepository: Send + Sync + 'static {
-    fn insert(&self, user: &User) -> impl Future<Output = Result<(), WriteError>> + Send;
+    /// Inserts in the caller's transaction, so the events of the registration
+    /// commit with it.
+    fn insert(&self, tx: &Tx, user: &User) -> impl Future<Output = Result<(), WriteError>> + Send;
 
     fn get(&self, id: UserId) -> impl Future<Output = Result<Option<User>, StorageError>> + Send;
 

@@ -12,21 +12,25 @@ use super::domain::{
     Version,
 };
 use super::ports::{ListQuery, StorageError, UserRepository, WriteError};
+use super::registration;
 use crate::audit::ports::{Action, AuditEvent, AuditSink, record};
 use crate::auth::password::{Password, Passwords};
 use crate::platform::cursor;
+use crate::platform::db::Transactions;
 use crate::platform::problem::{self, FieldProblem};
 
 pub struct UsersService<R, A> {
     repo: R,
+    transactions: Transactions,
     audit: A,
     passwords: Passwords,
 }
 
 impl<R: UserRepository, A: AuditSink> UsersService<R, A> {
-    pub fn new(repo: R, audit: A, passwords: Passwords) -> Self {
+    pub fn new(repo: R, transactions: Transactions, audit: A, passwords: Passwords) -> Self {
         UsersService {
             repo,
+            transactions,
             audit,
             passwords,
         }
@@ -49,7 +53,7 @@ pub fn role_from_dto(role: dto::Role) -> Role {
     }
 }
 
-fn role_to_dto(role: Role) -> dto::Role {
+pub(crate) fn role_to_dto(role: Role) -> dto::Role {
     match role {
         Role::Customer => dto::Role::Customer,
         Role::Admin => dto::Role::Admin,
@@ -100,7 +104,7 @@ impl<R: UserRepository, A: AuditSink> UsersApi for UsersService<R, A> {
             Timestamp::now(),
         );
         user.phone = phone;
-        match self.repo.insert(&user).await {
+        match registration::register(&self.repo, &self.transactions, &user).await {
             Ok(()) => {
                 record(
                     &self.audit,

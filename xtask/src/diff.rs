@@ -329,7 +329,59 @@ fn compare(old: &Api, new: &Api) -> Vec<Change> {
             );
         }
     }
+    compare_events(&mut c);
     c.changes
+}
+
+/// Consumers read an event's payload as clients read a response: a field they
+/// rely on must stay, and an enum must not grow values they cannot handle. A
+/// change that breaks them belongs in a new version of the event.
+fn compare_events(c: &mut Comparer) {
+    let (old, new) = (c.old, c.new);
+    for old_event in &old.events {
+        let pointer = format!(
+            "/components/schemas/{}/x-keel-event",
+            escape(&old_event.schema)
+        );
+        match new
+            .events
+            .iter()
+            .find(|e| e.name == old_event.name && e.version == old_event.version)
+        {
+            Some(new_event) => {
+                compare_named(c, &old_event.schema, &new_event.schema, Direction::Response);
+            }
+            None => c.push(
+                true,
+                "event-removed",
+                pointer,
+                format!(
+                    "event `{}` version {} is no longer declared",
+                    old_event.name, old_event.version
+                ),
+            ),
+        }
+    }
+    for new_event in &new.events {
+        if !old
+            .events
+            .iter()
+            .any(|e| e.name == new_event.name && e.version == new_event.version)
+        {
+            c.push(
+                false,
+                "event-added",
+                format!(
+                    "/components/schemas/{}/x-keel-event",
+                    escape(&new_event.schema)
+                ),
+                format!(
+                    "event `{}` version {} was added",
+                    new_event.name, new_event.version
+                ),
+            );
+        }
+    }
 }
 
 fn compare_params(c: &mut Comparer, old_op: &Operation, new_op: &Operation, pointer: &str) {

@@ -7,6 +7,7 @@ use sea_orm::{ActiveValue::Set, DatabaseConnection, QueryOrder, QuerySelect, Sql
 use std::sync::Arc;
 
 use crate::platform::crypto::FieldCipher;
+use crate::platform::db::Tx;
 use crate::users::domain::{
     AvatarUrl, DisplayName, Email, Phone, Role, Timestamp, User, UserId, Version,
 };
@@ -143,9 +144,9 @@ fn contains_pattern(text: &str) -> LikeExpr {
 }
 
 impl UserRepository for SeaOrmUserRepository {
-    async fn insert(&self, user: &User) -> Result<(), WriteError> {
+    async fn insert(&self, tx: &Tx, user: &User) -> Result<(), WriteError> {
         Entity::insert(self.encode(user))
-            .exec_without_returning(&self.db)
+            .exec_without_returning(tx.connection())
             .await
             .map_err(write_error)?;
         Ok(())

@@ -18,6 +18,7 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
             SchemaKind::Alias(inner) => newtype(&mut body, api, schema, inner)?,
         }
     }
+    events(&mut body, api);
     let body = body.finish();
     let mut out = String::new();
     out.push_str(header);
@@ -47,6 +48,38 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
     out.push('\n');
     out.push_str(&body);
     Ok(out)
+}
+
+/// The contract's domain events: each payload type names its event, and
+/// `EVENTS` lists them all (a consumer can refuse a key it does not know).
+fn events(out: &mut Code, api: &Api) {
+    if api.events.is_empty() {
+        return;
+    }
+    for event in &api.events {
+        out.line(&format!(
+            "/// Domain event `{}`, version {} (`x-keel-event`).",
+            event.name, event.version
+        ));
+        out.line(&format!(
+            "impl keel_runtime::ContractEvent for {} {{",
+            event.schema
+        ));
+        out.line(&format!(
+            "const NAME: &'static str = {};",
+            rust_str(&event.name)
+        ));
+        out.line(&format!("const VERSION: u32 = {};", event.version));
+        out.line("}");
+        out.blank();
+    }
+    out.line("/// Every domain event of the contract: name and version.");
+    out.line("pub const EVENTS: &[(&str, u32)] = &[");
+    for event in &api.events {
+        out.line(&format!("({}, {}),", rust_str(&event.name), event.version));
+    }
+    out.line("];");
+    out.blank();
 }
 
 fn object_type(

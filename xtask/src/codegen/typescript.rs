@@ -472,14 +472,45 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
     out.push_str("}\n\n");
     out.push_str("/** Creates a client. Only `baseUrl` is required. */\n");
     out.push_str("export declare function createClient(options: ClientOptions): Client;\n");
+    events_d_ts(&mut out, api);
     out
+}
+
+/// The domain events (`x-keel-event`) as a discriminated union, for code that
+/// receives them later (a WebSocket, a webhook, a test reading the broker).
+fn events_d_ts(out: &mut String, api: &Api) {
+    if api.events.is_empty() {
+        return;
+    }
+    out.push_str("\n/** A domain event of the contract: its name and version select the payload's type. */\n");
+    let variants: Vec<String> = api
+        .events
+        .iter()
+        .map(|event| {
+            format!(
+                "  | {{ name: {}; version: {}; payload: {} }}",
+                serde_json::to_string(&event.name).expect("JSON"),
+                event.version,
+                event.schema
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "export type KeelEvent =\n{};\n", variants.join("\n"));
+    out.push_str("/** Every domain event of the contract, with the schema of its payload. */\n");
+    out.push_str("export declare const EVENTS: readonly { name: KeelEvent[\"name\"]; version: number; schema: string }[];\n\n");
+    out.push_str("/**\n * Checks a received `{ name, version, payload }` against the contract: a known event\n * whose payload has the declared shape, or the problems found.\n */\n");
+    out.push_str("export declare function parseEvent(message: unknown): { ok: true; event: KeelEvent } | { ok: false; problems: string[] };\n");
 }
 
 pub fn index_js(api: &Api, header: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{header}\n");
     out.push_str("export * from \"./runtime.js\";\n");
-    out.push_str("import { paginate, segment, send } from \"./runtime.js\";\n\n");
+    if api.events.is_empty() {
+        out.push_str("import { paginate, segment, send } from \"./runtime.js\";\n\n");
+    } else {
+        out.push_str("import { conforms, paginate, segment, send } from \"./runtime.js\";\n\n");
+    }
 
     out.push_str("/** The contract's schemas, for checking responses. */\nconst SCHEMAS = {\n");
     for schema in &api.schemas {
@@ -621,5 +652,30 @@ pub fn index_js(api: &Api, header: &str) -> String {
     out.push_str("function definedOnly(headers) {\n");
     out.push_str("  return Object.fromEntries(Object.entries(headers).filter(([, value]) => value !== undefined).map(([name, value]) => [name, String(value)]));\n");
     out.push_str("}\n");
+    events_js(&mut out, api);
     out
+}
+
+fn events_js(out: &mut String, api: &Api) {
+    if api.events.is_empty() {
+        return;
+    }
+    out.push_str("\nexport const EVENTS = Object.freeze([\n");
+    for event in &api.events {
+        let _ = writeln!(
+            out,
+            "  Object.freeze({{ name: {}, version: {}, schema: {} }}),",
+            serde_json::to_string(&event.name).expect("JSON"),
+            event.version,
+            serde_json::to_string(&event.schema).expect("JSON")
+        );
+    }
+    out.push_str("]);\n\n");
+    out.push_str("export function parseEvent(message) {\n");
+    out.push_str("  if (typeof message !== \"object\" || message === null) return { ok: false, problems: [\"the message is not an object\"] };\n");
+    out.push_str("  const known = EVENTS.find((e) => e.name === message.name && e.version === message.version);\n");
+    out.push_str("  if (!known) return { ok: false, problems: [`no event ${String(message.name)} version ${String(message.version)} in the contract`] };\n");
+    out.push_str("  const problems = conforms(known.schema, message.payload, SCHEMAS);\n");
+    out.push_str("  return problems.length === 0 ? { ok: true, event: message } : { ok: false, problems };\n");
+    out.push_str("}\n");
 }

@@ -42,7 +42,10 @@ pub fn lint(document: &Value, api: &Api) -> Vec<String> {
             }
             for (name, value) in entries.as_object().into_iter().flatten() {
                 let pointer = format!("#/components/{kind}/{name}");
-                if !referenced.contains(&pointer) {
+                // An event's payload is used by publishers and consumers, not
+                // by operations.
+                let event = kind == "schemas" && value.get("x-keel-event").is_some();
+                if !referenced.contains(&pointer) && !event {
                     problems.push(format!("{pointer}: unused; remove it or refer to it"));
                 }
                 if kind == "schemas"

@@ -122,6 +122,7 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
     }
 
     let mut schemas = Vec::new();
+    let mut events = Vec::new();
     if let Some(components) = root.child("components") {
         components.check_keys(&[
             "schemas",
@@ -137,6 +138,9 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
             for (name, schema) in defs.entries()? {
                 check_component_name(&schema, name)?;
                 let kind = loader.named_kind(&schema, name)?;
+                if let Some(marker) = schema.child("x-keel-event") {
+                    events.push(event(&marker, name, &kind, &events)?);
+                }
                 schemas.push(NamedSchema {
                     name: name.to_owned(),
                     description: schema.opt_str("description")?.map(str::to_owned),
@@ -213,6 +217,7 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
     check_discriminators(&schemas, &loader.hoisted_from)?;
     split_read_write(&mut schemas, &mut operations)?;
     schemas.sort_by(|a, b| a.name.cmp(&b.name));
+    events.sort_by(|a, b| (&a.name, a.version).cmp(&(&b.name, b.version)));
 
     Ok(Api {
         title,
@@ -220,6 +225,49 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
         tags,
         schemas,
         operations,
+        events,
+    })
+}
+
+/// `x-keel-event: {name: user.registered, version: 1}` on an object schema.
+/// Names are dotted lower-case words, so that `{name}.v{version}` is a routing
+/// key a topic binding can match word by word.
+fn event(marker: &Node<'_>, schema: &str, kind: &SchemaKind, seen: &[Event]) -> Result<Event> {
+    marker.check_keys(&["name", "version"])?;
+    let name = marker.req_str("name")?;
+    let well_formed = name.split('.').count() >= 2
+        && name.split('.').all(|word| {
+            word.starts_with(|c: char| c.is_ascii_lowercase())
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        });
+    if !well_formed {
+        return Err(marker.error(format!(
+            "event name `{name}` must be dotted lower-case words, such as `user.registered`"
+        )));
+    }
+    let version = marker
+        .req("version")?
+        .value
+        .as_u64()
+        .and_then(|v| u32::try_from(v).ok())
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| marker.error("`version` must be a whole number from 1".into()))?;
+    if !matches!(kind, SchemaKind::Object(_)) {
+        return Err(marker.error(format!(
+            "the payload of event `{name}` must be an object schema"
+        )));
+    }
+    if seen.iter().any(|e| e.name == name && e.version == version) {
+        return Err(marker.error(format!(
+            "event `{name}` version {version} is declared twice"
+        )));
+    }
+    Ok(Event {
+        name: name.to_owned(),
+        version,
+        schema: schema.to_owned(),
     })
 }
 

@@ -14,6 +14,18 @@ pub struct Api {
     pub schemas: Vec<NamedSchema>,
     /// In document order: paths as written, methods in a fixed order.
     pub operations: Vec<Operation>,
+    /// Component schemas marked `x-keel-event`: the payloads of domain events,
+    /// sorted by name and version.
+    pub events: Vec<Event>,
+}
+
+/// A domain event: its payload is the object schema `schema`; `name` and
+/// `version` travel beside it (the AMQP routing key is `{name}.v{version}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub name: String,
+    pub version: u32,
+    pub schema: String,
 }
 
 #[derive(Debug)]

@@ -102,3 +102,6 @@ export declare class KeelError<R extends AnyResult = AnyResult> extends Error {
 
 /** The successful variants of a result, or a `KeelError` holding the others. */
 export declare function orThrow<R extends AnyResult>(result: R | Promise<R>): Promise<Extract<R, { ok: true }>>;
+
+/** The problems of `value` against the contract's schema `name` (none: it conforms); used by `parseEvent`. */
+export declare function conforms(name: string, value: unknown, schemas: Record<string, unknown>): string[];

@@ -185,6 +185,13 @@ function decode(config, op, response, text) {
   return result;
 }
 
+/** The problems of `value` against the contract's schema `name` (none: it conforms). */
+export function conforms(name, value, schemas) {
+  const problems = [];
+  check({ ref: name }, value, "payload", schemas, problems);
+  return problems;
+}
+
 /** Checks a value against a schema description generated from the contract. */
 function check(schema, value, path, schemas, problems) {
   if (value === null) {

@@ -1,0 +1,333 @@
+//! The transactional outbox: a service records its events in the transaction
+//! that changes its state ([`record`]), so an acknowledged write never loses
+//! them; the [`Relay`] publishes them afterwards, with publisher confirms, and
+//! marks them published.
+//!
+//! Order: per aggregate, events leave in the order they were recorded. A relay
+//! takes only the oldest unpublished event of each aggregate per round, so
+//! several relays (one per replica, `FOR UPDATE SKIP LOCKED` on PostgreSQL)
+//! never publish an aggregate's events out of order or twice. Within an
+//! aggregate, `seq` is commit order because writers of one aggregate serialize
+//! on its row before they record its events. SQLite runs one relay: it is the
+//! single-node default.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keel_runtime::{ContractEvent, EventKey};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::ports::{Envelope, Transport};
+use crate::platform::db::{StorageError, Tx};
+use crate::platform::trace;
+
+fn table() -> Alias {
+    Alias::new("outbox_events")
+}
+
+/// Records `event` of the aggregate `aggregate_type`/`aggregate_id` in `tx`; it
+/// is published once `tx` commits. The current span's trace context goes with it.
+pub async fn record<E: ContractEvent>(
+    tx: &Tx,
+    aggregate_type: &'static str,
+    aggregate_id: &str,
+    event: &E,
+) -> Result<Uuid, StorageError> {
+    let id = Uuid::now_v7();
+    let payload = serde_json::to_string(event)
+        .map_err(|e| StorageError(format!("serializing `{}`: {e}", E::key())))?;
+    let insert = Query::insert()
+        .into_table(table())
+        .columns(
+            [
+                "id",
+                "aggregate_type",
+                "aggregate_id",
+                "event_name",
+                "event_version",
+                "payload",
+                "traceparent",
+                "created_at_us",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            id.into(),
+            aggregate_type.into(),
+            aggregate_id.into(),
+            E::NAME.into(),
+            i64::from(E::VERSION).into(),
+            payload.into(),
+            trace::current_traceparent().into(),
+            chrono::Utc::now().timestamp_micros().into(),
+        ])
+        .to_owned();
+    tx.connection().execute(&insert).await?;
+    tx.recorded_event();
+    Ok(id)
+}
+
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// Events per round.
+    pub batch: u64,
+    /// How often to look for events recorded by other replicas (this replica's
+    /// own commits wake the relay at once).
+    pub poll: Duration,
+    /// How long published events are kept (for inspection) before deletion.
+    pub retention: Duration,
+}
+
+/// Publishes recorded events until stopped.
+pub struct Relay {
+    db: DatabaseConnection,
+    transport: Arc<dyn Transport>,
+    wake: Arc<Notify>,
+    settings: RelaySettings,
+}
+
+struct Claimed {
+    seq: i64,
+    envelope: Envelope,
+}
+
+impl Relay {
+    pub fn new(
+        db: DatabaseConnection,
+        transport: Arc<dyn Transport>,
+        wake: Arc<Notify>,
+        settings: RelaySettings,
+    ) -> Self {
+        Relay {
+            db,
+            transport,
+            wake,
+            settings,
+        }
+    }
+
+    /// Runs rounds until `stop`; a round in progress finishes first, so its
+    /// confirmed events are marked and not published again.
+    pub async fn run(self, stop: CancellationToken) {
+        let mut failures = 0u32;
+        let mut measured = Instant::now() - Duration::from_secs(60);
+        let mut pruned = Instant::now();
+        loop {
+            if stop.is_cancelled() {
+                break;
+            }
+            if measured.elapsed() >= Duration::from_secs(1) {
+                measured = Instant::now();
+                self.measure_backlog().await;
+            }
+            if pruned.elapsed() >= Duration::from_secs(60) {
+                pruned = Instant::now();
+                self.prune().await;
+            }
+            let pause = match self.round().await {
+                Ok(round) if round.failed == 0 => {
+                    failures = 0;
+                    if round.claimed as u64 >= self.settings.batch {
+                        continue; // more are waiting
+                    }
+                    None
+                }
+                Ok(round) => {
+                    tracing::warn!(
+                        failed = round.failed,
+                        "the broker did not take every event; retrying"
+                    );
+                    failures += 1;
+                    Some(backoff(failures))
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "outbox relay round failed; retrying");
+                    failures += 1;
+                    Some(backoff(failures))
+                }
+            };
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = self.wake.notified(), if pause.is_none() => {}
+                _ = tokio::time::sleep(pause.unwrap_or(self.settings.poll)) => {}
+            }
+        }
+        tracing::info!("outbox relay stopped");
+    }
+
+    async fn round(&self) -> Result<Round, DbErr> {
+        match self.db.get_database_backend() {
+            DbBackend::Postgres => {
+                let txn = self.db.begin().await?;
+                let claimed = claim(&txn, self.settings.batch, true).await?;
+                let round = self.publish(&txn, &claimed).await?;
+                txn.commit().await?;
+                Ok(round)
+            }
+            _ => {
+                let claimed = claim(&self.db, self.settings.batch, false).await?;
+                self.publish(&self.db, &claimed).await
+            }
+        }
+    }
+
+    async fn publish(
+        &self,
+        db: &impl ConnectionTrait,
+        claimed: &[Claimed],
+    ) -> Result<Round, DbErr> {
+        if claimed.is_empty() {
+            return Ok(Round::default());
+        }
+        let envelopes: Vec<Envelope> = claimed.iter().map(|c| c.envelope.clone()).collect();
+        let started = Instant::now();
+        let outcomes = self.transport.publish(&envelopes).await;
+        metrics::histogram!("keel_outbox_publish_seconds").record(started.elapsed().as_secs_f64());
+        let mut published = Vec::new();
+        let mut failed = 0;
+        for (row, outcome) in claimed.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => published.push(row.seq),
+                Err(error) => {
+                    failed += 1;
+                    tracing::warn!(event_id = %row.envelope.id, event = %row.envelope.key, %error, "publishing failed");
+                    let update = Query::update()
+                        .table(table())
+                        .value(
+                            Alias::new("attempts"),
+                            Expr::col(Alias::new("attempts")).add(1),
+                        )
+                        .value(Alias::new("last_error"), error)
+                        .and_where(Expr::col(Alias::new("seq")).eq(row.seq))
+                        .to_owned();
+                    db.execute(&update).await?;
+                }
+            }
+        }
+        if !published.is_empty() {
+            let update = Query::update()
+                .table(table())
+                .value(
+                    Alias::new("published_at_us"),
+                    chrono::Utc::now().timestamp_micros(),
+                )
+                .and_where(Expr::col(Alias::new("seq")).is_in(published.clone()))
+                .to_owned();
+            db.execute(&update).await?;
+        }
+        metrics::counter!("keel_outbox_published_total").increment(published.len() as u64);
+        metrics::counter!("keel_outbox_publish_failures_total").increment(failed as u64);
+        Ok(Round {
+            claimed: claimed.len(),
+            failed,
+        })
+    }
+
+    /// The backlog and the age of its oldest event, as gauges.
+    async fn measure_backlog(&self) {
+        let backend = self.db.get_database_backend();
+        let sql = "SELECT COUNT(*) AS backlog, MIN(created_at_us) AS oldest \
+                   FROM outbox_events WHERE published_at_us IS NULL";
+        match self
+            .db
+            .query_one_raw(Statement::from_string(backend, sql))
+            .await
+        {
+            Ok(Some(row)) => {
+                let backlog: i64 = row.try_get("", "backlog").unwrap_or(0);
+                let oldest: Option<i64> = row.try_get("", "oldest").unwrap_or(None);
+                let age = oldest.map_or(0.0, |us| {
+                    Ord::max(chrono::Utc::now().timestamp_micros() - us, 0) as f64 / 1e6
+                });
+                metrics::gauge!("keel_outbox_backlog").set(backlog as f64);
+                metrics::gauge!("keel_outbox_oldest_age_seconds").set(age);
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "measuring the outbox backlog failed"),
+        }
+    }
+
+    async fn prune(&self) {
+        let cutoff = chrono::Utc::now().timestamp_micros()
+            - i64::try_from(self.settings.retention.as_micros()).unwrap_or(i64::MAX);
+        let delete = Query::delete()
+            .from_table(table())
+            .and_where(Expr::col(Alias::new("published_at_us")).lt(cutoff))
+            .to_owned();
+        if let Err(error) = self.db.execute(&delete).await {
+            tracing::warn!(%error, "pruning published events failed");
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Round {
+    claimed: usize,
+    failed: usize,
+}
+
+/// 100 ms, doubling, at most 5 s.
+fn backoff(failures: u32) -> Duration {
+    let doublings = Ord::min(failures, 7).saturating_sub(1);
+    Ord::min(
+        Duration::from_millis(100u64 << doublings),
+        Duration::from_secs(5),
+    )
+}
+
+/// The oldest unpublished event of each aggregate, oldest first; on PostgreSQL
+/// locked for this relay and skipped by the others.
+async fn claim(db: &impl ConnectionTrait, batch: u64, lock: bool) -> Result<Vec<Claimed>, DbErr> {
+    let sql = format!(
+        "SELECT o.seq, o.id, o.aggregate_type, o.aggregate_id, o.event_name, o.event_version, \
+                o.payload, o.traceparent, o.created_at_us \
+         FROM outbox_events o \
+         WHERE o.published_at_us IS NULL \
+           AND NOT EXISTS (SELECT 1 FROM outbox_events p \
+                           WHERE p.published_at_us IS NULL \
+                             AND p.aggregate_type = o.aggregate_type \
+                             AND p.aggregate_id = o.aggregate_id \
+                             AND p.seq < o.seq) \
+         ORDER BY o.seq LIMIT {batch}{}",
+        if lock { " FOR UPDATE SKIP LOCKED" } else { "" }
+    );
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let version: i32 = row.try_get("", "event_version")?;
+            let name: String = row.try_get("", "event_name")?;
+            Ok(Claimed {
+                seq: row.try_get("", "seq")?,
+                envelope: Envelope {
+                    id: row.try_get("", "id")?,
+                    key: EventKey::new(&name, u32::try_from(version).unwrap_or(0)),
+                    aggregate_type: row.try_get("", "aggregate_type")?,
+                    aggregate_id: row.try_get("", "aggregate_id")?,
+                    occurred_at_us: row.try_get("", "created_at_us")?,
+                    traceparent: row.try_get("", "traceparent")?,
+                    payload: row.try_get("", "payload")?,
+                },
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_millis(100));
+        assert_eq!(backoff(2), Duration::from_millis(200));
+        assert_eq!(backoff(4), Duration::from_millis(800));
+        assert_eq!(backoff(6), Duration::from_millis(3200));
+        assert_eq!(backoff(40), Duration::from_secs(5));
+    }
+}
