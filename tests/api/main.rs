@@ -6,5 +6,6 @@ mod auth;
 mod docs;
 mod errors;
 mod matrix;
+mod notifications;
 mod support;
 mod users;

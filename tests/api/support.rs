@@ -3,6 +3,9 @@
 //! `KEEL_TEST_DATABASE` picks the database: `sqlite` (the default) gives each test
 //! its own SQLite file; a `postgres://` URL names a server on which each test
 //! creates its own database, dropped when the test ends.
+//!
+//! Shared by the `api` and `broker` test binaries; each uses part of it.
+#![allow(dead_code)]
 
 use std::time::Duration;
 
@@ -10,8 +13,11 @@ use clap::Parser;
 use keel::auth::{AccessTokens, SigningKeys};
 use keel::platform::config::Cli;
 use keel_client::Reply;
+use keel_client::types::notifications::{
+    ListUserNotificationsRequest, ListUserNotificationsResponse,
+};
 use keel_client::types::users::{CreateUserRequest, CreateUserResponse};
-use keel_client::types::{NewUser, Problem, Tristate, User};
+use keel_client::types::{NewUser, Notification, Problem, Tristate, User};
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -33,21 +39,36 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        let database = TestDatabase::create().await;
+        Self::spawn_with(&[]).await
+    }
+
+    /// A server with these settings (`--flag value` pairs) added.
+    pub async fn spawn_with(settings: &[&str]) -> TestApp {
+        Self::spawn_on(TestDatabase::create().await, settings).await
+    }
+
+    pub async fn spawn_on(database: TestDatabase, settings: &[&str]) -> TestApp {
+        // Spans get W3C trace ids, as in the binary, so trace context propagates.
+        keel::platform::telemetry::init_quiet();
         let keys_dir =
             std::env::temp_dir().join(format!("keel-test-keys-{}", uuid::Uuid::now_v7()));
-        let cli = Cli::try_parse_from([
-            "keel",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &database.url,
-            "--jwt-keys-dir",
-            keys_dir.join("jwt").to_str().expect("a UTF-8 temp dir"),
-            "--field-keys-dir",
-            keys_dir.join("fields").to_str().expect("a UTF-8 temp dir"),
-        ])
-        .expect("test configuration parses");
+        let mut args = vec![
+            "keel".to_owned(),
+            "--listen".to_owned(),
+            "127.0.0.1:0".to_owned(),
+            "--database-url".to_owned(),
+            database.url.clone(),
+            "--jwt-keys-dir".to_owned(),
+            keys_dir.join("jwt").to_str().expect("a UTF-8 temp dir").to_owned(),
+            "--field-keys-dir".to_owned(),
+            keys_dir
+                .join("fields")
+                .to_str()
+                .expect("a UTF-8 temp dir")
+                .to_owned(),
+        ];
+        args.extend(settings.iter().map(|s| (*s).to_owned()));
+        let cli = Cli::try_parse_from(args).expect("test configuration parses");
         let bound = keel::bind(&cli.config).await.expect("the server starts");
         let base = format!("http://{}", bound.addr);
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -111,6 +132,50 @@ impl TestApp {
     /// The database this server runs on, for tests that must look beneath the API.
     pub fn database_url(&self) -> &str {
         &self._database.url
+    }
+
+    /// A connection to the server's database, for looking beneath the API.
+    pub async fn database(&self) -> sea_orm::DatabaseConnection {
+        sea_orm::Database::connect(self.database_url())
+            .await
+            .expect("the test database answers")
+    }
+
+    /// Waits up to 30 s for `user_id` to have `count` notifications, and
+    /// returns them (newest first); fails the test if more or fewer arrive.
+    pub async fn notifications(&self, user_id: uuid::Uuid, count: usize) -> Vec<Notification> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let request = ListUserNotificationsRequest {
+                user_id,
+                limit: 100,
+                cursor: None,
+            };
+            let found = match self
+                .api
+                .list_user_notifications(&request)
+                .await
+                .expect("GET is answered")
+                .value
+            {
+                ListUserNotificationsResponse::Ok(page) => page.items,
+                other => panic!("listing notifications of {user_id}: {other:?}"),
+            };
+            assert!(
+                found.len() <= count,
+                "{user_id} has {} notifications, expected {count}: {found:?}",
+                found.len()
+            );
+            if found.len() == count {
+                return found;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{user_id} has {} notifications after 30 s, expected {count}",
+                found.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// A raw GET, for paths the generated client cannot produce.
@@ -204,13 +269,13 @@ pub async fn problem(response: Response, status: u16) -> Value {
     body
 }
 
-struct TestDatabase {
-    url: String,
+pub struct TestDatabase {
+    pub url: String,
     cleanup: Option<(String, String)>,
 }
 
 impl TestDatabase {
-    async fn create() -> TestDatabase {
+    pub async fn create() -> TestDatabase {
         let name = format!("keel_test_{}", uuid::Uuid::now_v7().simple());
         match std::env::var("KEEL_TEST_DATABASE")
             .ok()
