@@ -81,7 +81,10 @@ async fn a_refused_write_records_no_event() {
         .await
         .expect("POST is answered")
         .value;
-    assert!(matches!(again, CreateUserResponse::Conflict(_)), "{again:?}");
+    assert!(
+        matches!(again, CreateUserResponse::Conflict(_)),
+        "{again:?}"
+    );
     app.notifications(user.id, 1).await;
 
     let db = app.database().await;
@@ -113,8 +116,14 @@ async fn the_request_trace_runs_through_the_outbox_into_the_consumer() {
         .unwrap();
     assert_eq!(response.status(), 201);
     let returned = header(&response, "traceparent");
-    assert_eq!(keel::platform::trace::trace_id(&returned), Some(trace_id.as_str()));
-    assert_ne!(returned, traceparent, "the server's span is a child, with its own id");
+    assert_eq!(
+        keel::platform::trace::trace_id(&returned),
+        Some(trace_id.as_str())
+    );
+    assert_ne!(
+        returned, traceparent,
+        "the server's span is a child, with its own id"
+    );
     let user: serde_json::Value = response.json().await.unwrap();
     let user_id: Uuid = user["id"].as_str().unwrap().parse().unwrap();
     app.notifications(user_id, 1).await;
@@ -131,7 +140,10 @@ async fn the_request_trace_runs_through_the_outbox_into_the_consumer() {
         .expect("the event");
     let event_id: Uuid = outbox.try_get("", "id").unwrap();
     let recorded: String = outbox.try_get("", "traceparent").unwrap();
-    assert_eq!(keel::platform::trace::trace_id(&recorded), Some(trace_id.as_str()));
+    assert_eq!(
+        keel::platform::trace::trace_id(&recorded),
+        Some(trace_id.as_str())
+    );
 
     let inbox = db
         .query_all_raw(Statement::from_string(

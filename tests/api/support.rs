@@ -59,7 +59,11 @@ impl TestApp {
             "--database-url".to_owned(),
             database.url.clone(),
             "--jwt-keys-dir".to_owned(),
-            keys_dir.join("jwt").to_str().expect("a UTF-8 temp dir").to_owned(),
+            keys_dir
+                .join("jwt")
+                .to_str()
+                .expect("a UTF-8 temp dir")
+                .to_owned(),
             "--field-keys-dir".to_owned(),
             keys_dir
                 .join("fields")

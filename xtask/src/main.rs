@@ -19,6 +19,7 @@ mod roundtrip;
 mod schemathesis;
 mod test;
 mod typescript_suite;
+mod venv;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -27,11 +27,6 @@ const CONFIG: &str = "tests/schemathesis.toml";
 const CONTRACT: &str = "api/openapi.yaml";
 const ADMIN_EMAIL: &str = "schemathesis-admin@example.com";
 
-/// Python 3 with its `venv` module is not installed.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct PythonMissing(String);
-
 /// What a passing run covered, for the summary of `cargo xtask test`.
 pub struct Outcome {
     pub cases: u64,
@@ -41,8 +36,7 @@ pub struct Outcome {
 
 pub fn run() -> Result<Outcome> {
     let started = Instant::now();
-    python_with_venv()?;
-    let target = target_dir();
+    let target = crate::venv::target_dir();
     let st = install(&target.join("schemathesis-venv"))?;
 
     step("cargo build --bin keel");
@@ -154,75 +148,15 @@ fn step(what: &str) {
     println!("\n-- {what}");
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
-}
-
-fn python_with_venv() -> Result<()> {
-    let probe = Command::new("python3")
-        .args(["-c", "import venv, ensurepip"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    match probe {
-        Err(_) => Err(PythonMissing("python3 is not installed".into()).into()),
-        Ok(status) if !status.success() => Err(PythonMissing(
-            "python3 has no venv/ensurepip module (Debian: apt-get install python3-venv)".into(),
-        )
-        .into()),
-        Ok(_) => Ok(()),
-    }
-}
-
-/// The venv's `st`, installing the pinned schemathesis first unless the stamp says
-/// this very version is there already.
+/// The venv's `st`, with the pinned schemathesis.
 fn install(venv: &Path) -> Result<PathBuf> {
-    let bin = venv.join(if cfg!(windows) { "Scripts" } else { "bin" });
-    let st = bin.join("st");
-    let stamp = venv.join("keel-schemathesis.stamp");
-    let wanted = format!("schemathesis=={VERSION}\n");
-    if st.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
-        step(&format!(
-            "schemathesis {VERSION} (already in {})",
-            venv.display()
-        ));
-        return Ok(st);
-    }
-    step(&format!(
-        "python3 -m venv {} && pip install schemathesis=={VERSION}",
-        venv.display()
-    ));
-    run_ok(
-        Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(venv),
-    )?;
-    run_ok(Command::new(bin.join("python")).args([
-        "-m",
-        "pip",
-        "install",
-        "--disable-pip-version-check",
-        "--no-input",
-        "--quiet",
-        &format!("schemathesis=={VERSION}"),
-    ]))?;
+    let st = crate::venv::ensure(venv, &format!("schemathesis=={VERSION}"))?.join("st");
     let output = Command::new(&st).arg("--version").output()?;
     let version = String::from_utf8_lossy(&output.stdout);
     if !version.contains(VERSION) {
         bail!("{} --version says {version:?}, not {VERSION}", st.display());
     }
-    std::fs::write(&stamp, wanted)?;
     Ok(st)
-}
-
-fn run_ok(command: &mut Command) -> Result<()> {
-    let status = command
-        .status()
-        .with_context(|| format!("running {command:?}"))?;
-    if !status.success() {
-        bail!("{command:?} failed ({status})");
-    }
-    Ok(())
 }
 
 /// A throwaway directory for the database and the keys.
@@ -284,7 +218,7 @@ struct Server {
 impl Server {
     fn start(binary: &Path, scratch: &Scratch, log: &Path) -> Result<Server> {
         step("keel migrate, keel create-admin, keel (serve)");
-        run_ok(scratch.keel(binary).arg("migrate"))?;
+        crate::venv::run_ok(scratch.keel(binary).arg("migrate"))?;
         let password = random_password()?;
         let mut create = scratch
             .keel(binary)

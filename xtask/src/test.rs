@@ -8,6 +8,10 @@ use anyhow::{Result, bail};
 
 /// The server that tests create their throwaway databases on.
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The broker the event suite declares its own exchanges and queues on.
+const DEFAULT_AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+/// The SMTP server the event suite starts (its script: `tests/broker/smtp_server.py`).
+const AIOSMTPD: &str = "aiosmtpd==1.4.6";
 
 pub fn run() -> Result<()> {
     let require = std::env::var("KEEL_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v == "true");
@@ -22,7 +26,7 @@ pub fn run() -> Result<()> {
 
     let postgres =
         std::env::var("KEEL_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
-    match reachable(&postgres) {
+    match reachable(&postgres, 5432) {
         Ok(()) => {
             cargo(
                 &["test", "--package", "keel", "--test", "api"],
@@ -35,6 +39,51 @@ pub fn run() -> Result<()> {
         }
         Err(why) if require => bail!("PostgreSQL is required (KEEL_REQUIRE_SERVICES=1) but {why}"),
         Err(why) => skipped.push(format!("black-box API tests on PostgreSQL: {why}")),
+    }
+
+    let amqp = std::env::var("KEEL_TEST_AMQP_URL").unwrap_or_else(|_| DEFAULT_AMQP.to_owned());
+    let broker_suite = reachable(&postgres, 5432)
+        .map_err(|why| format!("PostgreSQL: {why}"))
+        .and_then(|()| reachable(&amqp, 5672).map_err(|why| format!("RabbitMQ: {why}")));
+    match broker_suite {
+        Ok(()) => {
+            let venv = crate::venv::target_dir().join("aiosmtpd-venv");
+            match crate::venv::ensure(&venv, AIOSMTPD) {
+                Ok(bin) => {
+                    let python = bin.join("python");
+                    cargo(
+                        &[
+                            "test",
+                            "--package",
+                            "keel",
+                            "--features",
+                            "broker-tests",
+                            "--test",
+                            "broker",
+                        ],
+                        &[
+                            ("KEEL_TEST_DATABASE", &postgres),
+                            ("KEEL_TEST_AMQP_URL", &amqp),
+                            ("KEEL_TEST_PYTHON", python.to_str().unwrap_or("python3")),
+                        ],
+                    )?;
+                    ran.push(format!(
+                        "event pipeline over RabbitMQ ({}) on PostgreSQL, with an SMTP server ({AIOSMTPD})",
+                        redact(&amqp)
+                    ));
+                }
+                Err(why) if why.is::<crate::venv::PythonMissing>() && !require => {
+                    skipped.push(format!("event pipeline over RabbitMQ: {why}"));
+                }
+                Err(why) => return Err(why),
+            }
+        }
+        Err(why) if require => {
+            bail!(
+                "the event suite needs PostgreSQL and RabbitMQ (KEEL_REQUIRE_SERVICES=1) but {why}"
+            )
+        }
+        Err(why) => skipped.push(format!("event pipeline over RabbitMQ: {why}")),
     }
 
     match crate::typescript_suite::run() {
@@ -61,7 +110,7 @@ pub fn run() -> Result<()> {
             outcome.operations,
             outcome.seconds
         )),
-        Err(why) if why.is::<crate::schemathesis::PythonMissing>() => {
+        Err(why) if why.is::<crate::venv::PythonMissing>() => {
             if require {
                 bail!("Python 3 is required (KEEL_REQUIRE_SERVICES=1) but {why}");
             }
@@ -109,15 +158,16 @@ pub fn wait_until_listening(addr: std::net::SocketAddr) -> Result<()> {
     Ok(())
 }
 
-/// Whether a TCP connection to the URL's host and port opens within a second.
-fn reachable(url: &str) -> std::result::Result<(), String> {
+/// Whether a TCP connection to the URL's host and port (`default_port` when
+/// it names none) opens within a second.
+fn reachable(url: &str, default_port: u16) -> std::result::Result<(), String> {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let host_port = rest.split('/').next().unwrap_or(rest);
     let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, hp)| hp);
     let with_port = if host_port.contains(':') {
         host_port.to_owned()
     } else {
-        format!("{host_port}:5432")
+        format!("{host_port}:{default_port}")
     };
     let addrs = with_port
         .to_socket_addrs()
