@@ -102,7 +102,11 @@ fn subscriptions(
     Ok(platform::events::Subscriptions {
         consumers: vec![
             platform::events::Consumer::new(notifications::CONSUMER)
-                .on::<keel_server::types::UserRegistered, _>(transactions, welcome),
+                .on::<keel_server::types::UserRegistered, _>(transactions, welcome)
+                .on::<keel_server::types::UserDeleted, _>(
+                    transactions,
+                    notifications::EraseOnDeletion::new(SeaOrmNotifications::new(db.clone())),
+                ),
         ],
     })
 }

@@ -1,12 +1,13 @@
 //! The notifications context: messages sent to users (a welcome on
-//! registration), written by event consumers and readable over the API.
+//! registration), written by event consumers, readable over the API, and
+//! erased when the user is deleted.
 
 pub mod adapters;
 pub mod domain;
 pub mod ports;
 pub mod service;
 
-pub use service::{NotificationsService, WelcomeOnRegistration};
+pub use service::{EraseOnDeletion, NotificationsService, WelcomeOnRegistration};
 
 /// The consumer name: its queue, inbox entries and metrics carry it.
 pub const CONSUMER: &str = "notifications";

@@ -29,6 +29,21 @@ pub trait NotificationSender: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), SendError>> + Send;
 }
 
+/// Erases a user's notifications (their account was deleted).
+pub trait NotificationEraser: Send + Sync + 'static {
+    fn erase(
+        &self,
+        tx: &Tx,
+        recipient: RecipientId,
+    ) -> impl Future<Output = Result<u64, StorageError>> + Send;
+}
+
+/// Whether a user exists now, asked of the users context: a listing for a
+/// deleted user is a 404 at once, before `user.deleted` has been consumed.
+pub trait UserDirectory: Send + Sync + 'static {
+    fn exists(&self, id: RecipientId) -> impl Future<Output = Result<bool, StorageError>> + Send;
+}
+
 pub trait NotificationReader: Send + Sync + 'static {
     /// Newest first, starting after `before` (the cursor).
     fn list(

@@ -4,23 +4,24 @@
 
 use keel_server::RequestContext;
 use keel_server::notifications::*;
-use keel_server::types::{self as dto, UserRegistered};
+use keel_server::types::{self as dto, UserDeleted, UserRegistered};
 use uuid::Uuid;
 
 use super::domain::{Kind, Notification, NotificationId, Recipient};
-use super::ports::{NotificationReader, NotificationSender};
+use super::ports::{NotificationEraser, NotificationReader, NotificationSender, UserDirectory};
 use crate::platform::cursor;
 use crate::platform::db::Tx;
 use crate::platform::events::{EventHandler, EventMeta, HandlerError};
 use crate::platform::problem::{self, FieldProblem};
 
-pub struct NotificationsService<R> {
+pub struct NotificationsService<R, D> {
     reader: R,
+    users: D,
 }
 
-impl<R: NotificationReader> NotificationsService<R> {
-    pub fn new(reader: R) -> Self {
-        NotificationsService { reader }
+impl<R: NotificationReader, D: UserDirectory> NotificationsService<R, D> {
+    pub fn new(reader: R, users: D) -> Self {
+        NotificationsService { reader, users }
     }
 }
 
@@ -45,20 +46,27 @@ fn to_dto(notification: &Notification) -> dto::Notification {
     }
 }
 
-impl<R: NotificationReader> NotificationsApi for NotificationsService<R> {
+impl<R: NotificationReader, D: UserDirectory> NotificationsApi for NotificationsService<R, D> {
     async fn list_user_notifications(
         &self,
         ctx: RequestContext,
         req: ListUserNotificationsRequest,
     ) -> ListUserNotificationsResponse {
-        if !may_read(&ctx, req.user_id) {
+        let missing = |ctx: &RequestContext| {
             let detail = format!("there is no user {}", req.user_id);
-            return ListUserNotificationsResponse::NotFound(problem::problem(
-                &ctx,
-                404,
-                "not-found",
-                &detail,
-            ));
+            ListUserNotificationsResponse::NotFound(problem::problem(ctx, 404, "not-found", detail))
+        };
+        if !may_read(&ctx, req.user_id) {
+            return missing(&ctx);
+        }
+        match self.users.exists(req.user_id.into()).await {
+            Ok(true) => {}
+            Ok(false) => return missing(&ctx),
+            Err(e) => {
+                return ListUserNotificationsResponse::InternalServerError(problem::internal(
+                    &ctx, &e,
+                ));
+            }
         }
         let before = match req.cursor.as_deref().map(cursor::decode) {
             None => None,
@@ -131,6 +139,32 @@ impl<S: NotificationSender> EventHandler<UserRegistered> for WelcomeOnRegistrati
         self.sender
             .send(tx, &recipient, &welcome)
             .await
+            .map_err(|e| HandlerError(e.to_string()))
+    }
+}
+
+/// Erases a deleted user's notifications: consumes `user.deleted` v1.
+pub struct EraseOnDeletion<E> {
+    store: E,
+}
+
+impl<E: NotificationEraser> EraseOnDeletion<E> {
+    pub fn new(store: E) -> Self {
+        EraseOnDeletion { store }
+    }
+}
+
+impl<E: NotificationEraser> EventHandler<UserDeleted> for EraseOnDeletion<E> {
+    async fn handle(
+        &self,
+        tx: &Tx,
+        event: UserDeleted,
+        _meta: &EventMeta,
+    ) -> Result<(), HandlerError> {
+        self.store
+            .erase(tx, event.user_id.into())
+            .await
+            .map(|_| ())
             .map_err(|e| HandlerError(e.to_string()))
     }
 }

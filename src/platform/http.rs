@@ -25,7 +25,7 @@ use crate::audit::{AuditService, SeaOrmAuditLog};
 use crate::auth::refresh_tokens::SeaOrmRefreshTokens;
 use crate::auth::{AccessTokens, AuthService, Passwords};
 use crate::notifications::NotificationsService;
-use crate::notifications::adapters::SeaOrmNotifications;
+use crate::notifications::adapters::{SeaOrmNotifications, UsersDirectory};
 use crate::users::UsersService;
 use crate::users::adapters::SeaOrmUserRepository;
 
@@ -64,7 +64,10 @@ pub fn app(app: App) -> impl Endpoint {
         tokens.clone(),
         config.refresh_token_ttl_secs,
     );
-    let notifications = NotificationsService::new(SeaOrmNotifications::new(db.clone()));
+    let notifications = NotificationsService::new(
+        SeaOrmNotifications::new(db.clone()),
+        UsersDirectory::new(SeaOrmUserRepository::new(db.clone(), cipher.clone())),
+    );
     let api = keel_server::api(auth, users, AuditService::new(audit_log), notifications);
     let verifier: Arc<dyn TokenVerifier> = tokens;
     let swagger = Arc::new(utoipa_swagger_ui::Config::from("/openapi.json"));

@@ -55,6 +55,11 @@ pub trait UserRepository: Send + Sync + 'static {
         expected: Version,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
-    /// `false` when there was no such user.
-    fn delete(&self, id: UserId) -> impl Future<Output = Result<bool, StorageError>> + Send;
+    /// `false` when there was no such user. In the caller's transaction, so
+    /// the deletion's event commits with it.
+    fn delete(
+        &self,
+        tx: &Tx,
+        id: UserId,
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
 }

@@ -1,11 +1,11 @@
-//! Storing a new account and announcing it: the user row and its
-//! `user.registered` event commit in one transaction (the outbox), so no
-//! account exists that the other contexts never hear of.
+//! Creating and deleting accounts, and announcing it: the user row and its
+//! `user.registered` or `user.deleted` event commit in one transaction (the
+//! outbox), so the other contexts hear of every account and every erasure.
 
-use keel_server::types::UserRegistered;
+use keel_server::types::{UserDeleted, UserRegistered};
 
-use super::domain::User;
-use super::ports::{UserRepository, WriteError};
+use super::domain::{User, UserId};
+use super::ports::{StorageError, UserRepository, WriteError};
 use super::service::role_to_dto;
 use crate::platform::db::Transactions;
 use crate::platform::events::outbox;
@@ -33,4 +33,23 @@ fn registered(user: &User) -> UserRegistered {
         role: role_to_dto(user.role),
         registered_at: user.created_at.as_datetime(),
     }
+}
+
+/// Deletes the user and records `user.deleted`; `false` when there was none.
+pub async fn delete<R: UserRepository>(
+    repo: &R,
+    transactions: &Transactions,
+    id: UserId,
+) -> Result<bool, StorageError> {
+    let tx = transactions.begin().await?;
+    if !repo.delete(&tx, id).await? {
+        return Ok(false);
+    }
+    let deleted = UserDeleted {
+        user_id: id.as_uuid(),
+        deleted_at: chrono::Utc::now(),
+    };
+    outbox::record(&tx, AGGREGATE, &id.to_string(), &deleted).await?;
+    tx.commit().await?;
+    Ok(true)
 }

@@ -212,7 +212,7 @@ impl<R: UserRepository, A: AuditSink> UsersApi for UsersService<R, A> {
         if !may_access(&ctx, req.user_id) {
             return DeleteUserResponse::NotFound(not_found(&ctx, req.user_id));
         }
-        match self.repo.delete(req.user_id.into()).await {
+        match registration::delete(&self.repo, &self.transactions, req.user_id.into()).await {
             Ok(true) => {
                 record(
                     &self.audit,

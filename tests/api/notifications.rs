@@ -163,3 +163,57 @@ async fn the_request_trace_runs_through_the_outbox_into_the_consumer() {
     );
     assert_ne!(consumer_trace, recorded, "in a span of its own");
 }
+
+#[tokio::test]
+async fn deleting_a_user_erases_their_notifications() {
+    let app = TestApp::spawn().await;
+    let (user, _) = app.create_user("gone@example.com", "Gone").await;
+    let (stays, _) = app.create_user("stays@example.com", "Stays").await;
+    app.notifications(user.id, 1).await;
+    app.notifications(stays.id, 1).await;
+    let deleted = app
+        .request(Method::DELETE, &format!("/v1/users/{}", user.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+
+    // At once: the listing asks the users context, not the consumer.
+    let listing = app
+        .api
+        .list_user_notifications(&ListUserNotificationsRequest {
+            user_id: user.id,
+            limit: 10,
+            cursor: None,
+        })
+        .await
+        .expect("GET is answered")
+        .value;
+    assert!(
+        matches!(listing, ListUserNotificationsResponse::NotFound(_)),
+        "{listing:?}"
+    );
+    // Soon: the `user.deleted` consumer erases the stored copies, and only theirs.
+    let db = app.database().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM notifications",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let left: i64 = row.try_get("", "n").unwrap();
+        if left == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{left} notifications left"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.notifications(stays.id, 1).await;
+}

@@ -153,3 +153,30 @@ test("the list iterator follows nextCursor to the last page", async () => {
   assert.deepEqual(ids, [user.id, second.id]);
   assert.match(calls[1]?.url ?? "", /cursor=c1/);
 });
+
+test("parseEvent types a contract event and names what is wrong with others", async () => {
+  const { parseEvent, EVENTS } = await import("keel-api-client");
+  assert.deepEqual(EVENTS, [
+    { name: "user.deleted", version: 1, schema: "UserDeleted" },
+    { name: "user.registered", version: 1, schema: "UserRegistered" },
+  ]);
+  const payload = {
+    userId: user.id,
+    email: user.email,
+    displayName: user.displayName,
+    role: "customer",
+    registeredAt: user.createdAt,
+  };
+  const parsed = parseEvent({ name: "user.registered", version: 1, payload });
+  assert.ok(parsed.ok);
+  if (parsed.ok && parsed.event.name === "user.registered") {
+    // Narrowed by name: the payload is a UserRegistered.
+    const displayName: string = parsed.event.payload.displayName;
+    assert.equal(displayName, "Ada");
+  }
+  const unknown = parseEvent({ name: "user.registered", version: 9, payload });
+  assert.deepEqual(unknown, { ok: false, problems: ["no event user.registered version 9 in the contract"] });
+  const broken = parseEvent({ name: "user.registered", version: 1, payload: { ...payload, displayName: 7 } });
+  assert.equal(broken.ok, false);
+  assert.ok(!broken.ok && broken.problems.some((p) => p.includes("displayName")), JSON.stringify(broken));
+});

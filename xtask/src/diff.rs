@@ -847,4 +847,38 @@ mod tests {
             verdict.failures
         );
     }
+
+    #[test]
+    fn event_payloads_are_judged_as_consumers_read_them() {
+        let text = project();
+        // A consumer relies on `displayName`; dropping it breaks them.
+        let dropped = text.replacen(
+            "      required: [userId, email, displayName, role, registeredAt]",
+            "      required: [userId, email, role, registeredAt]",
+            1,
+        );
+        assert_ne!(dropped, text);
+        let verdict = judge(&text, &dropped, &[]).unwrap();
+        assert!(
+            verdict.failures.iter().any(|f| f.starts_with(
+                "response-property-became-optional at #/components/schemas/UserRegistered/properties/displayName"
+            )),
+            "{:?}",
+            verdict.failures
+        );
+        // Declaring it under another version takes version 1 away.
+        let moved = text.replacen(
+            "        name: user.registered\n        version: 1",
+            "        name: user.registered\n        version: 2",
+            1,
+        );
+        assert_ne!(moved, text);
+        let verdict = judge(&text, &moved, &[]).unwrap();
+        assert!(
+            verdict.failures.iter().any(|f| f
+                .starts_with("event-removed at #/components/schemas/UserRegistered/x-keel-event")),
+            "{:?}",
+            verdict.failures
+        );
+    }
 }

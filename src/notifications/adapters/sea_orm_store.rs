@@ -5,7 +5,7 @@ use sea_orm::{ActiveValue::Set, DatabaseConnection, QueryOrder, QuerySelect};
 
 use crate::notifications::domain::{Kind, Notification, NotificationId, Recipient, RecipientId};
 use crate::notifications::ports::{
-    NotificationReader, NotificationSender, SendError, StorageError,
+    NotificationEraser, NotificationReader, NotificationSender, SendError, StorageError,
 };
 use crate::platform::db::Tx;
 
@@ -101,5 +101,15 @@ impl NotificationReader for SeaOrmNotifications {
             .into_iter()
             .map(from_row)
             .collect()
+    }
+}
+
+impl NotificationEraser for SeaOrmNotifications {
+    async fn erase(&self, tx: &Tx, recipient: RecipientId) -> Result<u64, StorageError> {
+        let result = Entity::delete_many()
+            .filter(Column::UserId.eq(recipient.as_uuid()))
+            .exec(tx.connection())
+            .await?;
+        Ok(result.rows_affected)
     }
 }

@@ -321,6 +321,59 @@ async fn claim(db: &impl ConnectionTrait, batch: u64, lock: bool) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::db::Transactions;
+    use keel_server::types::{Role, UserRegistered};
+
+    fn registered(name: &str) -> UserRegistered {
+        UserRegistered {
+            user_id: Uuid::now_v7(),
+            email: format!("{name}@example.com"),
+            display_name: name.to_owned(),
+            role: Role::Customer,
+            registered_at: chrono::Utc::now(),
+        }
+    }
+
+    async fn heads(db: &DatabaseConnection) -> Vec<String> {
+        claim(db, 10, false)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| {
+                let payload: UserRegistered = serde_json::from_str(&c.envelope.payload).unwrap();
+                payload.display_name
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_round_takes_only_the_oldest_unpublished_event_of_each_aggregate() {
+        let db = crate::platform::db::connect("sqlite::memory:", 1)
+            .await
+            .unwrap();
+        let transactions = Transactions::new(db.clone(), Default::default());
+        let tx = transactions.begin().await.unwrap();
+        for (aggregate, name) in [("a", "a1"), ("a", "a2"), ("b", "b1"), ("a", "a3")] {
+            record(&tx, "user", aggregate, &registered(name))
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        assert_eq!(heads(&db).await, ["a1", "b1"]);
+        let mark = |seq: i64| {
+            Query::update()
+                .table(table())
+                .value(Alias::new("published_at_us"), 1i64)
+                .and_where(Expr::col(Alias::new("seq")).eq(seq))
+                .to_owned()
+        };
+        db.execute(&mark(1)).await.unwrap();
+        assert_eq!(heads(&db).await, ["a2", "b1"], "a2 only once a1 is out");
+        db.execute(&mark(2)).await.unwrap();
+        db.execute(&mark(3)).await.unwrap();
+        assert_eq!(heads(&db).await, ["a3"]);
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -220,9 +220,9 @@ impl UserRepository for SeaOrmUserRepository {
         }
     }
 
-    async fn delete(&self, id: UserId) -> Result<bool, StorageError> {
+    async fn delete(&self, tx: &Tx, id: UserId) -> Result<bool, StorageError> {
         let result = Entity::delete_by_id(id.as_uuid())
-            .exec(&self.db)
+            .exec(tx.connection())
             .await
             .map_err(storage)?;
         Ok(result.rows_affected == 1)

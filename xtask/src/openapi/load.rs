@@ -1907,4 +1907,48 @@ mod tests {
         let err = load_yaml(&doc).unwrap_err();
         assert_eq!(err.pointer, "/paths/~1a/get/tags");
     }
+
+    #[test]
+    fn events_are_read_from_x_keel_event_and_malformed_ones_are_named() {
+        let event = |marker: &str, ty: &str| {
+            format!(
+                "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    Happened:\n      type: {ty}\n      x-keel-event: {marker}\n      properties:\n        at: {{type: string}}\n"
+            )
+        };
+        let api = load_yaml(&event("{name: thing.happened, version: 2}", "object")).unwrap();
+        assert_eq!(
+            api.events,
+            vec![Event {
+                name: "thing.happened".into(),
+                version: 2,
+                schema: "Happened".into()
+            }]
+        );
+        for (marker, ty, message) in [
+            (
+                "{name: Thing, version: 1}",
+                "object",
+                "dotted lower-case words",
+            ),
+            (
+                "{name: thing.happened, version: 0}",
+                "object",
+                "whole number from 1",
+            ),
+            ("{name: thing.happened}", "object", "`version` is required"),
+            (
+                "{name: thing.happened, version: 1, topic: x}",
+                "object",
+                "`topic` is not supported",
+            ),
+        ] {
+            let err = load_yaml(&event(marker, ty)).unwrap_err();
+            assert!(
+                err.pointer
+                    .starts_with("/components/schemas/Happened/x-keel-event"),
+                "{marker}: {err}"
+            );
+            assert!(err.message.contains(message), "{marker}: {err}");
+        }
+    }
 }

@@ -1,0 +1,22 @@
+//! `UserDirectory` through the users context's own port: its public API, not
+//! its tables.
+
+use crate::notifications::domain::RecipientId;
+use crate::notifications::ports::{StorageError, UserDirectory};
+use crate::users::ports::UserRepository;
+
+pub struct UsersDirectory<R> {
+    users: R,
+}
+
+impl<R: UserRepository> UsersDirectory<R> {
+    pub fn new(users: R) -> Self {
+        UsersDirectory { users }
+    }
+}
+
+impl<R: UserRepository> UserDirectory for UsersDirectory<R> {
+    async fn exists(&self, id: RecipientId) -> Result<bool, StorageError> {
+        Ok(self.users.get(id.as_uuid().into()).await?.is_some())
+    }
+}
