@@ -71,9 +71,36 @@ async fn a_registration_is_welcomed_through_rabbitmq_and_mailed_over_smtp() {
     let app = TestApp::spawn_with(&settings).await;
     broker.wait_for_topology().await;
 
-    let (user, _) = app.create_user("ada@example.com", "Ada").await;
-    let found = app.notifications(user.id, 1).await;
+    let tap = broker.tap("user.registered.v1").await;
+
+    let trace_id = Uuid::now_v7().simple().to_string();
+    let response = app
+        .request(reqwest::Method::POST, "/v1/users")
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&serde_json::json!({"email": "ada@example.com", "displayName": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let user: serde_json::Value = response.json().await.unwrap();
+    let user_id: Uuid = user["id"].as_str().unwrap().parse().unwrap();
+    let found = app.notifications(user_id, 1).await;
     assert!(found[0].body.contains("Hello Ada"));
+
+    // The request's trace went out in the message's headers.
+    let copies = broker.drain(&tap).await;
+    assert_eq!(copies.len(), 1);
+    let headers = copies[0].delivery.properties.headers().clone().unwrap();
+    let traceparent = match headers.inner().get(&ShortString::from("traceparent")) {
+        Some(AMQPValue::LongString(value)) => {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        }
+        other => panic!("no traceparent header: {other:?}"),
+    };
+    assert_eq!(
+        keel::platform::trace::trace_id(&traceparent),
+        Some(trace_id.as_str())
+    );
 
     let mail = smtp.messages();
     assert_eq!(mail.len(), 1, "{mail:?}");
