@@ -22,6 +22,8 @@ pub struct Bound {
     server: poem::Server<std::convert::Infallible, TcpAcceptor>,
     app: platform::http::App,
     events: platform::events::Pipeline,
+    /// Stops the tasks that only observe (pool gauges).
+    background: tokio_util::sync::CancellationToken,
 }
 
 /// Connects the database (applying migrations) and binds the listener, so the
@@ -37,6 +39,13 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
     let cipher = std::sync::Arc::new(platform::crypto::FieldCipher::load_or_create(
         &config.field_keys_dir,
     )?);
+    platform::metrics::exporter();
+    let background = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(platform::metrics::watch_pool(
+        db.clone(),
+        config.db_max_connections,
+        background.clone(),
+    ));
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     let transactions = platform::db::Transactions::new(db.clone(), wake.clone());
     let subscriptions = subscriptions(config, &db, &transactions)?;
@@ -74,6 +83,7 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         server,
         app,
         events,
+        background,
     })
 }
 
@@ -144,6 +154,7 @@ impl Bound {
             )
             .await;
         self.events.stop().await;
+        self.background.cancel();
         served
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use keel_runtime::server::{
-    Problem, RequestId, TokenVerifier, allowed_methods, response_from_error,
+    Problem, RequestId, TokenVerifier, allowed_methods, operation_of, response_from_error,
 };
 use poem::http::{HeaderValue, StatusCode};
 use poem::middleware::{CatchPanic, Cors};
@@ -92,6 +92,7 @@ pub fn app(app: App) -> impl Endpoint {
         .at("/openapi.yaml", get(contract_yaml))
         .at("/docs", get(docs_redirect))
         .at("/docs/*path", get(docs).data(swagger))
+        .at("/metrics", get(prometheus))
         .at("/health", get(live))
         .at("/health/ready", get(ready).data(db))
         .data(verifier)
@@ -238,6 +239,12 @@ async fn observe<E: Endpoint>(
     );
     let started = Instant::now();
     let path = req.uri().path().to_owned();
+    // Named from the contract before any handler runs, so a 401 or a 400 still
+    // counts against its operation; "none" for what the contract does not serve.
+    let operation =
+        operation_of(req.method().as_str(), &path, keel_server::OPERATIONS).unwrap_or("none");
+    let in_flight = metrics::gauge!("keel_http_requests_in_flight");
+    in_flight.increment(1.0);
     let https = req
         .headers()
         .get("x-forwarded-proto")
@@ -308,6 +315,15 @@ async fn observe<E: Endpoint>(
         );
     }
     let status = response.status();
+    in_flight.decrement(1.0);
+    let class = super::metrics::status_class(status.as_u16());
+    metrics::counter!("keel_http_requests_total", "operation" => operation, "status_class" => class)
+        .increment(1);
+    if status.is_server_error() {
+        metrics::counter!("keel_http_request_errors_total", "operation" => operation).increment(1);
+    }
+    metrics::histogram!("keel_http_request_duration_seconds", "operation" => operation, "status_class" => class)
+        .record(started.elapsed().as_secs_f64());
     span.record("status", status.as_u16());
     span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
     span.in_scope(|| {
@@ -366,6 +382,14 @@ fn docs(
             StatusCode::INTERNAL_SERVER_ERROR,
         )),
     }
+}
+
+/// Prometheus text format.
+#[handler]
+fn prometheus() -> Response {
+    Response::builder()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(super::metrics::exporter().render())
 }
 
 /// Liveness: the process answers.

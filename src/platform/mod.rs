@@ -9,6 +9,7 @@ pub mod db;
 pub mod events;
 pub mod http;
 pub mod key_dir;
+pub mod metrics;
 pub mod problem;
 pub mod telemetry;
 pub mod trace;

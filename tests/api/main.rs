@@ -6,6 +6,7 @@ mod auth;
 mod docs;
 mod errors;
 mod matrix;
+mod metrics;
 mod notifications;
 mod support;
 mod users;

@@ -11,7 +11,9 @@ pub mod schema;
 pub use auth::{AuthRejected, Bearer, InvalidToken, RequiredScopes, TokenVerifier, authenticate};
 pub use body::{FormBody, JsonBody, OptionalJsonBody};
 pub use context::{Headers, Principal, RequestContext, RequestId};
-pub use problem::{FieldError, Problem, allowed_methods, problem_from_error, response_from_error};
+pub use problem::{
+    FieldError, Problem, allowed_methods, operation_of, problem_from_error, response_from_error,
+};
 pub use reply::JsonReply;
 
 /// Names the operation on the current request span, so logs carry the route

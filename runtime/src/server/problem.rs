@@ -269,13 +269,30 @@ fn path_parameter_name(internal: &str, path: &str, templates: &[&str]) -> String
 
 /// The `Allow` header a 405 must carry (RFC 9110 §15.5.6): the methods the
 /// contract declares for this path, from `(METHOD, template)` pairs.
-pub fn allowed_methods(path: &str, operations: &[(&str, &str)]) -> Option<String> {
+pub fn allowed_methods(path: &str, operations: &[(&str, &str, &str)]) -> Option<String> {
     let methods: Vec<&str> = operations
         .iter()
-        .filter(|(_, template)| template_matches(template, path))
-        .map(|(method, _)| *method)
+        .filter(|(_, template, _)| template_matches(template, path))
+        .map(|(method, _, _)| *method)
         .collect();
     (!methods.is_empty()).then(|| methods.join(", "))
+}
+
+/// The operationId a request is for, from the generated `OPERATIONS`
+/// (`(METHOD, path template, operationId)`); where templates overlap, the one
+/// with fewer `{variables}` wins, as in routing.
+pub fn operation_of(
+    method: &str,
+    path: &str,
+    operations: &[(&'static str, &'static str, &'static str)],
+) -> Option<&'static str> {
+    operations
+        .iter()
+        .filter(|(m, template, _)| {
+            m.eq_ignore_ascii_case(method) && template_matches(template, path)
+        })
+        .min_by_key(|(_, template, _)| template.matches('{').count())
+        .map(|(_, _, id)| *id)
 }
 
 fn precondition_required(header: &str) -> Problem {
@@ -381,9 +398,9 @@ mod tests {
     #[test]
     fn a_405_lists_the_declared_methods() {
         let operations = [
-            ("GET", "/v1/users"),
-            ("POST", "/v1/users"),
-            ("GET", "/v1/users/{userId}"),
+            ("GET", "/v1/users", "listUsers"),
+            ("POST", "/v1/users", "createUser"),
+            ("GET", "/v1/users/{userId}", "getUser"),
         ];
         assert_eq!(
             allowed_methods("/v1/users", &operations).as_deref(),
@@ -394,6 +411,28 @@ mod tests {
             Some("GET")
         );
         assert_eq!(allowed_methods("/nowhere", &operations), None);
+    }
+
+    #[test]
+    fn a_request_is_named_by_its_operation() {
+        let operations = [
+            ("GET", "/v1/users/{userId}", "getUser"),
+            ("GET", "/v1/users/me", "getMe"),
+            ("POST", "/v1/users", "createUser"),
+        ];
+        assert_eq!(
+            operation_of("GET", "/v1/users/7", &operations),
+            Some("getUser")
+        );
+        assert_eq!(
+            operation_of("GET", "/v1/users/me", &operations),
+            Some("getMe")
+        );
+        assert_eq!(
+            operation_of("post", "/v1/users/", &operations),
+            Some("createUser")
+        );
+        assert_eq!(operation_of("DELETE", "/v1/users/7", &operations), None);
     }
 
     #[test]

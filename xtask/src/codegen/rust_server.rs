@@ -46,18 +46,26 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
         rust_str(&api.version)
     ));
     out.blank();
-    let mut operations: Vec<(String, &str)> = api
+    let mut operations: Vec<(String, &str, &str)> = api
         .operations
         .iter()
-        .map(|op| (op.method.as_str().to_uppercase(), op.path.as_str()))
+        .map(|op| {
+            (
+                op.method.as_str().to_uppercase(),
+                op.path.as_str(),
+                op.id.as_str(),
+            )
+        })
         .collect();
     operations.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
-    out.line("/// Every operation as `(METHOD, path)`, for the `Allow` header of a 405.");
+    out.line("/// Every operation as `(METHOD, path, operationId)`: for the `Allow` header");
+    out.line("/// of a 405, and to name the operation of a request before its handler runs");
+    out.line("/// (metrics label requests by operation, never by raw path).");
     out.line(&format!(
-        "pub const OPERATIONS: &[(&str, &str)] = &[{}];",
+        "pub const OPERATIONS: &[(&str, &str, &str)] = &[{}];",
         operations
             .iter()
-            .map(|(m, p)| format!("({}, {})", rust_str(m), rust_str(p)))
+            .map(|(m, p, id)| format!("({}, {}, {})", rust_str(m), rust_str(p), rust_str(id)))
             .collect::<Vec<_>>()
             .join(", ")
     ));

@@ -22,20 +22,26 @@ pub const TITLE: &str = "Keel API";
 /// `info.version` of the contract.
 pub const VERSION: &str = "0.4.0";
 
-/// Every operation as `(METHOD, path)`, for the `Allow` header of a 405.
-pub const OPERATIONS: &[(&str, &str)] = &[
-    ("GET", "/.well-known/jwks.json"),
-    ("GET", "/v1/admin/audit-events"),
-    ("POST", "/v1/auth/logout"),
-    ("POST", "/v1/auth/refresh"),
-    ("POST", "/v1/auth/register"),
-    ("POST", "/v1/auth/token"),
-    ("GET", "/v1/users"),
-    ("POST", "/v1/users"),
-    ("DELETE", "/v1/users/{userId}"),
-    ("GET", "/v1/users/{userId}"),
-    ("PATCH", "/v1/users/{userId}"),
-    ("GET", "/v1/users/{userId}/notifications"),
+/// Every operation as `(METHOD, path, operationId)`: for the `Allow` header
+/// of a 405, and to name the operation of a request before its handler runs
+/// (metrics label requests by operation, never by raw path).
+pub const OPERATIONS: &[(&str, &str, &str)] = &[
+    ("GET", "/.well-known/jwks.json", "getJwks"),
+    ("GET", "/v1/admin/audit-events", "listAuditEvents"),
+    ("POST", "/v1/auth/logout", "logout"),
+    ("POST", "/v1/auth/refresh", "refreshToken"),
+    ("POST", "/v1/auth/register", "registerUser"),
+    ("POST", "/v1/auth/token", "issueToken"),
+    ("GET", "/v1/users", "listUsers"),
+    ("POST", "/v1/users", "createUser"),
+    ("DELETE", "/v1/users/{userId}", "deleteUser"),
+    ("GET", "/v1/users/{userId}", "getUser"),
+    ("PATCH", "/v1/users/{userId}", "updateUser"),
+    (
+        "GET",
+        "/v1/users/{userId}/notifications",
+        "listUserNotifications",
+    ),
 ];
 
 /// The path of every operation, as the contract writes it.
