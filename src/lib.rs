@@ -63,6 +63,8 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
     let app = platform::http::App {
         db,
         transactions,
+        broker: events.broker_health(),
+        draining: Default::default(),
         tokens,
         cipher,
         config: config.clone(),
@@ -142,16 +144,26 @@ fn broker(config: &Config) -> platform::events::Broker {
 impl Bound {
     /// Serves until `shutdown` completes, then lets requests in flight finish
     /// (up to 10 s).
-    /// Then the event pipeline stops: the relay after its round, consumers
-    /// after the message in hand.
+    /// When `shutdown` completes, readiness fails at once; after
+    /// `KEEL_SHUTDOWN_DELAY_SECS` the listener closes and requests in flight get
+    /// `KEEL_SHUTDOWN_GRACE_SECS` to finish. Then the event pipeline stops: the
+    /// relay after its round, consumers after the message in hand.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let draining = self.app.draining.clone();
+        let delay = Duration::from_secs(self.app.config.shutdown_delay_secs);
+        let grace = Duration::from_secs(self.app.config.shutdown_grace_secs);
+        let drain = async move {
+            shutdown.await;
+            draining.store(true, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(
+                delay_secs = delay.as_secs(),
+                "shutting down: readiness fails from now"
+            );
+            tokio::time::sleep(delay).await;
+        };
         let served = self
             .server
-            .run_with_graceful_shutdown(
-                platform::http::app(self.app),
-                shutdown,
-                Some(Duration::from_secs(10)),
-            )
+            .run_with_graceful_shutdown(platform::http::app(self.app), drain, Some(grace))
             .await;
         self.events.stop().await;
         self.background.cancel();

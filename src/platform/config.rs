@@ -132,6 +132,15 @@ pub struct Config {
     #[arg(long, env = "KEEL_CORS_ORIGINS", default_value = "", global = true)]
     pub cors_origins: String,
 
+    /// On SIGTERM/SIGINT, how long readiness fails before the listener closes,
+    /// in seconds, so load balancers stop sending traffic first.
+    #[arg(long, env = "KEEL_SHUTDOWN_DELAY_SECS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=300), global = true)]
+    pub shutdown_delay_secs: u64,
+
+    /// Then how long requests in flight may take to finish, in seconds.
+    #[arg(long, env = "KEEL_SHUTDOWN_GRACE_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=600), global = true)]
+    pub shutdown_grace_secs: u64,
+
     /// RabbitMQ (`amqp://user:password@host:5672/vhost`); unset: events go
     /// through the in-process bus, for a single process.
     #[arg(long, env = "AMQP_URL", value_parser = parse_amqp_url, global = true)]

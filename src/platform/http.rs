@@ -33,6 +33,9 @@ use crate::users::adapters::SeaOrmUserRepository;
 pub struct App {
     pub db: DatabaseConnection,
     pub transactions: super::db::Transactions,
+    pub broker: Option<super::events::rabbitmq::BrokerHealth>,
+    /// Set when shutdown begins: readiness fails from then on.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
     pub tokens: Arc<AccessTokens>,
     pub cipher: Arc<super::crypto::FieldCipher>,
     pub config: Config,
@@ -43,6 +46,8 @@ pub fn app(app: App) -> impl Endpoint {
     let App {
         db,
         transactions,
+        broker,
+        draining,
         tokens,
         cipher,
         config,
@@ -68,7 +73,14 @@ pub fn app(app: App) -> impl Endpoint {
         SeaOrmNotifications::new(db.clone()),
         UsersDirectory::new(SeaOrmUserRepository::new(db.clone(), cipher.clone())),
     );
-    let api = keel_server::api(auth, users, AuditService::new(audit_log), notifications);
+    let health = super::health::HealthService::new(db.clone(), broker, draining);
+    let api = keel_server::api(
+        auth,
+        users,
+        AuditService::new(audit_log),
+        health,
+        notifications,
+    );
     let verifier: Arc<dyn TokenVerifier> = tokens;
     let swagger = Arc::new(utoipa_swagger_ui::Config::from("/openapi.json"));
     let cors = config
@@ -93,8 +105,6 @@ pub fn app(app: App) -> impl Endpoint {
         .at("/docs", get(docs_redirect))
         .at("/docs/*path", get(docs).data(swagger))
         .at("/metrics", get(prometheus))
-        .at("/health", get(live))
-        .at("/health/ready", get(ready).data(db))
         .data(verifier)
         .with(CatchPanic::new().with_handler(|_| {
             let request_id = RequestId::from_header_or_new(None);
@@ -179,6 +189,10 @@ impl Limits {
             .remote_addr()
             .as_socket_addr()
             .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        // Probes are never throttled: a 429 would read as an unhealthy replica.
+        if req.uri().path().starts_with("/health") {
+            return None;
+        }
         let now = DefaultClock::default().now();
         let wait =
             |not_until: governor::NotUntil<_>| not_until.wait_time_from(now).as_secs().max(1);
@@ -390,33 +404,4 @@ fn prometheus() -> Response {
     Response::builder()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(super::metrics::exporter().render())
-}
-
-/// Liveness: the process answers.
-#[handler]
-fn live() -> Response {
-    Response::builder()
-        .content_type("application/json")
-        .body(r#"{"status":"ok"}"#)
-}
-
-/// Readiness: the database answers too.
-#[handler]
-async fn ready(Data(db): Data<&DatabaseConnection>) -> Response {
-    match db.ping().await {
-        Ok(()) => Response::builder()
-            .content_type("application/json")
-            .body(r#"{"status":"ready"}"#),
-        Err(error) => {
-            tracing::warn!(%error, "readiness check: database unreachable");
-            let request_id = RequestId::from_header_or_new(None);
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not-ready",
-                "the database is unreachable",
-            )
-            .for_request(&request_id)
-            .into_response()
-        }
-    }
 }

@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod cursor;
 pub mod db;
 pub mod events;
+pub mod health;
 pub mod http;
 pub mod key_dir;
 pub mod metrics;

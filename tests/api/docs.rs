@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{TestApp, header};
+use crate::support::{TestApp, header, problem};
 
 #[tokio::test]
 async fn the_contract_is_served_as_json_and_yaml() {
@@ -58,7 +58,62 @@ async fn health_probes_answer() {
     let live = app.get("/health").await;
     assert_eq!(live.status(), 200);
     assert_eq!(header(&live, "content-type"), "application/json");
+    assert_eq!(live.json::<Value>().await.unwrap()["status"], "ok");
     let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), 200);
-    assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ready");
+    let ready = ready.json::<Value>().await.unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["database"], "up");
+    assert_eq!(
+        ready["broker"], "none",
+        "cargo test runs on the in-process bus"
+    );
+    // Probes are never rate limited; the API is.
+    let strict = TestApp::spawn_with(&["--rate-limit-per-minute", "5"]).await;
+    for _ in 0..20 {
+        assert_eq!(strict.get("/health/ready").await.status(), 200);
+    }
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(strict.get("/v1/users").await.status().as_u16());
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn on_shutdown_readiness_fails_first_then_the_listener_closes() {
+    let mut app = TestApp::spawn_with(&["--shutdown-delay-secs", "2"]).await;
+    assert_eq!(app.get("/health/ready").await.status(), 200);
+    app.shut_down();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let body = loop {
+        let response = app.get("/health/ready").await;
+        if response.status() == 503 {
+            break problem(response, 503).await;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still ready after 1 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(
+        body["detail"].as_str().unwrap().contains("shutting down"),
+        "{body}"
+    );
+    // Meanwhile the replica still serves what reaches it, writes included.
+    let (user, _) = app.create_user("late@example.com", "Late").await;
+    assert_eq!(
+        app.get(&format!("/v1/users/{}", user.id)).await.status(),
+        200
+    );
+    // After the delay the listener is gone.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let refused = app
+        .client
+        .get(format!("{}/health", app.base))
+        .timeout(std::time::Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
 }

@@ -108,6 +108,13 @@ impl TestApp {
         }
     }
 
+    /// Begins the server's shutdown, as SIGTERM would.
+    pub fn shut_down(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
     /// A raw request as an administrator.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.request_as(method, path, Some(&self.admin_token))

@@ -128,7 +128,25 @@ async fn an_outage_of_the_broker_loses_nothing_and_doubles_nothing() {
     broker.wait_for_topology().await;
     let db = app.database().await;
 
+    let ready: serde_json::Value = app.get("/health/ready").await.json().await.unwrap();
+    assert_eq!(ready["broker"], "up", "{ready}");
+
     proxy.cut();
+    // Readiness reports the broker down but stays 200: writes still succeed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let response = app.get("/health/ready").await;
+        assert_eq!(response.status(), 200);
+        let ready: serde_json::Value = response.json().await.unwrap();
+        if ready["broker"] == "down" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the broker still reads up: {ready}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let users = create_users(&app, "outage", 500).await;
     assert_eq!(users.len(), 500, "every write was acknowledged");
     assert_eq!(

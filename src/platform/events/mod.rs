@@ -88,6 +88,11 @@ impl Pipeline {
         }
     }
 
+    /// `None` when events go through the in-process bus.
+    pub fn broker_health(&self) -> Option<rabbitmq::BrokerHealth> {
+        self.rabbitmq.as_ref().map(|r| r.health())
+    }
+
     /// Stops the relay after its current round and the consumers after the
     /// message each is handling, then closes the broker connection.
     pub async fn stop(self) {

@@ -15,6 +15,7 @@
 //! (inbox committed), or republished to the retry or dead queue with a confirm.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -82,6 +83,20 @@ pub struct RabbitMq {
     settings: Arc<RabbitMqSettings>,
     consumers: Arc<Vec<Consumer>>,
     publisher: tokio::sync::Mutex<Option<Link>>,
+    consuming: Arc<AtomicUsize>,
+}
+
+/// Whether this replica's consumers are connected, for readiness.
+#[derive(Clone)]
+pub struct BrokerHealth {
+    consuming: Arc<AtomicUsize>,
+    consumers: usize,
+}
+
+impl BrokerHealth {
+    pub fn is_up(&self) -> bool {
+        self.consuming.load(Ordering::Relaxed) >= self.consumers
+    }
 }
 
 /// A connection and its channel in confirm mode.
@@ -96,6 +111,14 @@ impl RabbitMq {
             settings: Arc::new(settings),
             consumers: Arc::new(subscriptions.consumers.clone()),
             publisher: tokio::sync::Mutex::new(None),
+            consuming: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    pub fn health(&self) -> BrokerHealth {
+        BrokerHealth {
+            consuming: self.consuming.clone(),
+            consumers: self.consumers.len(),
         }
     }
 
@@ -108,7 +131,10 @@ impl RabbitMq {
                 let consumers = self.consumers.clone();
                 let consumer = consumer.clone();
                 let stop = stop.clone();
-                tokio::spawn(async move { consume(settings, consumers, consumer, stop).await })
+                let consuming = self.consuming.clone();
+                tokio::spawn(async move {
+                    consume(settings, consumers, consumer, consuming, stop).await
+                })
             })
             .collect()
     }
@@ -371,11 +397,21 @@ async fn consume(
     settings: Arc<RabbitMqSettings>,
     consumers: Arc<Vec<Consumer>>,
     consumer: Consumer,
+    consuming: Arc<AtomicUsize>,
     stop: CancellationToken,
 ) {
     let mut failures = 0u32;
     loop {
-        match consume_once(&settings, &consumers, &consumer, &stop, &mut failures).await {
+        let outcome = consume_once(
+            &settings,
+            &consumers,
+            &consumer,
+            &stop,
+            &mut failures,
+            &consuming,
+        )
+        .await;
+        match outcome {
             Ok(()) => break,
             Err(error) => {
                 failures += 1;
@@ -398,8 +434,10 @@ async fn consume_once(
     consumer: &Consumer,
     stop: &CancellationToken,
     failures: &mut u32,
+    consuming: &AtomicUsize,
 ) -> Result<(), String> {
     let link = connect(settings, consumers, consumer.name).await?;
+    let mut counted = false;
     let result = async {
         link.channel
             .basic_qos(settings.prefetch, BasicQosOptions::default())
@@ -416,6 +454,8 @@ async fn consume_once(
             .await
             .map_err(|e| e.to_string())?;
         *failures = 0;
+        consuming.fetch_add(1, Ordering::Relaxed);
+        counted = true;
         tracing::info!(consumer = consumer.name, "consuming");
         loop {
             tokio::select! {
@@ -432,6 +472,9 @@ async fn consume_once(
         }
     }
     .await;
+    if counted {
+        consuming.fetch_sub(1, Ordering::Relaxed);
+    }
     let _ = tokio::time::timeout(
         Duration::from_secs(2),
         link.connection.close(200, "consumer stopping".into()),
