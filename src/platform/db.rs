@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    TransactionTrait,
 };
 use tokio::sync::Notify;
 
@@ -102,10 +103,33 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
     let db = Database::connect(options)
         .await
         .with_context(|| format!("connecting to {}", redact(url)))?;
-    Migrator::up(&db, None)
-        .await
-        .context("applying database migrations")?;
+    migrate(&db).await.context("applying database migrations")?;
     Ok(db)
+}
+
+/// Any key will do, as long as nothing else in the database uses it.
+const MIGRATION_LOCK: i64 = 0x6b65_656c; // "keel"
+
+/// In one transaction that first takes a lock: servers starting together on
+/// one database take turns, and the later ones find nothing to do (DDL is
+/// transactional on both databases). PostgreSQL has advisory locks; on SQLite
+/// a write takes the database's one write lock.
+async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                .await?;
+        }
+        _ => {
+            txn.execute_unprepared("CREATE TABLE IF NOT EXISTS keel_migration_lock (held INTEGER)")
+                .await?;
+            txn.execute_unprepared("DELETE FROM keel_migration_lock")
+                .await?;
+        }
+    }
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 fn sqlite_file(url: &str) -> Option<&str> {

@@ -8,5 +8,6 @@ mod errors;
 mod matrix;
 mod metrics;
 mod notifications;
+mod startup;
 mod support;
 mod users;

@@ -36,6 +36,7 @@ pub fn run() -> Result<()> {
         bail!("{drifted} contract(s) differ from what their generated server emits");
     }
     readme_example()?;
+    crate::deploy::check()?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ mod bench_codegen;
 mod bench_contract;
 mod check;
 mod codegen;
+mod deploy;
 mod diff;
 mod mock;
 mod openapi;
