@@ -6,6 +6,7 @@
 //! (request context, JSON bodies checked by serde and `validator`, problem+json errors).
 
 mod bytes;
+pub mod multipart;
 mod param;
 mod tristate;
 pub mod validate;
@@ -17,5 +18,6 @@ pub mod server;
 pub mod client;
 
 pub use bytes::Base64;
+pub use multipart::File;
 pub use param::ToParam;
 pub use tristate::Tristate;

@@ -212,6 +212,29 @@ pub fn form<T: serde::Serialize>(
         .body(encoded))
 }
 
+/// Sets `body` as a `multipart/form-data` body, one part per property, as
+/// the server's `MultipartBody` reads it.
+pub fn multipart<T: crate::multipart::MultipartForm>(
+    request: reqwest::RequestBuilder,
+    body: &T,
+) -> Result<reqwest::RequestBuilder, Error> {
+    let mut form = reqwest::multipart::Form::new();
+    for part in body.to_parts() {
+        let content = part.content;
+        let mut wire = reqwest::multipart::Part::bytes(content.bytes);
+        if let Some(name) = content.file_name {
+            wire = wire.file_name(name);
+        }
+        if let Some(content_type) = &content.content_type {
+            wire = wire
+                .mime_str(content_type)
+                .map_err(|e| Error::Encode(format!("part `{}`: {e}", part.name)))?;
+        }
+        form = form.part(part.name, wire);
+    }
+    Ok(request.multipart(form))
+}
+
 /// The `Cookie` header for cookie parameters (`name=value; ...`), values
 /// percent-encoded; `None` when there are none to send.
 pub fn cookie_header(cookies: &[(&str, String)]) -> Option<String> {

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use validator::Validate;
 
 use super::problem::{BodyRejected, FieldError};
+use crate::multipart::{File, MultipartForm, Part, Parts};
 use crate::validate::{escape_pointer_token, violations};
 
 /// A JSON request body, parsed by serde and checked by the type's `Validate` impl.
@@ -160,6 +161,71 @@ impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for FormBody<T> 
 }
 
 impl_apirequest_for_payload!(FormBody<T>, T: Type + DeserializeOwned + Validate + Send);
+
+/// A `multipart/form-data` request body: the parts go to the type's
+/// `MultipartForm` impl (the one the Rust client sends with), then its rules
+/// are checked as for JSON. poem-openapi documents the schema the contract
+/// gives the type.
+pub struct MultipartBody<T>(pub T);
+
+impl<T: Type> Payload for MultipartBody<T> {
+    const CONTENT_TYPE: &'static str = "multipart/form-data";
+
+    fn check_content_type(content_type: &str) -> bool {
+        matches!(content_type.parse::<mime::Mime>(), Ok(mime)
+            if mime.type_() == "multipart" && mime.subtype() == "form-data")
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + MultipartForm + Validate + Send> ParsePayload for MultipartBody<T> {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        fn malformed(e: impl std::fmt::Display) -> BodyRejected {
+            BodyRejected::malformed(format!("the multipart body is malformed: {e}"))
+        }
+        let mut multipart = <poem::web::Multipart as FromRequest>::from_request(request, body)
+            .await
+            .map_err(malformed)?;
+        let mut parts = Vec::new();
+        while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+            // A part without a name belongs to no property.
+            let Some(name) = field.name().map(str::to_owned) else {
+                continue;
+            };
+            let file_name = field.file_name().map(str::to_owned);
+            let content_type = field.content_type().map(str::to_owned);
+            let bytes = field.bytes().await.map_err(malformed)?;
+            parts.push(Part {
+                name,
+                content: File {
+                    file_name,
+                    content_type,
+                    bytes,
+                },
+            });
+        }
+        let value = T::from_parts(Parts::new(parts)).map_err(|e| {
+            BodyRejected::invalid(vec![FieldError::body(
+                e.pointer,
+                e.code.to_owned(),
+                e.message,
+            )])
+        })?;
+        validated(&value)?;
+        Ok(MultipartBody(value))
+    }
+}
+
+impl_apirequest_for_payload!(MultipartBody<T>, T: Type + MultipartForm + Validate + Send);
 
 /// The type's own rules, as a 400 listing every violation by JSON pointer.
 fn validated<T: Validate>(value: &T) -> Result<(), BodyRejected> {

@@ -9,7 +9,7 @@ mod reply;
 pub mod schema;
 
 pub use auth::{AuthRejected, Bearer, InvalidToken, RequiredScopes, TokenVerifier, authenticate};
-pub use body::{FormBody, JsonBody, OptionalJsonBody};
+pub use body::{FormBody, JsonBody, MultipartBody, OptionalJsonBody};
 pub use context::{Headers, Principal, RequestContext, RequestId};
 pub use problem::{FieldError, Problem, allowed_methods, problem_from_error, response_from_error};
 pub use reply::JsonReply;
