@@ -1,14 +1,16 @@
 //! What the generator makes of `tests/fixtures/catalog`: `allOf`, `anyOf`,
 //! free-form values, `format: byte`, recursion, and responses declared by range
-//! or `default`, checked on the generated types and over HTTP between the
-//! generated server and the generated client.
+//! or `default`, multipart bodies with files, checked on the generated types and
+//! over HTTP between the generated server and the generated client.
 
 use fixture_catalog_client::Client;
 use fixture_catalog_server::catalog::*;
 use fixture_catalog_server::{RequestContext, api};
 use fixture_catalog_types::{
-    Base64, Book, BookKind, Category, Problem, SearchHit, SearchResponse200,
+    Base64, Book, BookKind, Category, CoverReceipt, CoverUpload, Currency, Money, Problem,
+    SearchHit, SearchResponse200, Stars,
 };
+use keel_runtime::File;
 use serde_json::json;
 use validator::Validate;
 
@@ -222,6 +224,32 @@ impl CatalogApi for Catalog {
         }
     }
 
+    /// Says what arrived, so the client can compare it with what it sent.
+    async fn upload_cover(
+        &self,
+        _: RequestContext,
+        req: UploadCoverRequest,
+    ) -> UploadCoverResponse {
+        let cover = req.body.cover;
+        UploadCoverResponse::Ok(CoverReceipt {
+            file_name: cover.file_name.unwrap_or_default(),
+            content_type: cover.content_type.unwrap_or_default(),
+            size: cover.bytes.len() as i64,
+            sum: cover.bytes.iter().map(|b| i64::from(*b)).sum(),
+            head: Base64(cover.bytes.iter().take(8).copied().collect()),
+            page_sizes: req
+                .body
+                .pages
+                .unwrap_or_default()
+                .iter()
+                .map(|p| p.bytes.len() as i64)
+                .collect(),
+            caption: req.body.caption,
+            stars: req.body.stars,
+            price: req.body.price,
+        })
+    }
+
     async fn get_category(&self, _: RequestContext, _: GetCategoryRequest) -> GetCategoryResponse {
         GetCategoryResponse::Ok(Category {
             name: "root".into(),
@@ -231,8 +259,11 @@ impl CatalogApi for Catalog {
     }
 }
 
-#[tokio::test]
-async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
+/// Serves the catalog on a free port, as the app's edge would, once it listens.
+async fn serve() -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
@@ -248,6 +279,18 @@ async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
             ),
         ),
     );
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    (addr, server)
+}
+
+#[tokio::test]
+async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
+    let (addr, server) = serve().await;
     let client = Client::new(format!("http://{addr}")).unwrap();
     // Retry until the server listens.
     let mut teapot = None;
@@ -431,5 +474,151 @@ async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
         "{:?}",
         invalid.value
     );
+    server.abort();
+}
+
+/// A multipart body written by hand, as a browser sends one: `(name, file
+/// name, bytes)` per part.
+fn multipart_body(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "keel-boundary-7MA4YWxk";
+    let mut body = Vec::new();
+    for (name, file_name, bytes) in parts {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").bytes(),
+        );
+        if let Some(file_name) = file_name {
+            body.extend(
+                format!("; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream")
+                    .bytes(),
+            );
+        }
+        body.extend(b"\r\n\r\n");
+        body.extend(*bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn files_go_from_the_client_to_the_server_as_multipart_parts() {
+    let (addr, server) = serve().await;
+    let client = Client::new(format!("http://{addr}")).unwrap();
+    // Every byte value, and more than one read buffer's worth.
+    let image: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let upload = CoverUpload {
+        cover: File::new(image.clone())
+            .with_file_name("cover.png")
+            .with_content_type("image/png"),
+        pages: Some(vec![File::new(vec![1; 10]), File::new(Vec::new())]),
+        caption: Some("Première édition, 1965".into()),
+        stars: Some(Stars::V4),
+        price: Some(Money {
+            amount: 1299,
+            currency: Currency::Eur,
+        }),
+    };
+    let reply = client
+        .upload_cover(&UploadCoverRequest {
+            book_id: uuid::Uuid::now_v7(),
+            body: upload.clone(),
+        })
+        .await
+        .unwrap();
+    let UploadCoverResponse::Ok(receipt) = reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_eq!(receipt.size, 200_000);
+    assert_eq!(
+        receipt.sum,
+        image.iter().map(|b| i64::from(*b)).sum::<i64>(),
+        "the bytes arrived unchanged"
+    );
+    assert_eq!(receipt.head.0, image[..8]);
+    assert_eq!(
+        (receipt.file_name.as_str(), receipt.content_type.as_str()),
+        ("cover.png", "image/png")
+    );
+    assert_eq!(receipt.page_sizes, [10, 0], "an array of files, in order");
+    assert_eq!(receipt.caption, upload.caption);
+    assert_eq!(
+        receipt.stars,
+        Some(Stars::V4),
+        "an integer enum as a text part"
+    );
+    assert_eq!(receipt.price, upload.price, "an object as a JSON part");
+
+    // What a browser's form sends is read the same way, and checked.
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/books/{}/cover", uuid::Uuid::now_v7());
+    let post = |parts: &[(&str, Option<&str>, &[u8])]| {
+        let (content_type, body) = multipart_body(parts);
+        http.post(&url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let plain: serde_json::Value = post(&[
+        ("cover", Some("c.bin"), b"\x00\xffkeel"),
+        ("caption", None, b"Hi"),
+    ])
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(plain["size"], 6);
+    assert_eq!(plain["caption"], "Hi");
+    assert_eq!(plain["pageSizes"], json!([]));
+    let rejected = [
+        (
+            post(&[("caption", None, b"no cover")]).await.unwrap(),
+            "/cover",
+            "required",
+        ),
+        (
+            post(&[
+                ("cover", Some("c"), b"x"),
+                ("caption", None, "x".repeat(41).as_bytes()),
+            ])
+            .await
+            .unwrap(),
+            "/caption",
+            "length",
+        ),
+        (
+            post(&[
+                ("cover", Some("c"), b"x"),
+                ("pages", Some("1"), b"1"),
+                ("pages", Some("2"), b"2"),
+                ("pages", Some("3"), b"3"),
+                ("pages", Some("4"), b"4"),
+            ])
+            .await
+            .unwrap(),
+            "/pages",
+            "length",
+        ),
+        (
+            post(&[("cover", Some("c"), b"x"), ("stars", None, b"six")])
+                .await
+                .unwrap(),
+            "/stars",
+            "type",
+        ),
+    ];
+    for (response, pointer, code) in rejected {
+        assert_eq!(response.status(), 400, "{pointer}");
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["pointer"], pointer, "{problem}");
+        assert_eq!(problem["errors"][0]["code"], code, "{problem}");
+    }
+    let as_json = http
+        .post(&url)
+        .json(&json!({ "cover": "eA==" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_json.status(), 415, "files come as multipart only");
     server.abort();
 }

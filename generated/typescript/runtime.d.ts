@@ -15,7 +15,7 @@ export interface AbortSignalLike {
 
 /**
  * The request the client hands to `fetch`. The client always sends `method`, a
- * `Record<string, string>` of `headers`, a JSON string `body` (when there is one)
+ * `Record<string, string>` of `headers`, a `body` (JSON text, form text or `FormData`)
  * and a `signal`; the types are wider so that the platform's `fetch` fits as it is.
  */
 export interface FetchRequestInit {
@@ -40,6 +40,17 @@ export interface FetchResponse {
 export type FetchFunction = {
   fetch(url: string, init?: FetchRequestInit): Promise<FetchResponse>;
 }["fetch"];
+
+/**
+ * A file in a `multipart/form-data` body (`format: binary`): a `Blob`, or a
+ * `File`, whose name goes as the part's file name. Declared by the shape the
+ * client relies on, so that this file names no DOM type.
+ */
+export interface BinaryFile {
+  readonly size: number;
+  readonly type: string;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
 
 /** The bearer token for a call; return nothing to send none. May be async. */
 export type TokenProvider = () => string | null | undefined | Promise<string | null | undefined>;

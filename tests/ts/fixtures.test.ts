@@ -78,3 +78,39 @@ test("a form-only body is sent form-encoded, arrays as repeated keys", async () 
   await catalog({ baseUrl: "http://x", fetch: capture }).reviewBook({ bookId: "1", body: { rating: 4 } });
   assert.deepEqual(sent, { body: "{\"rating\":4}", type: "application/json" });
 });
+
+test("a multipart body is sent as FormData: files as they are, arrays as repeated parts, objects as JSON", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  let sent: { body: unknown; type: string | undefined } | undefined;
+  const capture: FetchFunction = async (_url, init) => {
+    sent = { body: init?.body, type: (init?.headers as Record<string, string> | undefined)?.["content-type"] };
+    return { status: 200, headers: { get: () => null }, text: async () => JSON.stringify({ fileName: "c.png", contentType: "image/png", size: 256, sum: 32640, head: "AAECAwQFBgc=", pageSizes: [1, 0] }) };
+  };
+  const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const cover = new File([bytes], "c.png", { type: "image/png" });
+  const result = await catalog({ baseUrl: "http://x", fetch: capture }).uploadCover({
+    bookId: "1",
+    body: { cover, pages: [new Blob([new Uint8Array([9])]), new Blob([])], caption: "Première", stars: 4, price: { amount: 1299, currency: "EUR" } },
+  });
+  assert.equal(result.status, 200);
+  assert.ok(sent?.body instanceof FormData);
+  assert.equal(sent?.type, undefined, "fetch writes the content type with its boundary");
+  // On the wire and parsed back, as a server reads it.
+  const request = new Request("http://x", { method: "POST", body: sent.body });
+  assert.match(request.headers.get("content-type") ?? "", /^multipart\/form-data; boundary=/);
+  const parsed = await request.formData();
+  const file = parsed.get("cover");
+  assert.ok(file instanceof File);
+  assert.deepEqual([file.name, file.type, file.size], ["c.png", "image/png", 256]);
+  assert.deepEqual(new Uint8Array(await file.arrayBuffer()), bytes, "every byte value arrives unchanged");
+  assert.deepEqual(
+    await Promise.all(parsed.getAll("pages").map(async (page) => (page instanceof Blob ? [...new Uint8Array(await page.arrayBuffer())] : page))),
+    [[9], []],
+  );
+  assert.equal(parsed.get("caption"), "Première");
+  assert.equal(parsed.get("stars"), "4");
+  const price = parsed.get("price");
+  assert.ok(price instanceof Blob);
+  assert.equal(price.type, "application/json");
+  assert.deepEqual(JSON.parse(await price.text()), { amount: 1299, currency: "EUR" });
+});

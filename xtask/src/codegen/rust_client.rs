@@ -142,6 +142,9 @@ fn method(out: &mut Code, op: &Operation) {
             BodyMedia::Form => {
                 out.line("request = keel_runtime::client::form(request, &req.body)?;")
             }
+            BodyMedia::Multipart => {
+                out.line("request = keel_runtime::client::multipart(request, &req.body)?;")
+            }
         }
     }
     out.line("let received = Received::read(request.send().await?).await?;");

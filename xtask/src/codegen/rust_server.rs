@@ -330,6 +330,7 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             ("Cookie<", "use poem_openapi::param::Cookie;"),
             ("JsonBody<", "use keel_runtime::server::JsonBody;"),
             ("FormBody<", "use keel_runtime::server::FormBody;"),
+            ("MultipartBody<", "use keel_runtime::server::MultipartBody;"),
             (
                 "OptionalJsonBody<",
                 "use keel_runtime::server::OptionalJsonBody;",
@@ -375,6 +376,7 @@ fn payload_enum(out: &mut Code, op: &Operation) {
         let (variant, payload) = match media {
             BodyMedia::Json => ("Json", "JsonBody"),
             BodyMedia::Form => ("Form", "FormBody"),
+            BodyMedia::Multipart => ("Multipart", "MultipartBody"),
         };
         out.line(&format!("{variant}({payload}<{inner}>),"));
     }
@@ -387,6 +389,7 @@ fn payload_enum(out: &mut Code, op: &Operation) {
         let variant = match media {
             BodyMedia::Json => "Json",
             BodyMedia::Form => "Form",
+            BodyMedia::Multipart => "Multipart",
         };
         out.line(&format!("{ty}Payload::{variant}(body) => body.0,"));
     }
@@ -609,6 +612,7 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
             }
             [BodyMedia::Json] => out.line(&format!("body: JsonBody<{ty}>,")),
             [BodyMedia::Form] => out.line(&format!("body: FormBody<{ty}>,")),
+            [BodyMedia::Multipart] => out.line(&format!("body: MultipartBody<{ty}>,")),
             // Several media types: poem-openapi picks by `Content-Type`.
             _ => out.line(&format!("body: {}Payload,", pascal_case(&op.id))),
         }

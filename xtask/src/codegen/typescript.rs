@@ -120,6 +120,7 @@ fn property_key(name: &str) -> String {
 fn ts_type(schema: &Schema) -> String {
     let base = match &schema.ty {
         Type::Named(name) => name.clone(),
+        Type::String(StringFormat::Binary) => "BinaryFile".into(),
         Type::String(_) => "string".into(),
         Type::Integer(_) | Type::Number(_) => "number".into(),
         Type::Boolean => "boolean".into(),
@@ -290,7 +291,15 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{header}\n");
     out.push_str("export * from \"./runtime.js\";\n");
-    out.push_str("import type { CallOptions, ClientOptions, Failure, ResponseHeaders } from \"./runtime.js\";\n\n");
+    if api
+        .schemas
+        .iter()
+        .any(|s| matches!(&s.kind, SchemaKind::Object(o) if o.has_files()))
+    {
+        out.push_str("import type { BinaryFile, CallOptions, ClientOptions, Failure, ResponseHeaders } from \"./runtime.js\";\n\n");
+    } else {
+        out.push_str("import type { CallOptions, ClientOptions, Failure, ResponseHeaders } from \"./runtime.js\";\n\n");
+    }
 
     for schema in &api.schemas {
         doc(&mut out, "", schema.description.as_deref());
@@ -600,8 +609,10 @@ pub fn index_js(api: &Api, header: &str) -> String {
         }
         if let Some(body) = &op.body {
             out.push_str("          body: params.body,\n");
-            if body.preferred() == BodyMedia::Form {
-                out.push_str("          form: true,\n");
+            match body.preferred() {
+                BodyMedia::Form => out.push_str("          form: true,\n"),
+                BodyMedia::Multipart => out.push_str("          multipart: true,\n"),
+                BodyMedia::Json => {}
             }
         }
         let _ = writeln!(out, "          responses: RESPONSES.{name},");

@@ -212,6 +212,7 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
     }
     check_discriminators(&schemas, &loader.hoisted_from)?;
     split_read_write(&mut schemas, &mut operations)?;
+    check_files(&schemas, &operations, &loader.hoisted_from)?;
     schemas.sort_by(|a, b| a.name.cmp(&b.name));
 
     Ok(Api {
@@ -261,6 +262,145 @@ fn check_discriminators(
         }
     }
     Ok(())
+}
+
+/// Files (`format: binary`) are bytes, which JSON, forms, parameters and
+/// headers cannot carry: a file may only be a property of an object sent as
+/// `multipart/form-data` (or an array of files there), and such an object only
+/// that. A multipart object's other properties must be something a part can
+/// hold: scalars, enums, objects (as JSON parts) and arrays of these.
+fn check_files(
+    schemas: &[NamedSchema],
+    operations: &[Operation],
+    hoisted_from: &BTreeMap<String, String>,
+) -> Result<()> {
+    let with_files: BTreeSet<&str> = schemas
+        .iter()
+        .filter(|s| matches!(&s.kind, SchemaKind::Object(o) if o.has_files()))
+        .map(|s| s.name.as_str())
+        .collect();
+    fn leaks(schema: &Schema, with_files: &BTreeSet<&str>) -> bool {
+        match &schema.ty {
+            Type::String(StringFormat::Binary) => true,
+            Type::Named(name) => with_files.contains(name.as_str()),
+            Type::Array(inner) | Type::Map(inner) => leaks(inner, with_files),
+            _ => false,
+        }
+    }
+    const ONLY_MULTIPART: &str = "a file (`format: binary`) can only be a property of a `multipart/form-data` request body (or an array of files there), and an object with files only such a body";
+    let schema_at = |name: &str| {
+        hoisted_from
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| format!("/components/schemas/{name}"))
+    };
+    for schema in schemas {
+        let leaked = match &schema.kind {
+            SchemaKind::Object(o) => o
+                .fields
+                .iter()
+                .find(|f| !f.schema.is_file() && leaks(&f.schema, &with_files))
+                .map(|f| format!("/properties/{}", escape_pointer(&f.json_name))),
+            SchemaKind::Union(u) => u
+                .variants
+                .iter()
+                .any(|v| with_files.contains(v.schema.as_str()))
+                .then(String::new),
+            SchemaKind::Alias(inner) => leaks(inner, &with_files).then(String::new),
+            SchemaKind::StringEnum(_) | SchemaKind::IntEnum(_) => None,
+        };
+        if let Some(rest) = leaked {
+            return Err(ContractError {
+                pointer: format!("{}{rest}", schema_at(&schema.name)),
+                message: ONLY_MULTIPART.into(),
+            });
+        }
+    }
+    let by_name = |name: &str| schemas.iter().find(|s| s.name == name).map(|s| &s.kind);
+    for op in operations {
+        let at = format!("/paths/{}/{}", escape_pointer(&op.path), op.method.as_str());
+        let error = |rest: &str, message: String| ContractError {
+            pointer: format!("{at}{rest}"),
+            message,
+        };
+        if let Some(p) = op.params.iter().find(|p| leaks(&p.schema, &with_files)) {
+            return Err(error(
+                "/parameters",
+                format!("parameter `{}`: {ONLY_MULTIPART}", p.name),
+            ));
+        }
+        for r in &op.responses {
+            let body = r
+                .content
+                .as_ref()
+                .is_some_and(|(_, s)| leaks(s, &with_files));
+            if body || r.headers.iter().any(|h| leaks(&h.schema, &with_files)) {
+                return Err(error(
+                    &format!("/responses/{}", r.status),
+                    ONLY_MULTIPART.into(),
+                ));
+            }
+        }
+        let Some(body) = &op.body else {
+            continue;
+        };
+        let multipart = body.media.contains(&BodyMedia::Multipart);
+        if leaks(&body.schema, &with_files) && body.media != [BodyMedia::Multipart] {
+            return Err(error("/requestBody/content", ONLY_MULTIPART.into()));
+        }
+        if !multipart {
+            continue;
+        }
+        let at = "/requestBody/content/multipart~1form-data";
+        let object = match &body.schema.ty {
+            Type::Named(name) => match by_name(name) {
+                Some(SchemaKind::Object(object)) => object,
+                _ => {
+                    return Err(error(
+                        at,
+                        "a `multipart/form-data` body must be an object schema (one part per property)".into(),
+                    ));
+                }
+            },
+            _ => unreachable!("request bodies are named schemas"),
+        };
+        if object.additional.is_some() {
+            return Err(error(
+                at,
+                "a `multipart/form-data` body cannot have `additionalProperties`: each part must be a declared property".into(),
+            ));
+        }
+        for field in &object.fields {
+            let part = match &field.schema.ty {
+                Type::Array(items) => items,
+                _ => &field.schema,
+            };
+            let fits = match &part.ty {
+                Type::String(_) | Type::Integer(_) | Type::Number(_) | Type::Boolean => true,
+                Type::Named(name) => matches!(
+                    by_name(name),
+                    Some(
+                        SchemaKind::Object(_) | SchemaKind::StringEnum(_) | SchemaKind::IntEnum(_)
+                    )
+                ),
+                Type::Array(_) | Type::Map(_) | Type::Any => false,
+            };
+            if !fits || field.schema.nullable || part.nullable {
+                return Err(error(
+                    at,
+                    format!(
+                        "multipart property `{}` must be a file, a scalar, an enum or an object (sent as a JSON part), or an array of one of these, and not nullable: a part is sent or not",
+                        field.json_name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
 }
 
 /// Gives every schema with `readOnly` or `writeOnly` properties (and every
@@ -719,9 +859,10 @@ impl<'a> Loader<'a> {
             media.push(match *name {
                 "application/json" => BodyMedia::Json,
                 "application/x-www-form-urlencoded" => BodyMedia::Form,
+                "multipart/form-data" => BodyMedia::Multipart,
                 other => {
                     return Err(entry.error(format!(
-                        "request bodies of type `{other}` are not supported yet; use `application/json` or `application/x-www-form-urlencoded`"
+                        "request bodies of type `{other}` are not supported yet; use `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data`"
                     )));
                 }
             });
@@ -1322,6 +1463,7 @@ impl<'a> Loader<'a> {
                     Some("email") => StringFormat::Email,
                     Some("uri") => StringFormat::Uri,
                     Some("byte") => StringFormat::Byte,
+                    Some("binary") => StringFormat::Binary,
                     Some(other) => {
                         return Err(node
                             .child("format")
@@ -1329,6 +1471,12 @@ impl<'a> Loader<'a> {
                             .error(format!("string format `{other}` is not supported yet")));
                     }
                 };
+                if format == StringFormat::Binary && rules != Rules::default() {
+                    return Err(node.error(
+                        "a file (`format: binary`) takes no `minLength`, `maxLength` or `pattern`"
+                            .into(),
+                    ));
+                }
                 Type::String(format)
             }
             ["integer"] | ["number"] => {
@@ -1858,5 +2006,51 @@ mod tests {
         );
         let err = load_yaml(&doc).unwrap_err();
         assert_eq!(err.pointer, "/paths/~1a/get/tags");
+    }
+
+    #[test]
+    fn files_travel_only_as_multipart_parts() {
+        let doc = |media: &str, extra: &str| {
+            format!(
+                "{HEAD}paths:\n  /a:\n    post:\n      operationId: postA\n      tags: [a]\n      requestBody:\n        required: true\n        content:\n          {media}:\n            schema: {{$ref: '#/components/schemas/Upload'}}\n      responses: {{'204': {{description: ok}}}}\ncomponents:\n  schemas:\n    Upload:\n      type: object\n      required: [file]\n      properties:\n        file: {{type: string, format: binary}}\n        pages: {{type: array, items: {{type: string, format: binary}}}}\n{extra}"
+            )
+        };
+        let api = load_yaml(&doc("multipart/form-data", "")).unwrap();
+        assert_eq!(
+            api.operations[0].body.as_ref().unwrap().media,
+            [BodyMedia::Multipart]
+        );
+        assert_eq!(
+            api.multipart_schemas().into_iter().collect::<Vec<_>>(),
+            ["Upload"]
+        );
+
+        let err = load_yaml(&doc("application/json", "")).unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1a/post/requestBody/content");
+        assert!(err.message.contains("multipart/form-data"), "{err}");
+        // An object with files, inside another object: JSON again.
+        let nested = "    Wrapper:\n      type: object\n      properties:\n        upload: {$ref: '#/components/schemas/Upload'}\n";
+        let err = load_yaml(&doc("multipart/form-data", nested)).unwrap_err();
+        assert_eq!(err.pointer, "/components/schemas/Wrapper/properties/upload");
+        // A part holds a value or a file, not a list of lists.
+        let deep = doc("multipart/form-data", "").replace(
+            "pages: {type: array, items: {type: string, format: binary}}",
+            "pages: {type: array, items: {type: array, items: {type: string}}}",
+        );
+        let err = load_yaml(&deep).unwrap_err();
+        assert_eq!(
+            err.pointer,
+            "/paths/~1a/post/requestBody/content/multipart~1form-data"
+        );
+        assert!(err.message.contains("`pages`"), "{err}");
+        // Bytes have no characters to count.
+        let sized = doc("multipart/form-data", "")
+            .replace("format: binary}", "format: binary, maxLength: 9}");
+        assert!(
+            load_yaml(&sized)
+                .unwrap_err()
+                .message
+                .contains("no `minLength`")
+        );
     }
 }

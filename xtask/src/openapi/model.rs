@@ -122,6 +122,9 @@ pub enum StringFormat {
     Uri,
     /// `format: byte`: base64 on the wire, bytes in Rust.
     Byte,
+    /// `format: binary`: a file, as a part of a `multipart/form-data` body.
+    /// JSON cannot carry raw bytes, so the loader allows it nowhere else.
+    Binary,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +255,9 @@ pub enum BodyMedia {
     Json,
     /// `application/x-www-form-urlencoded`, arrays as repeated keys.
     Form,
+    /// `multipart/form-data`: one part per property (arrays as repeated
+    /// parts), files as `format: binary`, objects as JSON parts.
+    Multipart,
 }
 
 impl BodyMedia {
@@ -259,6 +265,7 @@ impl BodyMedia {
         match self {
             BodyMedia::Json => "application/json",
             BodyMedia::Form => "application/x-www-form-urlencoded",
+            BodyMedia::Multipart => "multipart/form-data",
         }
     }
 }
@@ -270,6 +277,41 @@ impl Body {
             BodyMedia::Json
         } else {
             self.media[0]
+        }
+    }
+}
+
+impl Api {
+    /// The schemas sent as `multipart/form-data` bodies: the types that
+    /// convert to and from parts.
+    pub fn multipart_schemas(&self) -> std::collections::BTreeSet<&str> {
+        self.operations
+            .iter()
+            .filter_map(|op| op.body.as_ref())
+            .filter(|b| b.media.contains(&BodyMedia::Multipart))
+            .filter_map(|b| match &b.schema.ty {
+                Type::Named(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl ObjectSchema {
+    /// Whether a property is a file or a list of files (`format: binary`):
+    /// such an object travels as multipart only.
+    pub fn has_files(&self) -> bool {
+        self.fields.iter().any(|f| f.schema.is_file())
+    }
+}
+
+impl Schema {
+    /// A file (`format: binary`) or an array of files.
+    pub fn is_file(&self) -> bool {
+        match &self.ty {
+            Type::String(StringFormat::Binary) => true,
+            Type::Array(items) => items.ty == Type::String(StringFormat::Binary),
+            _ => false,
         }
     }
 }

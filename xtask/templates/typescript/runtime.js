@@ -117,6 +117,19 @@ async function once(config, op, options) {
         for (const item of Array.isArray(value) ? value : [value]) form.append(name, String(item));
       }
       body = form.toString();
+    } else if (op.body !== undefined && op.multipart) {
+      // One part per property, arrays as repeated parts: files as they are,
+      // objects as JSON parts, other values as text. `fetch` writes the
+      // content type with its boundary.
+      body = new FormData();
+      for (const [name, value] of Object.entries(op.body)) {
+        if (value === undefined || value === null) continue;
+        for (const item of Array.isArray(value) ? value : [value]) {
+          if (item instanceof Blob) body.append(name, item);
+          else if (typeof item === "object") body.append(name, new Blob([JSON.stringify(item)], { type: "application/json" }));
+          else body.append(name, String(item));
+        }
+      }
     } else if (op.body !== undefined) {
       headers["content-type"] = "application/json";
       body = JSON.stringify(op.body);
