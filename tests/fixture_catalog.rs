@@ -11,6 +11,7 @@ use fixture_catalog_types::{
     SearchHit, SearchResponse200, Stars,
 };
 use keel_runtime::File;
+use keel_runtime::server::{InvalidToken, Principal, TokenVerifier};
 use serde_json::json;
 use validator::Validate;
 
@@ -250,11 +251,45 @@ impl CatalogApi for Catalog {
         })
     }
 
+    /// Reached only with a token that has `books:write`; says whose it was.
+    async fn withdraw_book(
+        &self,
+        ctx: RequestContext,
+        _: WithdrawBookRequest,
+    ) -> WithdrawBookResponse {
+        match &ctx.principal {
+            Some(p) if p.has_scope("books:write") => WithdrawBookResponse::NoContent,
+            _ => WithdrawBookResponse::Other {
+                status: 500,
+                body: problem(500, "called without the scope"),
+            },
+        }
+    }
+
     async fn get_category(&self, _: RequestContext, _: GetCategoryRequest) -> GetCategoryResponse {
         GetCategoryResponse::Ok(Category {
             name: "root".into(),
             parent: None,
             children: Vec::new(),
+        })
+    }
+}
+
+/// The OAuth 2 tokens the fixture knows: `librarian` may change the catalog,
+/// `reader` may not.
+struct Librarians;
+
+impl TokenVerifier for Librarians {
+    fn verify(&self, token: &str) -> Result<Principal, InvalidToken> {
+        let scopes: &[&str] = match token {
+            "librarian" => &["books:write", "books:read"],
+            "reader" => &["books:read"],
+            _ => return Err(InvalidToken("unknown token".into())),
+        };
+        Ok(Principal {
+            user_id: uuid::Uuid::nil(),
+            roles: Default::default(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         })
     }
 }
@@ -270,7 +305,10 @@ async fn serve() -> (
     let server = tokio::spawn(
         poem::Server::new(poem::listener::TcpListener::bind(addr.to_string())).run(
             poem::EndpointExt::catch_all_error(
-                poem::Route::new().nest("/", api(Catalog)),
+                poem::EndpointExt::data(
+                    poem::Route::new().nest("/", api(Catalog)),
+                    std::sync::Arc::new(Librarians) as std::sync::Arc<dyn TokenVerifier>,
+                ),
                 // What the app's edge does: every rejection as problem+json.
                 |error| async move {
                     let id = fixture_catalog_server::RequestId::from_header_or_new(None);
@@ -620,5 +658,47 @@ async fn files_go_from_the_client_to_the_server_as_multipart_parts() {
         .await
         .unwrap();
     assert_eq!(as_json.status(), 415, "files come as multipart only");
+    server.abort();
+}
+
+#[tokio::test]
+async fn an_oauth2_scope_is_checked_like_a_bearer_scope() {
+    let (addr, server) = serve().await;
+    let book_id = uuid::Uuid::now_v7();
+    let withdraw = |token: Option<&str>| {
+        let mut builder = Client::builder(format!("http://{addr}"));
+        if let Some(token) = token {
+            builder = builder.bearer(token.to_owned());
+        }
+        async move {
+            builder
+                .build()
+                .unwrap()
+                .withdraw_book(&WithdrawBookRequest { book_id })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        withdraw(Some("librarian")).await.value,
+        WithdrawBookResponse::NoContent
+    );
+    for (token, status) in [(Some("reader"), 403), (None, 401), (Some("forged"), 401)] {
+        let reply = withdraw(token).await;
+        assert!(
+            matches!(&reply.value, WithdrawBookResponse::Other { status: s, .. } if *s == status),
+            "{token:?}: {:?}",
+            reply.value
+        );
+    }
+    // The served document says OAuth 2, with the contract's flows.
+    let spec: serde_json::Value =
+        serde_json::from_str(&fixture_catalog_server::emitted_spec()).unwrap();
+    let scheme = &spec["components"]["securitySchemes"]["catalogAuth"];
+    assert_eq!(scheme["type"], "oauth2", "{scheme}");
+    assert_eq!(
+        scheme["flows"]["authorizationCode"]["scopes"]["books:read"],
+        "Read what is not yet published"
+    );
     server.abort();
 }

@@ -46,3 +46,8 @@ export const uploaded = (cover: BinaryFile, page: BinaryFile) =>
   api
     .uploadCover({ bookId: "0190", body: { cover, pages: [page, page], caption: "First edition", stars: 4, price: { amount: 1299, currency: "EUR" } } })
     .then((r) => (r.status === 200 ? r.data.size + r.data.pageSizes.length : r.status));
+
+// An OAuth 2 scope is a bearer token's scope: the client's `token` sends it.
+export const withdrawn = createClient({ baseUrl: "http://127.0.0.1:8080", token: () => "librarian" })
+  .withdrawBook({ bookId: "0190" })
+  .then((r) => (r.status === 204 ? "withdrawn" : r.status === "default" ? r.error.title : r.status));

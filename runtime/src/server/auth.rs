@@ -12,7 +12,7 @@ use std::sync::Arc;
 use poem::error::ResponseError;
 use poem::http::StatusCode;
 use poem::{Request, RequestBody};
-use poem_openapi::registry::{MetaSecurityScheme, Registry};
+use poem_openapi::registry::{MetaOAuthFlows, MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
 use super::Principal;
@@ -31,9 +31,39 @@ pub struct InvalidToken(pub String);
 /// The scopes one operation requires, as a type, so that `Bearer<S>` can carry
 /// them into the extractor. Generated once per secured operation.
 pub trait RequiredScopes: Send + Sync + 'static {
-    /// The name of the contract's `http`/`bearer` security scheme.
+    /// The name of the contract's `http`/`bearer` or `oauth2` security scheme.
     const SCHEME: &'static str;
     const SCOPES: &'static [&'static str];
+
+    /// The scheme as poem-openapi documents it: `http`/`bearer` unless the
+    /// contract's scheme is `oauth2`, whose flows the generated impl lists. The
+    /// token is checked the same way either way.
+    fn security_scheme() -> MetaSecurityScheme {
+        MetaSecurityScheme {
+            ty: "http",
+            description: None,
+            name: None,
+            key_in: None,
+            scheme: Some("bearer"),
+            bearer_format: None,
+            flows: None,
+            openid_connect_url: None,
+        }
+    }
+}
+
+/// An `oauth2` scheme with these flows, for [`RequiredScopes::security_scheme`].
+pub fn oauth2_scheme(flows: MetaOAuthFlows) -> MetaSecurityScheme {
+    MetaSecurityScheme {
+        ty: "oauth2",
+        description: None,
+        name: None,
+        key_in: None,
+        scheme: None,
+        bearer_format: None,
+        flows: Some(flows),
+        openid_connect_url: None,
+    }
 }
 
 /// The authenticated caller of a secured operation.
@@ -139,19 +169,7 @@ impl<'a, S: RequiredScopes> ApiExtractor<'a> for Bearer<S> {
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        registry.create_security_scheme(
-            S::SCHEME,
-            MetaSecurityScheme {
-                ty: "http",
-                description: None,
-                name: None,
-                key_in: None,
-                scheme: Some("bearer"),
-                bearer_format: None,
-                flows: None,
-                openid_connect_url: None,
-            },
-        );
+        registry.create_security_scheme(S::SCHEME, S::security_scheme());
     }
 
     fn security_schemes() -> Vec<&'static str> {

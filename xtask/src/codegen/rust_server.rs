@@ -300,6 +300,14 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
+            if let Some(SchemeKind::OAuth2(flows)) = api
+                .security_schemes
+                .iter()
+                .find(|s| &s.name == scheme)
+                .map(|s| &s.kind)
+            {
+                oauth2_scheme(&mut body, flows);
+            }
             body.line("}");
             body.blank();
         }
@@ -353,6 +361,45 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
     out.push('\n');
     out.push_str(&body);
     Ok(out)
+}
+
+/// `security_scheme()` for an `oauth2` scheme: its flows, as the contract
+/// declares them.
+fn oauth2_scheme(out: &mut Code, flows: &[OAuthFlow]) {
+    let opt = |value: &Option<String>| match value {
+        Some(v) => format!("Some({})", rust_str(v)),
+        None => "None".to_owned(),
+    };
+    out.line("fn security_scheme() -> poem_openapi::registry::MetaSecurityScheme {");
+    out.line("use poem_openapi::registry::{MetaOAuthFlow, MetaOAuthFlows, MetaOAuthScope};");
+    out.line("keel_runtime::server::oauth2_scheme(MetaOAuthFlows {");
+    for kind in SchemeKind::FLOWS {
+        let field = snake_case(kind);
+        let Some(flow) = flows.iter().find(|f| f.kind == kind) else {
+            out.line(&format!("{field}: None,"));
+            continue;
+        };
+        let scopes: Vec<String> = flow
+            .scopes
+            .iter()
+            .map(|(name, description)| {
+                format!(
+                    "MetaOAuthScope {{ name: {}, description: Some({}) }}",
+                    rust_str(name),
+                    rust_str(description)
+                )
+            })
+            .collect();
+        out.line(&format!(
+            "{field}: Some(MetaOAuthFlow {{ authorization_url: {}, token_url: {}, refresh_url: {}, scopes: vec![{}] }}),",
+            opt(&flow.authorization_url),
+            opt(&flow.token_url),
+            opt(&flow.refresh_url),
+            scopes.join(", ")
+        ));
+    }
+    out.line("})");
+    out.line("}");
 }
 
 /// A body offered in several media types: one variant per type.

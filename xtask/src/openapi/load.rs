@@ -79,6 +79,7 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
         in_progress: BTreeSet::new(),
         merging: BTreeSet::new(),
         bearer_schemes: BTreeSet::new(),
+        oauth_scopes: BTreeMap::new(),
         house_rules,
         default_security: if house_rules {
             None
@@ -86,20 +87,40 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
             Some(Security::Public)
         },
     };
+    let mut security_schemes = Vec::new();
     if let Some(schemes) = root
         .child("components")
         .and_then(|c| c.child("securitySchemes"))
     {
         for (name, scheme) in schemes.entries()? {
-            scheme.check_keys(&["type", "scheme", "bearerFormat", "description"])?;
-            let is_bearer = scheme.opt_str("type")? == Some("http")
-                && scheme
-                    .opt_str("scheme")?
-                    .is_some_and(|s| s.eq_ignore_ascii_case("bearer"));
-            if !is_bearer {
-                return Err(scheme.error(format!("security scheme `{name}` is not supported yet: only `type: http, scheme: bearer`")));
-            }
+            let kind = match scheme.opt_str("type")? {
+                Some("oauth2") => {
+                    scheme.check_keys(&["type", "flows", "description"])?;
+                    let flows = oauth_flows(&scheme.req("flows")?)?;
+                    let scopes = flows
+                        .iter()
+                        .flat_map(|f| f.scopes.iter().map(|(s, _)| s.clone()))
+                        .collect();
+                    loader.oauth_scopes.insert(name.to_owned(), scopes);
+                    SchemeKind::OAuth2(flows)
+                }
+                Some("http")
+                    if scheme
+                        .opt_str("scheme")?
+                        .is_some_and(|s| s.eq_ignore_ascii_case("bearer")) =>
+                {
+                    scheme.check_keys(&["type", "scheme", "bearerFormat", "description"])?;
+                    SchemeKind::Bearer
+                }
+                _ => {
+                    return Err(scheme.error(format!("security scheme `{name}` is not supported yet: only `type: http, scheme: bearer` and `type: oauth2`")));
+                }
+            };
             loader.bearer_schemes.insert(name.to_owned());
+            security_schemes.push(SecurityScheme {
+                name: name.to_owned(),
+                kind,
+            });
         }
     }
     if let Some(security) = root.child("security") {
@@ -221,7 +242,45 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
         tags,
         schemas,
         operations,
+        security_schemes,
     })
+}
+
+/// An `oauth2` scheme's `flows`: each with the URLs its kind requires.
+fn oauth_flows(node: &Node) -> Result<Vec<OAuthFlow>> {
+    node.check_keys(&SchemeKind::FLOWS)?;
+    let mut flows = Vec::new();
+    for kind in SchemeKind::FLOWS {
+        let Some(flow) = node.child(kind) else {
+            continue;
+        };
+        flow.check_keys(&["authorizationUrl", "tokenUrl", "refreshUrl", "scopes"])?;
+        let url = |key: &str, required: bool| -> Result<Option<String>> {
+            if required {
+                flow.req_str(key).map(|u| Some(u.to_owned()))
+            } else {
+                flow.opt_str(key).map(|u| u.map(str::to_owned))
+            }
+        };
+        let mut scopes = Vec::new();
+        for (scope, description) in flow.req("scopes")?.entries()? {
+            scopes.push((scope.to_owned(), description.as_str()?.to_owned()));
+        }
+        flows.push(OAuthFlow {
+            kind,
+            authorization_url: url(
+                "authorizationUrl",
+                matches!(kind, "implicit" | "authorizationCode"),
+            )?,
+            token_url: url("tokenUrl", kind != "implicit")?,
+            refresh_url: url("refreshUrl", false)?,
+            scopes,
+        });
+    }
+    if flows.is_empty() {
+        return Err(node.error("an `oauth2` scheme needs at least one flow".into()));
+    }
+    Ok(flows)
 }
 
 /// Every variant of a discriminated union must declare the discriminator as a
@@ -542,6 +601,8 @@ struct Loader<'a> {
     house_rules: bool,
     /// Names of the `http`/`bearer` security schemes.
     bearer_schemes: BTreeSet<String>,
+    /// The scopes each `oauth2` scheme declares: requirements may name no other.
+    oauth_scopes: BTreeMap<String, BTreeSet<String>>,
     /// The document's top-level `security`, for operations without their own.
     default_security: Option<Security>,
     /// Inline object and enum schemas, named after where they appear.
@@ -1082,7 +1143,7 @@ impl<'a> Loader<'a> {
                 };
                 if !self.bearer_schemes.contains(*scheme) {
                     return Err(requirement.error(format!(
-                        "`{scheme}` is not a bearer scheme of `components.securitySchemes`"
+                        "`{scheme}` is not a bearer or oauth2 scheme of `components.securitySchemes`"
                     )));
                 }
                 let scopes = scopes
@@ -1090,6 +1151,13 @@ impl<'a> Loader<'a> {
                     .iter()
                     .map(|s| s.as_str().map(str::to_owned))
                     .collect::<Result<Vec<_>>>()?;
+                if let Some(declared) = self.oauth_scopes.get(*scheme)
+                    && let Some(unknown) = scopes.iter().find(|s| !declared.contains(*s))
+                {
+                    return Err(requirement.error(format!(
+                        "scope `{unknown}` is not declared by any flow of `{scheme}`"
+                    )));
+                }
                 Ok(Security::Bearer {
                     scheme: (*scheme).to_owned(),
                     scopes,
@@ -2051,6 +2119,34 @@ mod tests {
                 .unwrap_err()
                 .message
                 .contains("no `minLength`")
+        );
+    }
+
+    #[test]
+    fn oauth2_scopes_must_be_declared_by_a_flow() {
+        let doc = |scope: &str| {
+            format!(
+                "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\nsecurity: [{{auth: ['{scope}']}}]\npaths: {{}}\ncomponents:\n  securitySchemes:\n    auth:\n      type: oauth2\n      flows:\n        implicit:\n          authorizationUrl: https://a.example/authorize\n          scopes: {{'pets:write': Change pets}}\n"
+            )
+        };
+        let api = load_yaml(&doc("pets:write")).unwrap();
+        let SchemeKind::OAuth2(flows) = &api.security_schemes[0].kind else {
+            panic!("{:?}", api.security_schemes)
+        };
+        assert_eq!(
+            (flows[0].kind, flows[0].token_url.as_deref()),
+            ("implicit", None)
+        );
+        let err = load_yaml(&doc("pets:read")).unwrap_err();
+        assert_eq!(err.pointer, "/security/0");
+        assert!(err.message.contains("`pets:read`"), "{err}");
+        let no_url = doc("pets:write").replace(
+            "          authorizationUrl: https://a.example/authorize\n",
+            "",
+        );
+        assert_eq!(
+            load_yaml(&no_url).unwrap_err().pointer,
+            "/components/securitySchemes/auth/flows/implicit"
         );
     }
 }

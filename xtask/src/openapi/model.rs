@@ -14,6 +14,45 @@ pub struct Api {
     pub schemas: Vec<NamedSchema>,
     /// In document order: paths as written, methods in a fixed order.
     pub operations: Vec<Operation>,
+    /// `components.securitySchemes`, by name.
+    pub security_schemes: Vec<SecurityScheme>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityScheme {
+    pub name: String,
+    pub kind: SchemeKind,
+}
+
+/// Either way the caller sends `Authorization: Bearer <token>` and the token
+/// carries scopes; `oauth2` also says where clients get tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SchemeKind {
+    /// `type: http, scheme: bearer`.
+    Bearer,
+    /// `type: oauth2`, its flows in the order implicit, password,
+    /// clientCredentials, authorizationCode.
+    OAuth2(Vec<OAuthFlow>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OAuthFlow {
+    /// `implicit`, `password`, `clientCredentials` or `authorizationCode`.
+    pub kind: &'static str,
+    pub authorization_url: Option<String>,
+    pub token_url: Option<String>,
+    pub refresh_url: Option<String>,
+    /// Scope names and their descriptions, as declared.
+    pub scopes: Vec<(String, String)>,
+}
+
+impl SchemeKind {
+    pub const FLOWS: [&'static str; 4] = [
+        "implicit",
+        "password",
+        "clientCredentials",
+        "authorizationCode",
+    ];
 }
 
 #[derive(Debug)]
