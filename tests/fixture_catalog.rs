@@ -251,6 +251,36 @@ impl CatalogApi for Catalog {
         })
     }
 
+    /// `size` bytes of a pattern with every byte value; 404 past 1 MB.
+    async fn download_cover(
+        &self,
+        _: RequestContext,
+        req: DownloadCoverRequest,
+    ) -> DownloadCoverResponse {
+        if req.size > 1 << 20 {
+            return DownloadCoverResponse::NotFound(problem(404, "no cover that large"));
+        }
+        DownloadCoverResponse::Ok(pattern(req.size as usize))
+    }
+
+    async fn replace_cover(
+        &self,
+        _: RequestContext,
+        req: ReplaceCoverRequest,
+    ) -> ReplaceCoverResponse {
+        ReplaceCoverResponse::Ok(CoverReceipt {
+            file_name: String::new(),
+            content_type: String::new(),
+            size: req.body.len() as i64,
+            sum: req.body.iter().map(|b| i64::from(*b)).sum(),
+            head: Base64(req.body.iter().take(8).copied().collect()),
+            page_sizes: Vec::new(),
+            caption: None,
+            stars: None,
+            price: None,
+        })
+    }
+
     /// Reached only with a token that has `books:write`; says whose it was.
     async fn withdraw_book(
         &self,
@@ -515,6 +545,11 @@ async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
     server.abort();
 }
 
+/// Bytes that are not text: every byte value, in an order that shows a shift.
+fn pattern(size: usize) -> Vec<u8> {
+    (0..size).map(|i| (i * 7 % 256) as u8).collect()
+}
+
 /// A multipart body written by hand, as a browser sends one: `(name, file
 /// name, bytes)` per part.
 fn multipart_body(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
@@ -543,7 +578,7 @@ async fn files_go_from_the_client_to_the_server_as_multipart_parts() {
     let (addr, server) = serve().await;
     let client = Client::new(format!("http://{addr}")).unwrap();
     // Every byte value, and more than one read buffer's worth.
-    let image: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let image = pattern(200_000);
     let upload = CoverUpload {
         cover: File::new(image.clone())
             .with_file_name("cover.png")
@@ -699,6 +734,60 @@ async fn an_oauth2_scope_is_checked_like_a_bearer_scope() {
     assert_eq!(
         scheme["flows"]["authorizationCode"]["scopes"]["books:read"],
         "Read what is not yet published"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn raw_bytes_go_up_as_octet_stream_and_come_down_as_they_are() {
+    let (addr, server) = serve().await;
+    let client = Client::new(format!("http://{addr}")).unwrap();
+    let book_id = uuid::Uuid::now_v7();
+    let down = client
+        .download_cover(&DownloadCoverRequest {
+            book_id,
+            size: 300_000,
+        })
+        .await
+        .unwrap();
+    assert_eq!(down.headers["content-type"], "image/png");
+    assert_eq!(down.value, DownloadCoverResponse::Ok(pattern(300_000)));
+    let missing = client
+        .download_cover(&DownloadCoverRequest {
+            book_id,
+            size: 2 << 20,
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(&missing.value, DownloadCoverResponse::NotFound(p) if p.status == 404),
+        "{:?}",
+        missing.value
+    );
+
+    let bytes = pattern(123_457);
+    let up = client
+        .replace_cover(&ReplaceCoverRequest {
+            book_id,
+            body: bytes.clone(),
+        })
+        .await
+        .unwrap();
+    let ReplaceCoverResponse::Ok(receipt) = up.value;
+    assert_eq!(
+        (receipt.size, receipt.sum),
+        (123_457, bytes.iter().map(|b| i64::from(*b)).sum::<i64>())
+    );
+    let as_json = reqwest::Client::new()
+        .put(format!("http://{addr}/books/{book_id}/cover"))
+        .json(&json!("AAEC"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        as_json.status(),
+        415,
+        "bytes come as application/octet-stream"
     );
     server.abort();
 }

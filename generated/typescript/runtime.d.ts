@@ -30,6 +30,8 @@ export interface FetchResponse {
   readonly status: number;
   readonly headers: ResponseHeaders;
   text(): Promise<string>;
+  /** Read for downloads (`format: binary`); the platform's `Response` has it. */
+  arrayBuffer?(): Promise<ArrayBuffer>;
 }
 
 /**

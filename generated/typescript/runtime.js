@@ -117,6 +117,10 @@ async function once(config, op, options) {
         for (const item of Array.isArray(value) ? value : [value]) form.append(name, String(item));
       }
       body = form.toString();
+    } else if (op.body !== undefined && op.binary) {
+      // The bytes themselves (a `Blob`).
+      headers["content-type"] = "application/octet-stream";
+      body = op.body;
     } else if (op.body !== undefined && op.multipart) {
       // One part per property, arrays as repeated parts: files as they are,
       // objects as JSON parts, other values as text. `fetch` writes the
@@ -153,7 +157,10 @@ async function once(config, op, options) {
     let text;
     try {
       response = await fetcher(url, { method: op.method, headers, body, signal: controller.signal });
-      text = await response.text();
+      // A download is read as bytes; anything else as text.
+      text = declared(op, response.status)?.binary && response.arrayBuffer
+        ? new Uint8Array(await response.arrayBuffer())
+        : await response.text();
     } catch (error) {
       if (timedOut) return { ok: false, status: "timeout", error };
       if (options.signal?.aborted) return { ok: false, status: "aborted", error };
@@ -166,26 +173,42 @@ async function once(config, op, options) {
   }
 }
 
+/**
+ * The key a status is declared under: the exact status first, then its range
+ * (`4XX`), then `default`; a result under a range or `default` is keyed by it
+ * and carries the actual status.
+ */
+function declaredKey(op, status) {
+  const range = `${Math.floor(status / 100)}XX`;
+  return status in op.responses ? status : range in op.responses ? range : "default";
+}
+
+function declared(op, status) {
+  return op.responses[declaredKey(op, status)];
+}
+
 function decode(config, op, response, text) {
   const status = response.status;
   const headers = response.headers;
-  let body;
-  try {
-    body = text === "" ? undefined : JSON.parse(text);
-  } catch {
-    body = text;
+  let body = text;
+  if (typeof text === "string") {
+    try {
+      body = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      body = text;
+    }
   }
-  // The exact status first, then its range (`4XX`), then `default`; a result
-  // under a range or `default` is keyed by it and carries the actual status.
-  const range = `${Math.floor(status / 100)}XX`;
-  const key = status in op.responses ? status : range in op.responses ? range : "default";
+  const key = declaredKey(op, status);
   const declared = op.responses[key];
   if (!declared) return { ok: false, status: "undocumented", httpStatus: status, headers, body };
   const problems = [];
   const result = key === status
     ? { ok: status >= 200 && status < 300, status, headers }
     : { ok: key === "2XX", status: key, httpStatus: status, headers };
-  if (declared.body) {
+  if (declared.binary) {
+    if (!(body instanceof Uint8Array)) problems.push("body is not bytes");
+    result[result.ok ? "data" : "error"] = body;
+  } else if (declared.body) {
     if (config.validateResponses !== false) check(declared.body, body, "body", op.schemas, problems);
     result[result.ok ? "data" : "error"] = body;
   }

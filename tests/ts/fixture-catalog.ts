@@ -51,3 +51,7 @@ export const uploaded = (cover: BinaryFile, page: BinaryFile) =>
 export const withdrawn = createClient({ baseUrl: "http://127.0.0.1:8080", token: () => "librarian" })
   .withdrawBook({ bookId: "0190" })
   .then((r) => (r.status === 204 ? "withdrawn" : r.status === "default" ? r.error.title : r.status));
+
+// Raw bytes: a `Blob` up, a `Uint8Array` down.
+export const replaced = (image: BinaryFile) => api.replaceCover({ bookId: "0190", body: image }).then((r) => (r.status === 200 ? r.data.size : r.status));
+export const downloaded = api.downloadCover({ bookId: "0190", size: 10 }).then((r): Uint8Array | string => (r.status === 200 ? r.data : r.status === 404 ? r.error.title : r.status));

@@ -114,3 +114,27 @@ test("a multipart body is sent as FormData: files as they are, arrays as repeate
   assert.equal(price.type, "application/json");
   assert.deepEqual(JSON.parse(await price.text()), { amount: 1299, currency: "EUR" });
 });
+
+test("raw bytes go up as application/octet-stream and downloads come back as bytes", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256);
+  let sent: { body: unknown; type: string | undefined } | undefined;
+  // Node's own `Response`: the client reads a download with `arrayBuffer()`.
+  const platform: FetchFunction = async (_url, init) => {
+    sent = { body: init?.body, type: (init?.headers as Record<string, string> | undefined)?.["content-type"] };
+    return new Response(bytes, { status: 200, headers: { "content-type": "image/png" } });
+  };
+  const down = await catalog({ baseUrl: "http://x", fetch: platform }).downloadCover({ bookId: "1", size: 70_000 });
+  assert.equal(down.status, 200);
+  if (down.status === 200) assert.deepEqual(down.data, bytes, "not decoded as text on the way");
+
+  const upload = new Blob([bytes]);
+  const receipt = { fileName: "", contentType: "", size: 70_000, sum: 0, head: "", pageSizes: [] };
+  const answering: FetchFunction = async (_url, init) => {
+    sent = { body: init?.body, type: (init?.headers as Record<string, string> | undefined)?.["content-type"] };
+    return { status: 200, headers: { get: () => null }, text: async () => JSON.stringify(receipt) };
+  };
+  const up = await catalog({ baseUrl: "http://x", fetch: answering }).replaceCover({ bookId: "1", body: upload });
+  assert.equal(up.status, 200);
+  assert.deepEqual(sent, { body: upload, type: "application/octet-stream" });
+});

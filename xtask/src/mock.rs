@@ -169,6 +169,8 @@ async fn answer(api: &Api, mut request: Request) -> Response {
             media => {
                 let bytes = request.take_body().into_vec().await.unwrap_or_default();
                 match media {
+                    // Any bytes are a file.
+                    BodyMedia::Binary => Ok(json!("")),
                     BodyMedia::Form => Ok(pairs_to_json(
                         api,
                         &body.schema,
@@ -213,6 +215,9 @@ async fn answer(api: &Api, mut request: Request) -> Response {
         response = response.header(header.name.as_str(), synthesize_header(&header.schema));
     }
     match &success.content {
+        Some((media, schema)) if schema.is_bytes() => {
+            response.content_type(media.as_str()).body(b"keel".to_vec())
+        }
         Some((media, schema)) => {
             let body = success
                 .example
@@ -800,5 +805,20 @@ mod tests {
             .filter_map(|e| e["pointer"].as_str())
             .collect();
         assert_eq!(pointers, ["/cover", "/stars"], "{problem}");
+
+        let download = Request::builder()
+            .uri(
+                "/books/01900000-0000-7000-8000-000000000001/cover?size=4"
+                    .parse()
+                    .unwrap(),
+            )
+            .finish();
+        let download = answer(&api, download).await;
+        assert_eq!(download.content_type(), Some("image/png"));
+        assert_eq!(
+            download.into_body().into_vec().await.unwrap(),
+            b"keel",
+            "bytes, not JSON"
+        );
     }
 }

@@ -265,19 +265,27 @@ fn percent_encode_segment(segment: &str) -> String {
 pub struct Received {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// The body as text (lossy), for JSON and for error reports.
     pub body: String,
+    raw: Vec<u8>,
 }
 
 impl Received {
     pub async fn read(response: reqwest::Response) -> Result<Received, Error> {
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.text().await?;
+        let raw = response.bytes().await?.to_vec();
         Ok(Received {
             status,
             headers,
-            body,
+            body: String::from_utf8_lossy(&raw).into_owned(),
+            raw,
         })
+    }
+
+    /// The body's bytes, for a download (`format: binary`).
+    pub fn bytes(&self) -> Vec<u8> {
+        self.raw.clone()
     }
 
     /// The body as the declared type.

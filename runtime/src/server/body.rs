@@ -227,6 +227,39 @@ impl<T: Type + MultipartForm + Validate + Send> ParsePayload for MultipartBody<T
 
 impl_apirequest_for_payload!(MultipartBody<T>, T: Type + MultipartForm + Validate + Send);
 
+/// An `application/octet-stream` request body: the bytes themselves.
+/// poem-openapi's own `Binary` takes any content type; this one takes only
+/// the one the contract declares, as the other bodies do.
+pub struct BytesBody(pub Vec<u8>);
+
+impl Payload for BytesBody {
+    const CONTENT_TYPE: &'static str = "application/octet-stream";
+
+    fn check_content_type(content_type: &str) -> bool {
+        matches!(content_type.parse::<mime::Mime>(), Ok(mime)
+            if mime.type_() == "application" && mime.subtype() == "octet-stream")
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(poem_openapi::registry::MetaSchema {
+            format: Some("binary"),
+            ..poem_openapi::registry::MetaSchema::new("string")
+        }))
+    }
+}
+
+impl ParsePayload for BytesBody {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        Ok(BytesBody(
+            <Vec<u8> as FromRequest>::from_request(request, body).await?,
+        ))
+    }
+}
+
+impl_apirequest_for_payload!(BytesBody);
+
 /// The type's own rules, as a 400 listing every violation by JSON pointer.
 fn validated<T: Validate>(value: &T) -> Result<(), BodyRejected> {
     match value.validate() {

@@ -11,7 +11,7 @@ pub mod schema;
 pub use auth::{
     AuthRejected, Bearer, InvalidToken, RequiredScopes, TokenVerifier, authenticate, oauth2_scheme,
 };
-pub use body::{FormBody, JsonBody, MultipartBody, OptionalJsonBody};
+pub use body::{BytesBody, FormBody, JsonBody, MultipartBody, OptionalJsonBody};
 pub use context::{Headers, Principal, RequestContext, RequestId};
 pub use problem::{FieldError, Problem, allowed_methods, problem_from_error, response_from_error};
 pub use reply::JsonReply;

@@ -145,6 +145,9 @@ fn method(out: &mut Code, op: &Operation) {
             BodyMedia::Multipart => {
                 out.line("request = keel_runtime::client::multipart(request, &req.body)?;")
             }
+            BodyMedia::Binary => out.line(
+                "request = request.header(\"content-type\", \"application/octet-stream\").body(req.body.clone());",
+            ),
         }
     }
     out.line("let received = Received::read(request.send().await?).await?;");
@@ -168,16 +171,20 @@ fn method(out: &mut Code, op: &Operation) {
             })
             .collect();
         let carries_status = response.status.carries_status();
+        let decode = match &response.content {
+            Some((_, schema)) if schema.is_bytes() => "received.bytes()",
+            _ => "received.json()?",
+        };
         let value = match (&response.content, headers.is_empty() && !carries_status) {
             (None, true) => format!("{ty}Response::{variant}"),
-            (Some(_), true) => format!("{ty}Response::{variant}(received.json()?)"),
+            (Some(_), true) => format!("{ty}Response::{variant}({decode})"),
             (content, false) => {
                 let mut fields = Vec::new();
                 if carries_status {
                     fields.push("status".to_owned());
                 }
                 if content.is_some() {
-                    fields.push("body: received.json()?".to_owned());
+                    fields.push(format!("body: {decode}"));
                 }
                 fields.extend(headers);
                 format!("{ty}Response::{variant} {{ {} }}", fields.join(", "))

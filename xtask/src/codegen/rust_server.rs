@@ -339,6 +339,8 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             ("JsonBody<", "use keel_runtime::server::JsonBody;"),
             ("FormBody<", "use keel_runtime::server::FormBody;"),
             ("MultipartBody<", "use keel_runtime::server::MultipartBody;"),
+            ("Binary<", "use poem_openapi::payload::Binary;"),
+            ("BytesBody", "use keel_runtime::server::BytesBody;"),
             (
                 "OptionalJsonBody<",
                 "use keel_runtime::server::OptionalJsonBody;",
@@ -424,6 +426,7 @@ fn payload_enum(out: &mut Code, op: &Operation) {
             BodyMedia::Json => ("Json", "JsonBody"),
             BodyMedia::Form => ("Form", "FormBody"),
             BodyMedia::Multipart => ("Multipart", "MultipartBody"),
+            BodyMedia::Binary => unreachable!("a binary body has one media type"),
         };
         out.line(&format!("{variant}({payload}<{inner}>),"));
     }
@@ -437,6 +440,7 @@ fn payload_enum(out: &mut Code, op: &Operation) {
             BodyMedia::Json => "Json",
             BodyMedia::Form => "Form",
             BodyMedia::Multipart => "Multipart",
+            BodyMedia::Binary => unreachable!("a binary body has one media type"),
         };
         out.line(&format!("{ty}Payload::{variant}(body) => body.0,"));
     }
@@ -477,7 +481,11 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             fields.push("poem::http::StatusCode".to_owned());
         }
         if let Some((_, schema)) = &response.content {
-            fields.push(format!("JsonReply<{}>", rust_type(schema)));
+            if schema.is_bytes() {
+                fields.push("Binary<Vec<u8>>".to_owned());
+            } else {
+                fields.push(format!("JsonReply<{}>", rust_type(schema)));
+            }
         }
         for header in &response.headers {
             fields.push(format!(
@@ -507,10 +515,14 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             .map(|h| header_snake_case(&h.name))
             .collect();
         let carries_status = response.status.carries_status();
+        let wrap = match &response.content {
+            Some((_, schema)) if schema.is_bytes() => "Binary(body)",
+            _ => "JsonReply(body)",
+        };
         let line = match (&response.content, headers.is_empty() && !carries_status) {
             (None, true) => format!("{ty}Response::{variant} => {ty}Reply::{variant},"),
             (Some(_), true) => {
-                format!("{ty}Response::{variant}(body) => {ty}Reply::{variant}(JsonReply(body)),")
+                format!("{ty}Response::{variant}(body) => {ty}Reply::{variant}({wrap}),")
             }
             (content, false) => {
                 let mut bind = Vec::new();
@@ -522,7 +534,7 @@ fn reply_enum(out: &mut Code, op: &Operation) {
                 }
                 if content.is_some() {
                     bind.push("body".to_owned());
-                    args.push("JsonReply(body)".to_owned());
+                    args.push(wrap.to_owned());
                 }
                 bind.extend(headers.iter().cloned());
                 args.extend(headers.iter().cloned());
@@ -660,6 +672,7 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
             [BodyMedia::Json] => out.line(&format!("body: JsonBody<{ty}>,")),
             [BodyMedia::Form] => out.line(&format!("body: FormBody<{ty}>,")),
             [BodyMedia::Multipart] => out.line(&format!("body: MultipartBody<{ty}>,")),
+            [BodyMedia::Binary] => out.line("body: BytesBody,"),
             // Several media types: poem-openapi picks by `Content-Type`.
             _ => out.line(&format!("body: {}Payload,", pascal_case(&op.id))),
         }

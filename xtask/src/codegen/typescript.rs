@@ -291,11 +291,15 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{header}\n");
     out.push_str("export * from \"./runtime.js\";\n");
-    if api
+    let sends_files = api
         .schemas
         .iter()
         .any(|s| matches!(&s.kind, SchemaKind::Object(o) if o.has_files()))
-    {
+        || api
+            .operations
+            .iter()
+            .any(|op| op.body.as_ref().is_some_and(|b| b.schema.is_bytes()));
+    if sends_files {
         out.push_str("import type { BinaryFile, CallOptions, ClientOptions, Failure, ResponseHeaders } from \"./runtime.js\";\n\n");
     } else {
         out.push_str("import type { CallOptions, ClientOptions, Failure, ResponseHeaders } from \"./runtime.js\";\n\n");
@@ -419,11 +423,13 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
                 }
             }
             if let Some((_, schema)) = &response.content {
-                parts.push(format!(
-                    "{}: {}",
-                    if ok { "data" } else { "error" },
+                // A download arrives as bytes; `BinaryFile` is what is sent.
+                let ty = if schema.is_bytes() {
+                    "Uint8Array".to_owned()
+                } else {
                     ts_type(schema)
-                ));
+                };
+                parts.push(format!("{}: {ty}", if ok { "data" } else { "error" }));
             }
             for header in &response.headers {
                 let optional = if header.required { "" } else { "?" };
@@ -508,6 +514,9 @@ pub fn index_js(api: &Api, header: &str) -> String {
             let mut entry = Map::new();
             if let Some((_, schema)) = &response.content {
                 entry.insert("body".into(), descriptor(schema));
+                if schema.is_bytes() {
+                    entry.insert("binary".into(), Value::Bool(true));
+                }
             }
             if !response.headers.is_empty() {
                 let headers: Vec<Value> = response
@@ -612,6 +621,7 @@ pub fn index_js(api: &Api, header: &str) -> String {
             match body.preferred() {
                 BodyMedia::Form => out.push_str("          form: true,\n"),
                 BodyMedia::Multipart => out.push_str("          multipart: true,\n"),
+                BodyMedia::Binary => out.push_str("          binary: true,\n"),
                 BodyMedia::Json => {}
             }
         }

@@ -346,7 +346,7 @@ fn check_files(
             _ => false,
         }
     }
-    const ONLY_MULTIPART: &str = "a file (`format: binary`) can only be a property of a `multipart/form-data` request body (or an array of files there), and an object with files only such a body";
+    const ONLY_MULTIPART: &str = "a file (`format: binary`) can only be a property of a `multipart/form-data` request body (or an array of files there), a whole `application/octet-stream` body or a whole response body of a non-JSON type, and an object with files only a multipart body";
     let schema_at = |name: &str| {
         hoisted_from
             .get(name)
@@ -392,7 +392,7 @@ fn check_files(
             let body = r
                 .content
                 .as_ref()
-                .is_some_and(|(_, s)| leaks(s, &with_files));
+                .is_some_and(|(_, s)| !s.is_bytes() && leaks(s, &with_files));
             if body || r.headers.iter().any(|h| leaks(&h.schema, &with_files)) {
                 return Err(error(
                     &format!("/responses/{}", r.status),
@@ -404,7 +404,8 @@ fn check_files(
             continue;
         };
         let multipart = body.media.contains(&BodyMedia::Multipart);
-        if leaks(&body.schema, &with_files) && body.media != [BodyMedia::Multipart] {
+        let allowed = [[BodyMedia::Multipart], [BodyMedia::Binary]];
+        if leaks(&body.schema, &with_files) && !allowed.iter().any(|a| body.media == *a) {
             return Err(error("/requestBody/content", ONLY_MULTIPART.into()));
         }
         if !multipart {
@@ -921,6 +922,7 @@ impl<'a> Loader<'a> {
                 "application/json" => BodyMedia::Json,
                 "application/x-www-form-urlencoded" => BodyMedia::Form,
                 "multipart/form-data" => BodyMedia::Multipart,
+                "application/octet-stream" => BodyMedia::Binary,
                 other => {
                     return Err(entry.error(format!(
                         "request bodies of type `{other}` are not supported yet; use `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data`"
@@ -940,7 +942,13 @@ impl<'a> Loader<'a> {
             }
         }
         let schema = schema.expect("at least one entry");
-        if !matches!(schema.ty, Type::Named(_)) {
+        if media.contains(&BodyMedia::Binary) {
+            if media.len() > 1 || !schema.is_bytes() {
+                return Err(content.error(
+                    "an `application/octet-stream` body is the one media type of its body, with the schema `type: string, format: binary`".into(),
+                ));
+            }
+        } else if !matches!(schema.ty, Type::Named(_)) {
             return Err(node.req("content")?.error(
                 "a request body schema must be an object schema (a `$ref` or an inline object)"
                     .into(),
@@ -1022,8 +1030,17 @@ impl<'a> Loader<'a> {
                         pascal_case(&status.to_string())
                     ),
                 )?;
-                if media != "application/json" && media != "application/problem+json" {
-                    return Err(c.error(format!("responses of type `{media}` are not supported yet; use `application/json` or `application/problem+json`")));
+                // Bytes (a download) may be of any media type; JSON is JSON.
+                if media != "application/json"
+                    && media != "application/problem+json"
+                    && !schema.is_bytes()
+                {
+                    return Err(c.error(format!("responses of type `{media}` are not supported yet; use `application/json` or `application/problem+json`, or any type with the schema `type: string, format: binary`")));
+                }
+                if schema.is_bytes() && media.ends_with("json") {
+                    return Err(c.error(format!(
+                        "bytes (`format: binary`) cannot be `{media}`; name their media type (`application/octet-stream`, `image/png`, …)"
+                    )));
                 }
                 Some((media, schema))
             }
@@ -2111,6 +2128,23 @@ mod tests {
             "/paths/~1a/post/requestBody/content/multipart~1form-data"
         );
         assert!(err.message.contains("`pages`"), "{err}");
+        // Bytes as a whole body, up or down, in a media type other than JSON.
+        let raw = format!(
+            "{HEAD}paths:\n  /a:\n    put:\n      operationId: putA\n      tags: [a]\n      requestBody:\n        required: true\n        content:\n          application/octet-stream:\n            schema: {{type: string, format: binary}}\n      responses:\n        '200':\n          description: ok\n          content:\n            image/png:\n              schema: {{type: string, format: binary}}\n"
+        );
+        let api = load_yaml(&raw).unwrap();
+        assert!(api.operations[0].body.as_ref().unwrap().schema.is_bytes());
+        let err = load_yaml(&raw.replace("image/png", "application/json")).unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1a/put/responses/200/content");
+        let err = load_yaml(&raw.replace("image/png", "text/csv").replace(
+            "content:\n            text/csv:\n              schema: {type: string, format: binary}",
+            "content:\n            text/csv:\n              schema: {type: string}",
+        ))
+        .unwrap_err();
+        assert!(
+            err.message.contains("`text/csv` are not supported"),
+            "{err}"
+        );
         // Bytes have no characters to count.
         let sized = doc("multipart/form-data", "")
             .replace("format: binary}", "format: binary, maxLength: 9}");

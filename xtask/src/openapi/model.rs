@@ -297,6 +297,9 @@ pub enum BodyMedia {
     /// `multipart/form-data`: one part per property (arrays as repeated
     /// parts), files as `format: binary`, objects as JSON parts.
     Multipart,
+    /// `application/octet-stream`: the body is the bytes of one file
+    /// (`type: string, format: binary`).
+    Binary,
 }
 
 impl BodyMedia {
@@ -305,6 +308,7 @@ impl BodyMedia {
             BodyMedia::Json => "application/json",
             BodyMedia::Form => "application/x-www-form-urlencoded",
             BodyMedia::Multipart => "multipart/form-data",
+            BodyMedia::Binary => "application/octet-stream",
         }
     }
 }
@@ -345,6 +349,11 @@ impl ObjectSchema {
 }
 
 impl Schema {
+    /// Raw bytes as a whole body: `format: binary` itself, not in an object.
+    pub fn is_bytes(&self) -> bool {
+        self.ty == Type::String(StringFormat::Binary)
+    }
+
     /// A file (`format: binary`) or an array of files.
     pub fn is_file(&self) -> bool {
         match &self.ty {
