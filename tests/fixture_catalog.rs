@@ -7,11 +7,11 @@ use fixture_catalog_client::Client;
 use fixture_catalog_server::catalog::*;
 use fixture_catalog_server::{RequestContext, api};
 use fixture_catalog_types::{
-    Base64, Book, BookKind, Category, CoverReceipt, CoverUpload, Currency, Money, Problem,
+    Base64, Book, BookKind, Category, CoverReceipt, CoverUpload, Currency, Money, Partner, Problem,
     SearchHit, SearchResponse200, Stars,
 };
 use keel_runtime::File;
-use keel_runtime::server::{InvalidToken, Principal, TokenVerifier};
+use keel_runtime::server::{ApiKeyVerifier, InvalidToken, Principal, TokenVerifier};
 use serde_json::json;
 use validator::Validate;
 
@@ -281,6 +281,30 @@ impl CatalogApi for Catalog {
         })
     }
 
+    async fn partner_stats(
+        &self,
+        ctx: RequestContext,
+        _: PartnerStatsRequest,
+    ) -> PartnerStatsResponse {
+        PartnerStatsResponse::Ok(partner(&ctx, None))
+    }
+
+    async fn partner_feed(
+        &self,
+        ctx: RequestContext,
+        _: PartnerFeedRequest,
+    ) -> PartnerFeedResponse {
+        PartnerFeedResponse::Ok(partner(&ctx, None))
+    }
+
+    async fn partner_shelf(
+        &self,
+        ctx: RequestContext,
+        req: PartnerShelfRequest,
+    ) -> PartnerShelfResponse {
+        PartnerShelfResponse::Ok(partner(&ctx, req.session))
+    }
+
     /// Reached only with a token that has `books:write`; says whose it was.
     async fn withdraw_book(
         &self,
@@ -324,6 +348,31 @@ impl TokenVerifier for Librarians {
     }
 }
 
+/// The API keys the fixture knows, one per scheme: the key is the scheme's
+/// name reversed, so a key sent for the wrong scheme fails.
+struct Partners;
+
+impl ApiKeyVerifier for Partners {
+    fn verify(&self, scheme: &str, key: &str) -> Result<Principal, InvalidToken> {
+        if key.chars().rev().collect::<String>() != scheme {
+            return Err(InvalidToken("unknown key".into()));
+        }
+        Ok(Principal {
+            user_id: uuid::Uuid::nil(),
+            roles: [format!("partner via {scheme}")].into(),
+            scopes: Default::default(),
+        })
+    }
+}
+
+fn partner(ctx: &RequestContext, session: Option<String>) -> Partner {
+    let principal = ctx.principal.as_ref().expect("the key was verified");
+    Partner {
+        name: principal.roles.iter().next().cloned().unwrap_or_default(),
+        session,
+    }
+}
+
 /// Serves the catalog on a free port, as the app's edge would, once it listens.
 async fn serve() -> (
     std::net::SocketAddr,
@@ -336,8 +385,11 @@ async fn serve() -> (
         poem::Server::new(poem::listener::TcpListener::bind(addr.to_string())).run(
             poem::EndpointExt::catch_all_error(
                 poem::EndpointExt::data(
-                    poem::Route::new().nest("/", api(Catalog)),
-                    std::sync::Arc::new(Librarians) as std::sync::Arc<dyn TokenVerifier>,
+                    poem::EndpointExt::data(
+                        poem::Route::new().nest("/", api(Catalog)),
+                        std::sync::Arc::new(Librarians) as std::sync::Arc<dyn TokenVerifier>,
+                    ),
+                    std::sync::Arc::new(Partners) as std::sync::Arc<dyn ApiKeyVerifier>,
                 ),
                 // What the app's edge does: every rejection as problem+json.
                 |error| async move {
@@ -789,5 +841,91 @@ async fn raw_bytes_go_up_as_octet_stream_and_come_down_as_they_are() {
         415,
         "bytes come as application/octet-stream"
     );
+    server.abort();
+}
+
+#[tokio::test]
+async fn api_keys_go_in_a_header_the_query_or_a_cookie_as_their_scheme_says() {
+    let (addr, server) = serve().await;
+    let keyed = Client::builder(format!("http://{addr}"))
+        .api_key("partnerKey", "yeKrentrap".to_owned())
+        .api_key("feedKey", "yeKdeef".to_owned())
+        .api_key("shelfKey", "yeKflehs".to_owned())
+        .build()
+        .unwrap();
+    let stats = keyed.partner_stats(&PartnerStatsRequest {}).await.unwrap();
+    let feed = keyed.partner_feed(&PartnerFeedRequest {}).await.unwrap();
+    let shelf = keyed
+        .partner_shelf(&PartnerShelfRequest {
+            session: Some("s=1; x".into()),
+        })
+        .await
+        .unwrap();
+    let name = |value: &dyn std::fmt::Debug| format!("{value:?}");
+    assert!(
+        name(&stats.value).contains("partner via partnerKey"),
+        "{:?}",
+        stats.value
+    );
+    assert!(
+        name(&feed.value).contains("partner via feedKey"),
+        "{:?}",
+        feed.value
+    );
+    assert_eq!(
+        shelf.value,
+        PartnerShelfResponse::Ok(Partner {
+            name: "partner via shelfKey".into(),
+            session: Some("s=1; x".into()),
+        }),
+        "the key's cookie beside a cookie parameter"
+    );
+
+    // Without a key, with another scheme's key, or in the wrong place: 401.
+    let keyless = Client::new(format!("http://{addr}")).unwrap();
+    let reply = keyless
+        .partner_stats(&PartnerStatsRequest {})
+        .await
+        .unwrap();
+    assert!(
+        matches!(reply.value, PartnerStatsResponse::Other { status: 401, .. }),
+        "{:?}",
+        reply.value
+    );
+    let swapped = Client::builder(format!("http://{addr}"))
+        .api_key("partnerKey", "yeKdeef".to_owned())
+        .build()
+        .unwrap();
+    let reply = swapped
+        .partner_stats(&PartnerStatsRequest {})
+        .await
+        .unwrap();
+    assert!(
+        matches!(reply.value, PartnerStatsResponse::Other { status: 401, .. }),
+        "{:?}",
+        reply.value
+    );
+    let in_the_query = reqwest::Client::new()
+        .get(format!(
+            "http://{addr}/partner/stats?X-Partner-Key=yeKrentrap"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        in_the_query.status(),
+        401,
+        "a header key is read from the header only"
+    );
+
+    // The served document says where each key goes.
+    let spec: serde_json::Value =
+        serde_json::from_str(&fixture_catalog_server::emitted_spec()).unwrap();
+    let schemes = &spec["components"]["securitySchemes"];
+    assert_eq!(
+        schemes["feedKey"],
+        json!({ "type": "apiKey", "name": "key", "in": "query" })
+    );
+    assert_eq!(schemes["shelfKey"]["in"], "cookie");
     server.abort();
 }

@@ -106,6 +106,11 @@ async function once(config, op, options) {
     const headers = { accept: "application/json, application/problem+json", ...config.headers, ...op.headers };
     const token = config.token ? await config.token() : undefined;
     if (token) headers.authorization = `Bearer ${token}`;
+    // An `apiKey` scheme's key, where the scheme says: `[scheme, in, name]`.
+    const [keyScheme, keyIn, keyName] = op.apiKey ?? [];
+    const keyProvider = keyScheme === undefined ? undefined : config.apiKeys?.[keyScheme];
+    const key = keyProvider ? await keyProvider() : undefined;
+    if (key && keyIn === "header") headers[keyName] = key;
     if (options.idempotencyKey !== undefined) headers["idempotency-key"] = options.idempotencyKey;
     let body;
     if (op.body !== undefined && op.form) {
@@ -148,7 +153,9 @@ async function once(config, op, options) {
     }
     // Cookie parameters travel in one `Cookie` header. Browsers do not let a
     // script set it (their own cookies go instead); Node.js and other runtimes do.
-    const cookies = (op.cookies ?? []).filter(([, value]) => value !== undefined && value !== null);
+    if (key && keyIn === "query") query.append(keyName, key);
+    const keyCookie = key && keyIn === "cookie" ? [[keyName, key]] : [];
+    const cookies = [...(op.cookies ?? []), ...keyCookie].filter(([, value]) => value !== undefined && value !== null);
     if (cookies.length > 0) headers.cookie = cookies.map(([name, value]) => `${name}=${encodeURIComponent(String(value))}`).join("; ");
     const search = query.toString();
     const url = `${config.baseUrl.replace(/\/+$/, "")}${op.path}${search ? `?${search}` : ""}`;

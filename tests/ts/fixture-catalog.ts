@@ -55,3 +55,8 @@ export const withdrawn = createClient({ baseUrl: "http://127.0.0.1:8080", token:
 // Raw bytes: a `Blob` up, a `Uint8Array` down.
 export const replaced = (image: BinaryFile) => api.replaceCover({ bookId: "0190", body: image }).then((r) => (r.status === 200 ? r.data.size : r.status));
 export const downloaded = api.downloadCover({ bookId: "0190", size: 10 }).then((r): Uint8Array | string => (r.status === 200 ? r.data : r.status === 404 ? r.error.title : r.status));
+
+// API keys by scheme name; the client puts each where its scheme says.
+export const partner = createClient({ baseUrl: "http://127.0.0.1:8080", apiKeys: { partnerKey: () => "key" } })
+  .partnerStats()
+  .then((r) => (r.status === 200 ? r.data.name : r.status));

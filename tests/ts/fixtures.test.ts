@@ -138,3 +138,24 @@ test("raw bytes go up as application/octet-stream and downloads come back as byt
   assert.equal(up.status, 200);
   assert.deepEqual(sent, { body: upload, type: "application/octet-stream" });
 });
+
+test("an API key goes in the header, query parameter or cookie its scheme names", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  const seen: { url: string; headers: Record<string, string> }[] = [];
+  const capture: FetchFunction = async (url, init) => {
+    seen.push({ url: String(url), headers: (init?.headers ?? {}) as Record<string, string> });
+    return { status: 200, headers: { get: () => null }, text: async () => JSON.stringify({ name: "p" }) };
+  };
+  const keys = { partnerKey: () => "k1", feedKey: () => "k 2", shelfKey: async () => "k;3" };
+  const client = catalog({ baseUrl: "http://x", fetch: capture, apiKeys: keys });
+  await client.partnerStats();
+  await client.partnerFeed();
+  await client.partnerShelf({ session: "s" });
+  assert.equal(seen[0]?.headers["X-Partner-Key"], "k1");
+  assert.equal(seen[1]?.url, "http://x/partner/feed?key=k+2");
+  assert.equal(seen[1]?.headers["X-Partner-Key"], undefined, "each call sends only its own scheme's key");
+  assert.equal(seen[2]?.headers["cookie"], "session=s; shelf_key=k%3B3");
+  // Without a key for the scheme, nothing is sent (the server answers 401).
+  await catalog({ baseUrl: "http://x", fetch: capture }).partnerFeed();
+  assert.equal(seen[3]?.url, "http://x/partner/feed");
+});

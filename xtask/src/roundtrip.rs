@@ -242,7 +242,7 @@ fn facts(api: &Api) -> Facts {
     // poem-openapi lists the schemes operations use, and no other.
     for scheme in &api.security_schemes {
         let used = api.operations.iter().any(
-            |op| matches!(&op.security, Security::Bearer { scheme: s, .. } if s == &scheme.name),
+            |op| matches!(&op.security, Security::Bearer { scheme: s, .. } | Security::ApiKey { scheme: s } if s == &scheme.name),
         );
         if used {
             f.insert(
@@ -302,6 +302,7 @@ fn facts(api: &Api) -> Facts {
             match &op.security {
                 Security::Public => "public".into(),
                 Security::Bearer { scheme, scopes } => format!("{scheme} {scopes:?}"),
+                Security::ApiKey { scheme } => format!("{scheme} (apiKey)"),
             },
         );
         for p in &op.params {

@@ -9,7 +9,8 @@ mod reply;
 pub mod schema;
 
 pub use auth::{
-    AuthRejected, Bearer, InvalidToken, RequiredScopes, TokenVerifier, authenticate, oauth2_scheme,
+    ApiKey, ApiKeyVerifier, AuthRejected, Bearer, InvalidToken, KeyIn, RequiredKey, RequiredScopes,
+    TokenVerifier, authenticate, oauth2_scheme,
 };
 pub use body::{BytesBody, FormBody, JsonBody, MultipartBody, OptionalJsonBody};
 pub use context::{Headers, Principal, RequestContext, RequestId};

@@ -40,6 +40,23 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
     out.line("pub fn user_agent(self, user_agent: impl Into<String>) -> Self { Builder(self.0.user_agent(user_agent)) }");
     out.line("/// Sends `Authorization: Bearer <token>` from this provider with every call.");
     out.line("pub fn bearer(self, provider: impl TokenProvider + 'static) -> Self { Builder(self.0.bearer(provider)) }");
+    let key_schemes: Vec<&str> = api
+        .security_schemes
+        .iter()
+        .filter(|s| matches!(s.kind, SchemeKind::ApiKey { .. }))
+        .map(|s| s.name.as_str())
+        .collect();
+    if !key_schemes.is_empty() {
+        out.line(&format!(
+            "/// The key for an `apiKey` scheme of the contract ({}), sent where the scheme says with the calls that need it.",
+            key_schemes
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        out.line("pub fn api_key(self, scheme: &str, provider: impl TokenProvider + 'static) -> Self { Builder(self.0.api_key(scheme, provider)) }");
+    }
     out.line(
         "pub fn build(self) -> Result<Client, Error> { Ok(Client { config: self.0.build()? }) }",
     );
@@ -60,16 +77,28 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
     out.line("pub fn builder(base_url: impl Into<String>) -> Builder { Builder(ClientBuilder::new(base_url, DEFAULT_USER_AGENT)) }");
     out.blank();
     for op in &api.operations {
-        method(&mut out, op);
+        method(&mut out, api, op);
     }
     out.line("}");
     Ok(out.finish())
 }
 
-fn method(out: &mut Code, op: &Operation) {
+fn method(out: &mut Code, api: &Api, op: &Operation) {
     let name = snake_case(&op.id);
     let ty = pascal_case(&op.id);
     operation_docs(out, op);
+    // An `apiKey` scheme's key: the scheme, and the name and place it goes by.
+    let key = match &op.security {
+        Security::ApiKey { scheme } => api
+            .security_schemes
+            .iter()
+            .find(|s| &s.name == scheme)
+            .and_then(|s| match &s.kind {
+                SchemeKind::ApiKey { name, location } => Some((scheme, name, *location)),
+                _ => None,
+            }),
+        _ => None,
+    };
     let req = if op.params.is_empty() && op.body.is_none() {
         "_req"
     } else {
@@ -106,6 +135,7 @@ fn method(out: &mut Code, op: &Operation) {
         .filter(|p| p.location == Location::Cookie)
         .collect();
     let adds_more = !queries.is_empty()
+        || key.is_some()
         || !cookies.is_empty()
         || op.body.is_some()
         || op.params.iter().any(|p| p.location == Location::Header);
@@ -118,8 +148,39 @@ fn method(out: &mut Code, op: &Operation) {
         name_value_pairs(out, "query", &queries);
         out.line("request = request.query(&query);");
     }
-    if !cookies.is_empty() {
-        name_value_pairs(out, "cookies", &cookies);
+    let key_lookup = |scheme: &str| {
+        format!(
+            "if let Some(key) = self.config.api_key({}).await",
+            rust_str(scheme)
+        )
+    };
+    match key {
+        Some((scheme, name, Location::Query)) => out.line(&format!(
+            "{} {{ request = request.query(&[({}, key)]); }}",
+            key_lookup(scheme),
+            rust_str(name)
+        )),
+        Some((scheme, name, Location::Header)) => out.line(&format!(
+            "{} {{ request = request.header({}, key); }}",
+            key_lookup(scheme),
+            rust_str(name)
+        )),
+        _ => {}
+    }
+    let cookie_key = key.filter(|(_, _, location)| *location == Location::Cookie);
+    if !cookies.is_empty() || cookie_key.is_some() {
+        if cookies.is_empty() {
+            out.line("let cookies: Vec<(&str, String)> = Vec::new();");
+        } else {
+            name_value_pairs(out, "cookies", &cookies);
+        }
+        if let Some((scheme, name, _)) = cookie_key {
+            out.line(&format!(
+                "let cookies = {{ let mut cookies = cookies; {} {{ cookies.push(({}, key)); }} cookies }};",
+                key_lookup(scheme),
+                rust_str(name)
+            ));
+        }
         out.line("if let Some(cookie) = keel_runtime::client::cookie_header(&cookies) { request = request.header(\"cookie\", cookie); }");
     }
     for p in op.params.iter().filter(|p| p.location == Location::Header) {

@@ -110,6 +110,9 @@ pub fn operation_docs(out: &mut Code, op: &Operation) {
     out.line("///");
     match &op.security {
         Security::Public => out.line("/// Public: no access token needed."),
+        Security::ApiKey { scheme } => out.line(&format!(
+            "/// Needs a key of the `{scheme}` API key scheme."
+        )),
         Security::Bearer { scopes, .. } if scopes.is_empty() => {
             out.line("/// Needs an access token.")
         }

@@ -80,7 +80,7 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
         .iter()
         .flat_map(|op| match &op.security {
             Security::Bearer { scopes, .. } => scopes.as_slice(),
-            Security::Public => &[],
+            Security::Public | Security::ApiKey { .. } => &[],
         })
         .map(String::as_str)
         .collect();
@@ -280,6 +280,36 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
     for op in &ops {
         payload_enum(&mut body, op);
         reply_enum(&mut body, op);
+        if let Security::ApiKey { scheme } = &op.security
+            && let Some(SchemeKind::ApiKey { name, location }) = api
+                .security_schemes
+                .iter()
+                .find(|s| &s.name == scheme)
+                .map(|s| &s.kind)
+        {
+            let ty = pascal_case(&op.id);
+            let key_in = match location {
+                Location::Query => "Query",
+                Location::Cookie => "Cookie",
+                Location::Header | Location::Path => "Header",
+            };
+            body.line(&format!("/// Where `{}` finds its API key.", op.id));
+            body.line("#[doc(hidden)]");
+            body.line(&format!("pub struct {ty}Key;"));
+            body.line(&format!(
+                "impl keel_runtime::server::RequiredKey for {ty}Key {{"
+            ));
+            body.line(&format!(
+                "const SCHEME: &'static str = {};",
+                rust_str(scheme)
+            ));
+            body.line(&format!("const NAME: &'static str = {};", rust_str(name)));
+            body.line(&format!(
+                "const IN: keel_runtime::server::KeyIn = keel_runtime::server::KeyIn::{key_in};"
+            ));
+            body.line("}");
+            body.blank();
+        }
         if let Security::Bearer { scheme, scopes } = &op.security {
             let ty = pascal_case(&op.id);
             body.line(&format!("/// The scopes `{}` requires.", op.id));
@@ -347,6 +377,7 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             ),
             ("JsonReply<", "use keel_runtime::server::JsonReply;"),
             ("Bearer<", "use keel_runtime::server::Bearer;"),
+            ("ApiKey<", "use keel_runtime::server::ApiKey;"),
         ],
     ));
     out.push_str("use keel_runtime::server::RequestContext;\n");
@@ -606,6 +637,9 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
             ));
         }
     }
+    if let Security::ApiKey { .. } = &op.security {
+        out.line(&format!("auth: ApiKey<{ty}Key>,"));
+    }
     let mut fields = Vec::new();
     // poem-openapi binds path arguments to path variables by position, so path
     // parameters come first, in the order the path names them.
@@ -693,7 +727,9 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
         fields.join(", ")
     ));
     let ctx = match &op.security {
-        Security::Bearer { .. } => "RequestContext::from_request(http).with_principal(auth.0)",
+        Security::Bearer { .. } | Security::ApiKey { .. } => {
+            "RequestContext::from_request(http).with_principal(auth.0)"
+        }
         Security::Public => "RequestContext::from_request(http)",
     };
     out.line(&format!("Ok(self.service.{name}({ctx}, req).await.into())"));

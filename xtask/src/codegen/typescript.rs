@@ -607,6 +607,20 @@ pub fn index_js(api: &Api, header: &str) -> String {
         if !cookies.is_empty() {
             let _ = writeln!(out, "          cookies: [{}],", cookies.join(", "));
         }
+        if let Security::ApiKey { scheme } = &op.security
+            && let Some(SchemeKind::ApiKey { name, location }) = api
+                .security_schemes
+                .iter()
+                .find(|s| &s.name == scheme)
+                .map(|s| &s.kind)
+        {
+            let key_in = match location {
+                Location::Query => "query",
+                Location::Cookie => "cookie",
+                Location::Header | Location::Path => "header",
+            };
+            let _ = writeln!(out, "          apiKey: {},", json!([scheme, key_in, name]));
+        }
         if headers.is_empty() {
             out.push_str("          headers: {},\n");
         } else {

@@ -43,6 +43,9 @@ const SCHEMA_ANNOTATIONS: &[&str] = &[
     "$comment",
     "readOnly",
     "writeOnly",
+    // How the schema reads as XML: only XML media types use it, and those are
+    // refused where they appear.
+    "xml",
 ];
 
 pub fn load(document: &Value) -> Result<Api> {
@@ -79,6 +82,7 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
         in_progress: BTreeSet::new(),
         merging: BTreeSet::new(),
         bearer_schemes: BTreeSet::new(),
+        api_key_schemes: BTreeSet::new(),
         oauth_scopes: BTreeMap::new(),
         house_rules,
         default_security: if house_rules {
@@ -104,6 +108,28 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
                     loader.oauth_scopes.insert(name.to_owned(), scopes);
                     SchemeKind::OAuth2(flows)
                 }
+                Some("apiKey") => {
+                    scheme.check_keys(&["type", "name", "in", "description"])?;
+                    let location = match scheme.req_str("in")? {
+                        "header" => Location::Header,
+                        "query" => Location::Query,
+                        "cookie" => Location::Cookie,
+                        other => {
+                            return Err(scheme.child("in").unwrap().error(format!(
+                                "an `apiKey` is `in: header`, `query` or `cookie`, not `{other}`"
+                            )));
+                        }
+                    };
+                    loader.api_key_schemes.insert(name.to_owned());
+                    security_schemes.push(SecurityScheme {
+                        name: name.to_owned(),
+                        kind: SchemeKind::ApiKey {
+                            name: scheme.req_str("name")?.to_owned(),
+                            location,
+                        },
+                    });
+                    continue;
+                }
                 Some("http")
                     if scheme
                         .opt_str("scheme")?
@@ -113,7 +139,7 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
                     SchemeKind::Bearer
                 }
                 _ => {
-                    return Err(scheme.error(format!("security scheme `{name}` is not supported yet: only `type: http, scheme: bearer` and `type: oauth2`")));
+                    return Err(scheme.error(format!("security scheme `{name}` is not supported yet: only `type: http, scheme: bearer`, `type: oauth2` and `type: apiKey`")));
                 }
             };
             loader.bearer_schemes.insert(name.to_owned());
@@ -602,6 +628,8 @@ struct Loader<'a> {
     house_rules: bool,
     /// Names of the `http`/`bearer` security schemes.
     bearer_schemes: BTreeSet<String>,
+    /// Names of the `apiKey` schemes.
+    api_key_schemes: BTreeSet<String>,
     /// The scopes each `oauth2` scheme declares: requirements may name no other.
     oauth_scopes: BTreeMap<String, BTreeSet<String>>,
     /// The document's top-level `security`, for operations without their own.
@@ -1158,9 +1186,19 @@ impl<'a> Loader<'a> {
                         "a requirement naming several schemes at once is not supported yet".into(),
                     ));
                 };
+                if self.api_key_schemes.contains(*scheme) {
+                    if !scopes.items()?.is_empty() {
+                        return Err(scopes.error(format!(
+                            "`{scheme}` is an `apiKey` scheme: its requirements name no scopes"
+                        )));
+                    }
+                    return Ok(Security::ApiKey {
+                        scheme: (*scheme).to_owned(),
+                    });
+                }
                 if !self.bearer_schemes.contains(*scheme) {
                     return Err(requirement.error(format!(
-                        "`{scheme}` is not a bearer or oauth2 scheme of `components.securitySchemes`"
+                        "`{scheme}` is not a security scheme of `components.securitySchemes`"
                     )));
                 }
                 let scopes = scopes
@@ -2182,5 +2220,26 @@ mod tests {
             load_yaml(&no_url).unwrap_err().pointer,
             "/components/securitySchemes/auth/flows/implicit"
         );
+    }
+
+    #[test]
+    fn api_key_requirements_name_no_scopes() {
+        let doc = |scopes: &str| {
+            format!(
+                "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\nsecurity: [{{key: [{scopes}]}}]\npaths: {{}}\ncomponents:\n  securitySchemes:\n    key: {{type: apiKey, in: cookie, name: k}}\n"
+            )
+        };
+        let api = load_yaml(&doc("")).unwrap();
+        assert_eq!(
+            api.security_schemes[0].kind,
+            SchemeKind::ApiKey {
+                name: "k".into(),
+                location: Location::Cookie
+            }
+        );
+        let err = load_yaml(&doc("admin")).unwrap_err();
+        assert_eq!(err.pointer, "/security/0/key");
+        let err = load_yaml(&doc("").replace("in: cookie", "in: body")).unwrap_err();
+        assert_eq!(err.pointer, "/components/securitySchemes/key/in");
     }
 }

@@ -24,8 +24,9 @@ pub struct SecurityScheme {
     pub kind: SchemeKind,
 }
 
-/// Either way the caller sends `Authorization: Bearer <token>` and the token
-/// carries scopes; `oauth2` also says where clients get tokens.
+/// With `Bearer` and `OAuth2` the caller sends `Authorization: Bearer <token>`
+/// and the token carries scopes (`oauth2` also says where clients get tokens);
+/// with `ApiKey`, a key where the scheme says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SchemeKind {
     /// `type: http, scheme: bearer`.
@@ -33,6 +34,8 @@ pub enum SchemeKind {
     /// `type: oauth2`, its flows in the order implicit, password,
     /// clientCredentials, authorizationCode.
     OAuth2(Vec<OAuthFlow>),
+    /// `type: apiKey`: a key in the header, query parameter or cookie `name`.
+    ApiKey { name: String, location: Location },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -220,6 +223,10 @@ pub enum Security {
         /// The name of the scheme in `components.securitySchemes`.
         scheme: String,
         scopes: Vec<String>,
+    },
+    /// A key of this `apiKey` scheme (whose requirements name no scopes).
+    ApiKey {
+        scheme: String,
     },
 }
 

@@ -73,6 +73,11 @@ export interface ClientOptions {
   fetch?: FetchFunction;
   /** Supplies `Authorization: Bearer …` for each call. */
   token?: TokenProvider;
+  /**
+   * The keys of the contract's `apiKey` schemes, by scheme name; each goes in the
+   * header, query parameter or cookie its scheme names, with the calls that need it.
+   */
+  apiKeys?: Record<string, TokenProvider>;
   /** Per-call timeout in milliseconds (default 30 000). */
   timeoutMs?: number;
   /**
