@@ -305,6 +305,19 @@ impl CatalogApi for Catalog {
         PartnerShelfResponse::Ok(partner(&ctx, req.session))
     }
 
+    async fn attach_note(&self, _: RequestContext, req: AttachNoteRequest) -> AttachNoteResponse {
+        match req.body {
+            None => AttachNoteResponse::NoContent,
+            Some(note) => AttachNoteResponse::Ok(fixture_catalog_types::ReadingNote {
+                text: format!(
+                    "{} (+{} bytes)",
+                    note.text,
+                    note.scan.map_or(0, |scan| scan.bytes.len())
+                ),
+            }),
+        }
+    }
+
     /// Reached only with a token that has `books:write`; says whose it was.
     async fn withdraw_book(
         &self,
@@ -927,5 +940,46 @@ async fn api_keys_go_in_a_header_the_query_or_a_cookie_as_their_scheme_says() {
         json!({ "type": "apiKey", "name": "key", "in": "query" })
     );
     assert_eq!(schemes["shelfKey"]["in"], "cookie");
+    server.abort();
+}
+
+#[tokio::test]
+async fn an_optional_multipart_body_may_be_left_out() {
+    let (addr, server) = serve().await;
+    let client = Client::new(format!("http://{addr}")).unwrap();
+    let book_id = uuid::Uuid::now_v7();
+    let without = client
+        .attach_note(&AttachNoteRequest {
+            book_id,
+            body: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(without.value, AttachNoteResponse::NoContent);
+    let with = client
+        .attach_note(&AttachNoteRequest {
+            book_id,
+            body: Some(fixture_catalog_types::AttachNoteBody {
+                text: "margins".into(),
+                scan: Some(File::new(vec![0; 5])),
+            }),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        with.value,
+        AttachNoteResponse::Ok(fixture_catalog_types::ReadingNote {
+            text: "margins (+5 bytes)".into()
+        })
+    );
+    let (content_type, body) = multipart_body(&[("text", None, b"")]);
+    let empty_text = reqwest::Client::new()
+        .post(format!("http://{addr}/books/{book_id}/notes"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty_text.status(), 400, "a body that is sent is validated");
     server.abort();
 }

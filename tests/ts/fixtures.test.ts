@@ -159,3 +159,18 @@ test("an API key goes in the header, query parameter or cookie its scheme names"
   await catalog({ baseUrl: "http://x", fetch: capture }).partnerFeed();
   assert.equal(seen[3]?.url, "http://x/partner/feed");
 });
+
+test("an optional multipart body may be left out: no body, no content type", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  const sent: { body: unknown; type: string | undefined }[] = [];
+  const capture: FetchFunction = async (_url, init) => {
+    sent.push({ body: init?.body, type: (init?.headers as Record<string, string> | undefined)?.["content-type"] });
+    return { status: 204, headers: { get: () => null }, text: async () => "" };
+  };
+  const client = catalog({ baseUrl: "http://x", fetch: capture });
+  assert.equal((await client.attachNote({ bookId: "1" })).status, 204);
+  assert.deepEqual(sent[0], { body: undefined, type: undefined });
+  await client.attachNote({ bookId: "1", body: { text: "margins" } });
+  assert.ok(sent[1]?.body instanceof FormData);
+  assert.equal((sent[1].body as FormData).get("text"), "margins");
+});

@@ -260,6 +260,58 @@ impl ParsePayload for BytesBody {
 
 impl_apirequest_for_payload!(BytesBody);
 
+/// An optional `multipart/form-data` body (`requestBody.required: false`): a
+/// request without `Content-Type` and without a body is `None`; a multipart
+/// body is read as by [`MultipartBody`].
+pub struct OptionalMultipartBody<T>(pub Option<T>);
+
+impl<'a, T: Type + MultipartForm + Validate + Send> ApiExtractor<'a> for OptionalMultipartBody<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        Some(MetaRequest {
+            description: None,
+            content: vec![MetaMediaType {
+                content_type: "multipart/form-data",
+                schema: T::schema_ref(),
+            }],
+            required: false,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
+        match request.content_type() {
+            Some(content_type) if MultipartBody::<T>::check_content_type(content_type) => {
+                let MultipartBody(value) =
+                    <MultipartBody<T> as ParsePayload>::from_request(request, body).await?;
+                Ok(OptionalMultipartBody(Some(value)))
+            }
+            Some(content_type) => Err(ContentTypeError::NotSupported {
+                content_type: content_type.to_owned(),
+            }
+            .into()),
+            None => {
+                let bytes = <Vec<u8> as FromRequest>::from_request(request, body).await?;
+                if bytes.is_empty() {
+                    Ok(OptionalMultipartBody(None))
+                } else {
+                    Err(ContentTypeError::ExpectContentType.into())
+                }
+            }
+        }
+    }
+}
+
 /// The type's own rules, as a 400 listing every violation by JSON pointer.
 fn validated<T: Validate>(value: &T) -> Result<(), BodyRejected> {
     match value.validate() {

@@ -12,7 +12,9 @@ pub use auth::{
     ApiKey, ApiKeyVerifier, AuthRejected, Bearer, InvalidToken, KeyIn, RequiredKey, RequiredScopes,
     TokenVerifier, authenticate, oauth2_scheme,
 };
-pub use body::{BytesBody, FormBody, JsonBody, MultipartBody, OptionalJsonBody};
+pub use body::{
+    BytesBody, FormBody, JsonBody, MultipartBody, OptionalJsonBody, OptionalMultipartBody,
+};
 pub use context::{Headers, Principal, RequestContext, RequestId};
 pub use problem::{FieldError, Problem, allowed_methods, problem_from_error, response_from_error};
 pub use reply::JsonReply;

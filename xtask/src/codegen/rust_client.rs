@@ -203,6 +203,9 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
             BodyMedia::Form => {
                 out.line("request = keel_runtime::client::form(request, &req.body)?;")
             }
+            BodyMedia::Multipart if !body.required => out.line(
+                "if let Some(body) = &req.body { request = keel_runtime::client::multipart(request, body)?; }",
+            ),
             BodyMedia::Multipart => {
                 out.line("request = keel_runtime::client::multipart(request, &req.body)?;")
             }

@@ -369,6 +369,10 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             ("JsonBody<", "use keel_runtime::server::JsonBody;"),
             ("FormBody<", "use keel_runtime::server::FormBody;"),
             ("MultipartBody<", "use keel_runtime::server::MultipartBody;"),
+            (
+                "OptionalMultipartBody<",
+                "use keel_runtime::server::OptionalMultipartBody;",
+            ),
             ("Binary<", "use poem_openapi::payload::Binary;"),
             ("BytesBody", "use keel_runtime::server::BytesBody;"),
             (
@@ -705,6 +709,9 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
             }
             [BodyMedia::Json] => out.line(&format!("body: JsonBody<{ty}>,")),
             [BodyMedia::Form] => out.line(&format!("body: FormBody<{ty}>,")),
+            [BodyMedia::Multipart] if !body.required => {
+                out.line(&format!("body: OptionalMultipartBody<{ty}>,"))
+            }
             [BodyMedia::Multipart] => out.line(&format!("body: MultipartBody<{ty}>,")),
             [BodyMedia::Binary] => out.line("body: BytesBody,"),
             // Several media types: poem-openapi picks by `Content-Type`.

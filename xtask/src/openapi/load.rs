@@ -987,9 +987,9 @@ impl<'a> Loader<'a> {
         }
         // OpenAPI's default is optional.
         let required = node.opt_bool("required")?.unwrap_or(false);
-        if !required && media != [BodyMedia::Json] {
+        if !required && media != [BodyMedia::Json] && media != [BodyMedia::Multipart] {
             return Err(node.error(
-                "an optional request body must be `application/json` only; mark it `required: true`"
+                "an optional request body must be `application/json` or `multipart/form-data` only; mark it `required: true`"
                     .into(),
             ));
         }
