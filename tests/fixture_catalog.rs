@@ -1,14 +1,17 @@
 //! What the generator makes of `tests/fixtures/catalog`: `allOf`, `anyOf`,
 //! free-form values, `format: byte`, recursion, and responses declared by range
-//! or `default`, checked on the generated types and over HTTP between the
-//! generated server and the generated client.
+//! or `default`, multipart bodies with files, checked on the generated types and
+//! over HTTP between the generated server and the generated client.
 
 use fixture_catalog_client::Client;
 use fixture_catalog_server::catalog::*;
 use fixture_catalog_server::{RequestContext, api};
 use fixture_catalog_types::{
-    Base64, Book, BookKind, Category, Problem, SearchHit, SearchResponse200,
+    Base64, Book, BookKind, Category, CoverReceipt, CoverUpload, Currency, Money, Partner, Problem,
+    SearchHit, SearchResponse200, Stars,
 };
+use keel_runtime::File;
+use keel_runtime::server::{ApiKeyVerifier, InvalidToken, Principal, TokenVerifier};
 use serde_json::json;
 use validator::Validate;
 
@@ -222,6 +225,114 @@ impl CatalogApi for Catalog {
         }
     }
 
+    /// Says what arrived, so the client can compare it with what it sent.
+    async fn upload_cover(
+        &self,
+        _: RequestContext,
+        req: UploadCoverRequest,
+    ) -> UploadCoverResponse {
+        let cover = req.body.cover;
+        UploadCoverResponse::Ok(CoverReceipt {
+            file_name: cover.file_name.unwrap_or_default(),
+            content_type: cover.content_type.unwrap_or_default(),
+            size: cover.bytes.len() as i64,
+            sum: cover.bytes.iter().map(|b| i64::from(*b)).sum(),
+            head: Base64(cover.bytes.iter().take(8).copied().collect()),
+            page_sizes: req
+                .body
+                .pages
+                .unwrap_or_default()
+                .iter()
+                .map(|p| p.bytes.len() as i64)
+                .collect(),
+            caption: req.body.caption,
+            stars: req.body.stars,
+            price: req.body.price,
+        })
+    }
+
+    /// `size` bytes of a pattern with every byte value; 404 past 1 MB.
+    async fn download_cover(
+        &self,
+        _: RequestContext,
+        req: DownloadCoverRequest,
+    ) -> DownloadCoverResponse {
+        if req.size > 1 << 20 {
+            return DownloadCoverResponse::NotFound(problem(404, "no cover that large"));
+        }
+        DownloadCoverResponse::Ok(pattern(req.size as usize))
+    }
+
+    async fn replace_cover(
+        &self,
+        _: RequestContext,
+        req: ReplaceCoverRequest,
+    ) -> ReplaceCoverResponse {
+        ReplaceCoverResponse::Ok(CoverReceipt {
+            file_name: String::new(),
+            content_type: String::new(),
+            size: req.body.len() as i64,
+            sum: req.body.iter().map(|b| i64::from(*b)).sum(),
+            head: Base64(req.body.iter().take(8).copied().collect()),
+            page_sizes: Vec::new(),
+            caption: None,
+            stars: None,
+            price: None,
+        })
+    }
+
+    async fn partner_stats(
+        &self,
+        ctx: RequestContext,
+        _: PartnerStatsRequest,
+    ) -> PartnerStatsResponse {
+        PartnerStatsResponse::Ok(partner(&ctx, None))
+    }
+
+    async fn partner_feed(
+        &self,
+        ctx: RequestContext,
+        _: PartnerFeedRequest,
+    ) -> PartnerFeedResponse {
+        PartnerFeedResponse::Ok(partner(&ctx, None))
+    }
+
+    async fn partner_shelf(
+        &self,
+        ctx: RequestContext,
+        req: PartnerShelfRequest,
+    ) -> PartnerShelfResponse {
+        PartnerShelfResponse::Ok(partner(&ctx, req.session))
+    }
+
+    async fn attach_note(&self, _: RequestContext, req: AttachNoteRequest) -> AttachNoteResponse {
+        match req.body {
+            None => AttachNoteResponse::NoContent,
+            Some(note) => AttachNoteResponse::Ok(fixture_catalog_types::ReadingNote {
+                text: format!(
+                    "{} (+{} bytes)",
+                    note.text,
+                    note.scan.map_or(0, |scan| scan.bytes.len())
+                ),
+            }),
+        }
+    }
+
+    /// Reached only with a token that has `books:write`; says whose it was.
+    async fn withdraw_book(
+        &self,
+        ctx: RequestContext,
+        _: WithdrawBookRequest,
+    ) -> WithdrawBookResponse {
+        match &ctx.principal {
+            Some(p) if p.has_scope("books:write") => WithdrawBookResponse::NoContent,
+            _ => WithdrawBookResponse::Other {
+                status: 500,
+                body: problem(500, "called without the scope"),
+            },
+        }
+    }
+
     async fn get_category(&self, _: RequestContext, _: GetCategoryRequest) -> GetCategoryResponse {
         GetCategoryResponse::Ok(Category {
             name: "root".into(),
@@ -231,15 +342,68 @@ impl CatalogApi for Catalog {
     }
 }
 
-#[tokio::test]
-async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
+/// The OAuth 2 tokens the fixture knows: `librarian` may change the catalog,
+/// `reader` may not.
+struct Librarians;
+
+impl TokenVerifier for Librarians {
+    fn verify(&self, token: &str) -> Result<Principal, InvalidToken> {
+        let scopes: &[&str] = match token {
+            "librarian" => &["books:write", "books:read"],
+            "reader" => &["books:read"],
+            _ => return Err(InvalidToken("unknown token".into())),
+        };
+        Ok(Principal {
+            user_id: uuid::Uuid::nil(),
+            roles: Default::default(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        })
+    }
+}
+
+/// The API keys the fixture knows, one per scheme: the key is the scheme's
+/// name reversed, so a key sent for the wrong scheme fails.
+struct Partners;
+
+impl ApiKeyVerifier for Partners {
+    fn verify(&self, scheme: &str, key: &str) -> Result<Principal, InvalidToken> {
+        if key.chars().rev().collect::<String>() != scheme {
+            return Err(InvalidToken("unknown key".into()));
+        }
+        Ok(Principal {
+            user_id: uuid::Uuid::nil(),
+            roles: [format!("partner via {scheme}")].into(),
+            scopes: Default::default(),
+        })
+    }
+}
+
+fn partner(ctx: &RequestContext, session: Option<String>) -> Partner {
+    let principal = ctx.principal.as_ref().expect("the key was verified");
+    Partner {
+        name: principal.roles.iter().next().cloned().unwrap_or_default(),
+        session,
+    }
+}
+
+/// Serves the catalog on a free port, as the app's edge would, once it listens.
+async fn serve() -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let server = tokio::spawn(
         poem::Server::new(poem::listener::TcpListener::bind(addr.to_string())).run(
             poem::EndpointExt::catch_all_error(
-                poem::Route::new().nest("/", api(Catalog)),
+                poem::EndpointExt::data(
+                    poem::EndpointExt::data(
+                        poem::Route::new().nest("/", api(Catalog)),
+                        std::sync::Arc::new(Librarians) as std::sync::Arc<dyn TokenVerifier>,
+                    ),
+                    std::sync::Arc::new(Partners) as std::sync::Arc<dyn ApiKeyVerifier>,
+                ),
                 // What the app's edge does: every rejection as problem+json.
                 |error| async move {
                     let id = fixture_catalog_server::RequestId::from_header_or_new(None);
@@ -248,6 +412,18 @@ async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
             ),
         ),
     );
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    (addr, server)
+}
+
+#[tokio::test]
+async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
+    let (addr, server) = serve().await;
     let client = Client::new(format!("http://{addr}")).unwrap();
     // Retry until the server listens.
     let mut teapot = None;
@@ -431,5 +607,379 @@ async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
         "{:?}",
         invalid.value
     );
+    server.abort();
+}
+
+/// Bytes that are not text: every byte value, in an order that shows a shift.
+fn pattern(size: usize) -> Vec<u8> {
+    (0..size).map(|i| (i * 7 % 256) as u8).collect()
+}
+
+/// A multipart body written by hand, as a browser sends one: `(name, file
+/// name, bytes)` per part.
+fn multipart_body(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "keel-boundary-7MA4YWxk";
+    let mut body = Vec::new();
+    for (name, file_name, bytes) in parts {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").bytes(),
+        );
+        if let Some(file_name) = file_name {
+            body.extend(
+                format!("; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream")
+                    .bytes(),
+            );
+        }
+        body.extend(b"\r\n\r\n");
+        body.extend(*bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn files_go_from_the_client_to_the_server_as_multipart_parts() {
+    let (addr, server) = serve().await;
+    let client = Client::new(format!("http://{addr}")).unwrap();
+    // Every byte value, and more than one read buffer's worth.
+    let image = pattern(200_000);
+    let upload = CoverUpload {
+        cover: File::new(image.clone())
+            .with_file_name("cover.png")
+            .with_content_type("image/png"),
+        pages: Some(vec![File::new(vec![1; 10]), File::new(Vec::new())]),
+        caption: Some("Première édition, 1965".into()),
+        stars: Some(Stars::V4),
+        price: Some(Money {
+            amount: 1299,
+            currency: Currency::Eur,
+        }),
+    };
+    let reply = client
+        .upload_cover(&UploadCoverRequest {
+            book_id: uuid::Uuid::now_v7(),
+            body: upload.clone(),
+        })
+        .await
+        .unwrap();
+    let UploadCoverResponse::Ok(receipt) = reply.value else {
+        panic!("{:?}", reply.value)
+    };
+    assert_eq!(receipt.size, 200_000);
+    assert_eq!(
+        receipt.sum,
+        image.iter().map(|b| i64::from(*b)).sum::<i64>(),
+        "the bytes arrived unchanged"
+    );
+    assert_eq!(receipt.head.0, image[..8]);
+    assert_eq!(
+        (receipt.file_name.as_str(), receipt.content_type.as_str()),
+        ("cover.png", "image/png")
+    );
+    assert_eq!(receipt.page_sizes, [10, 0], "an array of files, in order");
+    assert_eq!(receipt.caption, upload.caption);
+    assert_eq!(
+        receipt.stars,
+        Some(Stars::V4),
+        "an integer enum as a text part"
+    );
+    assert_eq!(receipt.price, upload.price, "an object as a JSON part");
+
+    // What a browser's form sends is read the same way, and checked.
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/books/{}/cover", uuid::Uuid::now_v7());
+    let post = |parts: &[(&str, Option<&str>, &[u8])]| {
+        let (content_type, body) = multipart_body(parts);
+        http.post(&url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let plain: serde_json::Value = post(&[
+        ("cover", Some("c.bin"), b"\x00\xffkeel"),
+        ("caption", None, b"Hi"),
+    ])
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(plain["size"], 6);
+    assert_eq!(plain["caption"], "Hi");
+    assert_eq!(plain["pageSizes"], json!([]));
+    let rejected = [
+        (
+            post(&[("caption", None, b"no cover")]).await.unwrap(),
+            "/cover",
+            "required",
+        ),
+        (
+            post(&[
+                ("cover", Some("c"), b"x"),
+                ("caption", None, "x".repeat(41).as_bytes()),
+            ])
+            .await
+            .unwrap(),
+            "/caption",
+            "length",
+        ),
+        (
+            post(&[
+                ("cover", Some("c"), b"x"),
+                ("pages", Some("1"), b"1"),
+                ("pages", Some("2"), b"2"),
+                ("pages", Some("3"), b"3"),
+                ("pages", Some("4"), b"4"),
+            ])
+            .await
+            .unwrap(),
+            "/pages",
+            "length",
+        ),
+        (
+            post(&[("cover", Some("c"), b"x"), ("stars", None, b"six")])
+                .await
+                .unwrap(),
+            "/stars",
+            "type",
+        ),
+    ];
+    for (response, pointer, code) in rejected {
+        assert_eq!(response.status(), 400, "{pointer}");
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["pointer"], pointer, "{problem}");
+        assert_eq!(problem["errors"][0]["code"], code, "{problem}");
+    }
+    let as_json = http
+        .post(&url)
+        .json(&json!({ "cover": "eA==" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_json.status(), 415, "files come as multipart only");
+    server.abort();
+}
+
+#[tokio::test]
+async fn an_oauth2_scope_is_checked_like_a_bearer_scope() {
+    let (addr, server) = serve().await;
+    let book_id = uuid::Uuid::now_v7();
+    let withdraw = |token: Option<&str>| {
+        let mut builder = Client::builder(format!("http://{addr}"));
+        if let Some(token) = token {
+            builder = builder.bearer(token.to_owned());
+        }
+        async move {
+            builder
+                .build()
+                .unwrap()
+                .withdraw_book(&WithdrawBookRequest { book_id })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        withdraw(Some("librarian")).await.value,
+        WithdrawBookResponse::NoContent
+    );
+    for (token, status) in [(Some("reader"), 403), (None, 401), (Some("forged"), 401)] {
+        let reply = withdraw(token).await;
+        assert!(
+            matches!(&reply.value, WithdrawBookResponse::Other { status: s, .. } if *s == status),
+            "{token:?}: {:?}",
+            reply.value
+        );
+    }
+    // The served document says OAuth 2, with the contract's flows.
+    let spec: serde_json::Value =
+        serde_json::from_str(&fixture_catalog_server::emitted_spec()).unwrap();
+    let scheme = &spec["components"]["securitySchemes"]["catalogAuth"];
+    assert_eq!(scheme["type"], "oauth2", "{scheme}");
+    assert_eq!(
+        scheme["flows"]["authorizationCode"]["scopes"]["books:read"],
+        "Read what is not yet published"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn raw_bytes_go_up_as_octet_stream_and_come_down_as_they_are() {
+    let (addr, server) = serve().await;
+    let client = Client::new(format!("http://{addr}")).unwrap();
+    let book_id = uuid::Uuid::now_v7();
+    let down = client
+        .download_cover(&DownloadCoverRequest {
+            book_id,
+            size: 300_000,
+        })
+        .await
+        .unwrap();
+    assert_eq!(down.headers["content-type"], "image/png");
+    assert_eq!(down.value, DownloadCoverResponse::Ok(pattern(300_000)));
+    let missing = client
+        .download_cover(&DownloadCoverRequest {
+            book_id,
+            size: 2 << 20,
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(&missing.value, DownloadCoverResponse::NotFound(p) if p.status == 404),
+        "{:?}",
+        missing.value
+    );
+
+    let bytes = pattern(123_457);
+    let up = client
+        .replace_cover(&ReplaceCoverRequest {
+            book_id,
+            body: bytes.clone(),
+        })
+        .await
+        .unwrap();
+    let ReplaceCoverResponse::Ok(receipt) = up.value;
+    assert_eq!(
+        (receipt.size, receipt.sum),
+        (123_457, bytes.iter().map(|b| i64::from(*b)).sum::<i64>())
+    );
+    let as_json = reqwest::Client::new()
+        .put(format!("http://{addr}/books/{book_id}/cover"))
+        .json(&json!("AAEC"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        as_json.status(),
+        415,
+        "bytes come as application/octet-stream"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn api_keys_go_in_a_header_the_query_or_a_cookie_as_their_scheme_says() {
+    let (addr, server) = serve().await;
+    let keyed = Client::builder(format!("http://{addr}"))
+        .api_key("partnerKey", "yeKrentrap".to_owned())
+        .api_key("feedKey", "yeKdeef".to_owned())
+        .api_key("shelfKey", "yeKflehs".to_owned())
+        .build()
+        .unwrap();
+    let stats = keyed.partner_stats(&PartnerStatsRequest {}).await.unwrap();
+    let feed = keyed.partner_feed(&PartnerFeedRequest {}).await.unwrap();
+    let shelf = keyed
+        .partner_shelf(&PartnerShelfRequest {
+            session: Some("s=1; x".into()),
+        })
+        .await
+        .unwrap();
+    let name = |value: &dyn std::fmt::Debug| format!("{value:?}");
+    assert!(
+        name(&stats.value).contains("partner via partnerKey"),
+        "{:?}",
+        stats.value
+    );
+    assert!(
+        name(&feed.value).contains("partner via feedKey"),
+        "{:?}",
+        feed.value
+    );
+    assert_eq!(
+        shelf.value,
+        PartnerShelfResponse::Ok(Partner {
+            name: "partner via shelfKey".into(),
+            session: Some("s=1; x".into()),
+        }),
+        "the key's cookie beside a cookie parameter"
+    );
+
+    // Without a key, with another scheme's key, or in the wrong place: 401.
+    let keyless = Client::new(format!("http://{addr}")).unwrap();
+    let reply = keyless
+        .partner_stats(&PartnerStatsRequest {})
+        .await
+        .unwrap();
+    assert!(
+        matches!(reply.value, PartnerStatsResponse::Other { status: 401, .. }),
+        "{:?}",
+        reply.value
+    );
+    let swapped = Client::builder(format!("http://{addr}"))
+        .api_key("partnerKey", "yeKdeef".to_owned())
+        .build()
+        .unwrap();
+    let reply = swapped
+        .partner_stats(&PartnerStatsRequest {})
+        .await
+        .unwrap();
+    assert!(
+        matches!(reply.value, PartnerStatsResponse::Other { status: 401, .. }),
+        "{:?}",
+        reply.value
+    );
+    let in_the_query = reqwest::Client::new()
+        .get(format!(
+            "http://{addr}/partner/stats?X-Partner-Key=yeKrentrap"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        in_the_query.status(),
+        401,
+        "a header key is read from the header only"
+    );
+
+    // The served document says where each key goes.
+    let spec: serde_json::Value =
+        serde_json::from_str(&fixture_catalog_server::emitted_spec()).unwrap();
+    let schemes = &spec["components"]["securitySchemes"];
+    assert_eq!(
+        schemes["feedKey"],
+        json!({ "type": "apiKey", "name": "key", "in": "query" })
+    );
+    assert_eq!(schemes["shelfKey"]["in"], "cookie");
+    server.abort();
+}
+
+#[tokio::test]
+async fn an_optional_multipart_body_may_be_left_out() {
+    let (addr, server) = serve().await;
+    let client = Client::new(format!("http://{addr}")).unwrap();
+    let book_id = uuid::Uuid::now_v7();
+    let without = client
+        .attach_note(&AttachNoteRequest {
+            book_id,
+            body: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(without.value, AttachNoteResponse::NoContent);
+    let with = client
+        .attach_note(&AttachNoteRequest {
+            book_id,
+            body: Some(fixture_catalog_types::AttachNoteBody {
+                text: "margins".into(),
+                scan: Some(File::new(vec![0; 5])),
+            }),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        with.value,
+        AttachNoteResponse::Ok(fixture_catalog_types::ReadingNote {
+            text: "margins (+5 bytes)".into()
+        })
+    );
+    let (content_type, body) = multipart_body(&[("text", None, b"")]);
+    let empty_text = reqwest::Client::new()
+        .post(format!("http://{addr}/books/{book_id}/notes"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty_text.status(), 400, "a body that is sent is validated");
     server.abort();
 }

@@ -106,6 +106,11 @@ async function once(config, op, options) {
     const headers = { accept: "application/json, application/problem+json", ...config.headers, ...op.headers };
     const token = config.token ? await config.token() : undefined;
     if (token) headers.authorization = `Bearer ${token}`;
+    // An `apiKey` scheme's key, where the scheme says: `[scheme, in, name]`.
+    const [keyScheme, keyIn, keyName] = op.apiKey ?? [];
+    const keyProvider = keyScheme === undefined ? undefined : config.apiKeys?.[keyScheme];
+    const key = keyProvider ? await keyProvider() : undefined;
+    if (key && keyIn === "header") headers[keyName] = key;
     if (options.idempotencyKey !== undefined) headers["idempotency-key"] = options.idempotencyKey;
     let body;
     if (op.body !== undefined && op.form) {
@@ -117,6 +122,23 @@ async function once(config, op, options) {
         for (const item of Array.isArray(value) ? value : [value]) form.append(name, String(item));
       }
       body = form.toString();
+    } else if (op.body !== undefined && op.binary) {
+      // The bytes themselves (a `Blob`).
+      headers["content-type"] = "application/octet-stream";
+      body = op.body;
+    } else if (op.body !== undefined && op.multipart) {
+      // One part per property, arrays as repeated parts: files as they are,
+      // objects as JSON parts, other values as text. `fetch` writes the
+      // content type with its boundary.
+      body = new FormData();
+      for (const [name, value] of Object.entries(op.body)) {
+        if (value === undefined || value === null) continue;
+        for (const item of Array.isArray(value) ? value : [value]) {
+          if (item instanceof Blob) body.append(name, item);
+          else if (typeof item === "object") body.append(name, new Blob([JSON.stringify(item)], { type: "application/json" }));
+          else body.append(name, String(item));
+        }
+      }
     } else if (op.body !== undefined) {
       headers["content-type"] = "application/json";
       body = JSON.stringify(op.body);
@@ -131,7 +153,9 @@ async function once(config, op, options) {
     }
     // Cookie parameters travel in one `Cookie` header. Browsers do not let a
     // script set it (their own cookies go instead); Node.js and other runtimes do.
-    const cookies = (op.cookies ?? []).filter(([, value]) => value !== undefined && value !== null);
+    if (key && keyIn === "query") query.append(keyName, key);
+    const keyCookie = key && keyIn === "cookie" ? [[keyName, key]] : [];
+    const cookies = [...(op.cookies ?? []), ...keyCookie].filter(([, value]) => value !== undefined && value !== null);
     if (cookies.length > 0) headers.cookie = cookies.map(([name, value]) => `${name}=${encodeURIComponent(String(value))}`).join("; ");
     const search = query.toString();
     const url = `${config.baseUrl.replace(/\/+$/, "")}${op.path}${search ? `?${search}` : ""}`;
@@ -140,7 +164,10 @@ async function once(config, op, options) {
     let text;
     try {
       response = await fetcher(url, { method: op.method, headers, body, signal: controller.signal });
-      text = await response.text();
+      // A download is read as bytes; anything else as text.
+      text = declared(op, response.status)?.binary && response.arrayBuffer
+        ? new Uint8Array(await response.arrayBuffer())
+        : await response.text();
     } catch (error) {
       if (timedOut) return { ok: false, status: "timeout", error };
       if (options.signal?.aborted) return { ok: false, status: "aborted", error };
@@ -153,26 +180,42 @@ async function once(config, op, options) {
   }
 }
 
+/**
+ * The key a status is declared under: the exact status first, then its range
+ * (`4XX`), then `default`; a result under a range or `default` is keyed by it
+ * and carries the actual status.
+ */
+function declaredKey(op, status) {
+  const range = `${Math.floor(status / 100)}XX`;
+  return status in op.responses ? status : range in op.responses ? range : "default";
+}
+
+function declared(op, status) {
+  return op.responses[declaredKey(op, status)];
+}
+
 function decode(config, op, response, text) {
   const status = response.status;
   const headers = response.headers;
-  let body;
-  try {
-    body = text === "" ? undefined : JSON.parse(text);
-  } catch {
-    body = text;
+  let body = text;
+  if (typeof text === "string") {
+    try {
+      body = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      body = text;
+    }
   }
-  // The exact status first, then its range (`4XX`), then `default`; a result
-  // under a range or `default` is keyed by it and carries the actual status.
-  const range = `${Math.floor(status / 100)}XX`;
-  const key = status in op.responses ? status : range in op.responses ? range : "default";
+  const key = declaredKey(op, status);
   const declared = op.responses[key];
   if (!declared) return { ok: false, status: "undocumented", httpStatus: status, headers, body };
   const problems = [];
   const result = key === status
     ? { ok: status >= 200 && status < 300, status, headers }
     : { ok: key === "2XX", status: key, httpStatus: status, headers };
-  if (declared.body) {
+  if (declared.binary) {
+    if (!(body instanceof Uint8Array)) problems.push("body is not bytes");
+    result[result.ok ? "data" : "error"] = body;
+  } else if (declared.body) {
     if (config.validateResponses !== false) check(declared.body, body, "body", op.schemas, problems);
     result[result.ok ? "data" : "error"] = body;
   }

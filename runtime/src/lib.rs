@@ -7,6 +7,7 @@
 
 mod bytes;
 mod event;
+pub mod multipart;
 mod param;
 mod tristate;
 pub mod validate;
@@ -19,5 +20,6 @@ pub mod client;
 
 pub use bytes::Base64;
 pub use event::{ContractEvent, EventKey};
+pub use multipart::File;
 pub use param::ToParam;
 pub use tristate::Tristate;

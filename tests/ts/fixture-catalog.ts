@@ -1,7 +1,7 @@
 // The `catalog` fixture's client (tests/fixtures/catalog): `allOf` merged into
 // one interface, `anyOf` narrowed by a property, free-form values as `unknown`,
 // recursion, and results declared by range (`4XX`) or `default`.
-import { createClient, type Author, type Book, type Category, type SearchHit } from "book-catalog-client";
+import { createClient, type Author, type BinaryFile, type Book, type Category, type SearchHit } from "book-catalog-client";
 
 export function title(hit: SearchHit): string {
   // `Book` has every property of `Resource`, `NewBook` and its own part.
@@ -39,3 +39,24 @@ export const tagged = api.listBooks({ tag: ["sci-fi", "classic"], ids: ["0190"],
 export const review = api.reviewBook({ bookId: "0190", body: { rating: 5, stars: 5 } });
 
 export const subscribed = api.subscribe({ body: { email: "reader@example.com", topics: ["fiction"] } }).then((r) => r.status === 204);
+
+// A multipart body: files are any `Blob` or `File` (typed by shape, so this
+// checks without the DOM library too), an array of files, an object part.
+export const uploaded = (cover: BinaryFile, page: BinaryFile) =>
+  api
+    .uploadCover({ bookId: "0190", body: { cover, pages: [page, page], caption: "First edition", stars: 4, price: { amount: 1299, currency: "EUR" } } })
+    .then((r) => (r.status === 200 ? r.data.size + r.data.pageSizes.length : r.status));
+
+// An OAuth 2 scope is a bearer token's scope: the client's `token` sends it.
+export const withdrawn = createClient({ baseUrl: "http://127.0.0.1:8080", token: () => "librarian" })
+  .withdrawBook({ bookId: "0190" })
+  .then((r) => (r.status === 204 ? "withdrawn" : r.status === "default" ? r.error.title : r.status));
+
+// Raw bytes: a `Blob` up, a `Uint8Array` down.
+export const replaced = (image: BinaryFile) => api.replaceCover({ bookId: "0190", body: image }).then((r) => (r.status === 200 ? r.data.size : r.status));
+export const downloaded = api.downloadCover({ bookId: "0190", size: 10 }).then((r): Uint8Array | string => (r.status === 200 ? r.data : r.status === 404 ? r.error.title : r.status));
+
+// API keys by scheme name; the client puts each where its scheme says.
+export const partner = createClient({ baseUrl: "http://127.0.0.1:8080", apiKeys: { partnerKey: () => "key" } })
+  .partnerStats()
+  .then((r) => (r.status === 200 ? r.data.name : r.status));

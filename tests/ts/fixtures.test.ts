@@ -78,3 +78,99 @@ test("a form-only body is sent form-encoded, arrays as repeated keys", async () 
   await catalog({ baseUrl: "http://x", fetch: capture }).reviewBook({ bookId: "1", body: { rating: 4 } });
   assert.deepEqual(sent, { body: "{\"rating\":4}", type: "application/json" });
 });
+
+test("a multipart body is sent as FormData: files as they are, arrays as repeated parts, objects as JSON", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  let sent: { body: unknown; type: string | undefined } | undefined;
+  const capture: FetchFunction = async (_url, init) => {
+    sent = { body: init?.body, type: (init?.headers as Record<string, string> | undefined)?.["content-type"] };
+    return { status: 200, headers: { get: () => null }, text: async () => JSON.stringify({ fileName: "c.png", contentType: "image/png", size: 256, sum: 32640, head: "AAECAwQFBgc=", pageSizes: [1, 0] }) };
+  };
+  const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const cover = new File([bytes], "c.png", { type: "image/png" });
+  const result = await catalog({ baseUrl: "http://x", fetch: capture }).uploadCover({
+    bookId: "1",
+    body: { cover, pages: [new Blob([new Uint8Array([9])]), new Blob([])], caption: "Première", stars: 4, price: { amount: 1299, currency: "EUR" } },
+  });
+  assert.equal(result.status, 200);
+  assert.ok(sent?.body instanceof FormData);
+  assert.equal(sent?.type, undefined, "fetch writes the content type with its boundary");
+  // On the wire and parsed back, as a server reads it.
+  const request = new Request("http://x", { method: "POST", body: sent.body });
+  assert.match(request.headers.get("content-type") ?? "", /^multipart\/form-data; boundary=/);
+  const parsed = await request.formData();
+  const file = parsed.get("cover");
+  assert.ok(file instanceof File);
+  assert.deepEqual([file.name, file.type, file.size], ["c.png", "image/png", 256]);
+  assert.deepEqual(new Uint8Array(await file.arrayBuffer()), bytes, "every byte value arrives unchanged");
+  assert.deepEqual(
+    await Promise.all(parsed.getAll("pages").map(async (page) => (page instanceof Blob ? [...new Uint8Array(await page.arrayBuffer())] : page))),
+    [[9], []],
+  );
+  assert.equal(parsed.get("caption"), "Première");
+  assert.equal(parsed.get("stars"), "4");
+  const price = parsed.get("price");
+  assert.ok(price instanceof Blob);
+  assert.equal(price.type, "application/json");
+  assert.deepEqual(JSON.parse(await price.text()), { amount: 1299, currency: "EUR" });
+});
+
+test("raw bytes go up as application/octet-stream and downloads come back as bytes", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256);
+  let sent: { body: unknown; type: string | undefined } | undefined;
+  // Node's own `Response`: the client reads a download with `arrayBuffer()`.
+  const platform: FetchFunction = async (_url, init) => {
+    sent = { body: init?.body, type: (init?.headers as Record<string, string> | undefined)?.["content-type"] };
+    return new Response(bytes, { status: 200, headers: { "content-type": "image/png" } });
+  };
+  const down = await catalog({ baseUrl: "http://x", fetch: platform }).downloadCover({ bookId: "1", size: 70_000 });
+  assert.equal(down.status, 200);
+  if (down.status === 200) assert.deepEqual(down.data, bytes, "not decoded as text on the way");
+
+  const upload = new Blob([bytes]);
+  const receipt = { fileName: "", contentType: "", size: 70_000, sum: 0, head: "", pageSizes: [] };
+  const answering: FetchFunction = async (_url, init) => {
+    sent = { body: init?.body, type: (init?.headers as Record<string, string> | undefined)?.["content-type"] };
+    return { status: 200, headers: { get: () => null }, text: async () => JSON.stringify(receipt) };
+  };
+  const up = await catalog({ baseUrl: "http://x", fetch: answering }).replaceCover({ bookId: "1", body: upload });
+  assert.equal(up.status, 200);
+  assert.deepEqual(sent, { body: upload, type: "application/octet-stream" });
+});
+
+test("an API key goes in the header, query parameter or cookie its scheme names", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  const seen: { url: string; headers: Record<string, string> }[] = [];
+  const capture: FetchFunction = async (url, init) => {
+    seen.push({ url: String(url), headers: (init?.headers ?? {}) as Record<string, string> });
+    return { status: 200, headers: { get: () => null }, text: async () => JSON.stringify({ name: "p" }) };
+  };
+  const keys = { partnerKey: () => "k1", feedKey: () => "k 2", shelfKey: async () => "k;3" };
+  const client = catalog({ baseUrl: "http://x", fetch: capture, apiKeys: keys });
+  await client.partnerStats();
+  await client.partnerFeed();
+  await client.partnerShelf({ session: "s" });
+  assert.equal(seen[0]?.headers["X-Partner-Key"], "k1");
+  assert.equal(seen[1]?.url, "http://x/partner/feed?key=k+2");
+  assert.equal(seen[1]?.headers["X-Partner-Key"], undefined, "each call sends only its own scheme's key");
+  assert.equal(seen[2]?.headers["cookie"], "session=s; shelf_key=k%3B3");
+  // Without a key for the scheme, nothing is sent (the server answers 401).
+  await catalog({ baseUrl: "http://x", fetch: capture }).partnerFeed();
+  assert.equal(seen[3]?.url, "http://x/partner/feed");
+});
+
+test("an optional multipart body may be left out: no body, no content type", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  const sent: { body: unknown; type: string | undefined }[] = [];
+  const capture: FetchFunction = async (_url, init) => {
+    sent.push({ body: init?.body, type: (init?.headers as Record<string, string> | undefined)?.["content-type"] });
+    return { status: 204, headers: { get: () => null }, text: async () => "" };
+  };
+  const client = catalog({ baseUrl: "http://x", fetch: capture });
+  assert.equal((await client.attachNote({ bookId: "1" })).status, 204);
+  assert.deepEqual(sent[0], { body: undefined, type: undefined });
+  await client.attachNote({ bookId: "1", body: { text: "margins" } });
+  assert.ok(sent[1]?.body instanceof FormData);
+  assert.equal((sent[1].body as FormData).get("text"), "margins");
+});

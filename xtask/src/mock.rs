@@ -162,18 +162,29 @@ async fn answer(api: &Api, mut request: Request) -> Response {
                 Vec::new(),
             );
         };
-        let bytes = request.take_body().into_vec().await.unwrap_or_default();
         let parsed = match sent {
-            BodyMedia::Json => serde_json::from_slice::<Value>(&bytes),
-            BodyMedia::Form => Ok(form_to_json(api, &body.schema, &bytes)),
+            BodyMedia::Multipart => multipart_to_json(api, &body.schema, &mut request)
+                .await
+                .map_err(|e| format!("the multipart body is malformed: {e}")),
+            media => {
+                let bytes = request.take_body().into_vec().await.unwrap_or_default();
+                match media {
+                    // Any bytes are a file.
+                    BodyMedia::Binary => Ok(json!("")),
+                    BodyMedia::Form => Ok(pairs_to_json(
+                        api,
+                        &body.schema,
+                        form_urlencoded::parse(&bytes)
+                            .map(|(k, v)| (k.into_owned(), v.into_owned())),
+                    )),
+                    _ => serde_json::from_slice::<Value>(&bytes)
+                        .map_err(|e| format!("the request body is not valid JSON: {e}")),
+                }
+            }
         };
         match parsed {
             Err(e) => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    &format!("the request body is not valid JSON: {e}"),
-                    Vec::new(),
-                );
+                return problem(StatusCode::BAD_REQUEST, &e, Vec::new());
             }
             Ok(value) => check_json(api, &body.schema, &value, "", &mut errors),
         }
@@ -204,6 +215,9 @@ async fn answer(api: &Api, mut request: Request) -> Response {
         response = response.header(header.name.as_str(), synthesize_header(&header.schema));
     }
     match &success.content {
+        Some((media, schema)) if schema.is_bytes() => {
+            response.content_type(media.as_str()).body(b"keel".to_vec())
+        }
         Some((media, schema)) => {
             let body = success
                 .example
@@ -283,7 +297,39 @@ fn check_parameter(api: &Api, schema: &Schema, text: &str) -> Option<String> {
 
 /// A form body as the JSON object it stands for: each value read as its
 /// property's type says, repeated keys as arrays.
-fn form_to_json(api: &Api, schema: &Schema, bytes: &[u8]) -> Value {
+/// A multipart body as the JSON it would be, for the same checks: a part per
+/// property, files as their file name (their content is not checked).
+async fn multipart_to_json(
+    api: &Api,
+    schema: &Schema,
+    request: &mut Request,
+) -> Result<Value, String> {
+    use poem::FromRequest as _;
+    let mut body = poem::RequestBody::new(request.take_body());
+    let mut multipart = poem::web::Multipart::from_request(request, &mut body)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut pairs = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(|e| e.to_string())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let text = match field.file_name() {
+            Some(file_name) => file_name.to_owned(),
+            None => String::from_utf8_lossy(&field.bytes().await.map_err(|e| e.to_string())?)
+                .into_owned(),
+        };
+        pairs.push((name, text));
+    }
+    Ok(pairs_to_json(api, schema, pairs.into_iter()))
+}
+
+/// Name-value pairs (a form, or multipart parts) as the JSON object they stand
+/// for: numbers and booleans parsed, repeated names as arrays, objects (JSON
+/// parts) parsed.
+fn pairs_to_json(
+    api: &Api,
+    schema: &Schema,
+    pairs: impl Iterator<Item = (String, String)>,
+) -> Value {
     let fields = match &schema.ty {
         Type::Named(name) => match api
             .schemas
@@ -297,7 +343,7 @@ fn form_to_json(api: &Api, schema: &Schema, bytes: &[u8]) -> Value {
         _ => &[],
     };
     let mut map = Map::new();
-    for (key, text) in form_urlencoded::parse(bytes) {
+    for (key, text) in pairs {
         let field = fields.iter().find(|f| f.json_name == key);
         let (scalar, is_array) = match field.map(|f| &f.schema.ty) {
             Some(Type::Array(items)) => (&items.ty, true),
@@ -307,20 +353,34 @@ fn form_to_json(api: &Api, schema: &Schema, bytes: &[u8]) -> Value {
         let value = match scalar {
             Type::Integer(_) => text.parse::<i64>().map_or(json!(text), |n| json!(n)),
             Type::Number(_) => text.parse::<f64>().map_or(json!(text), |n| json!(n)),
-            Type::Boolean => match text.as_ref() {
+            Type::Boolean => match text.as_str() {
                 "true" => json!(true),
                 "false" => json!(false),
+                _ => json!(text),
+            },
+            Type::Named(name) => match api
+                .schemas
+                .iter()
+                .find(|s| &s.name == name)
+                .map(|s| &s.kind)
+            {
+                Some(SchemaKind::IntEnum(_)) => {
+                    text.parse::<i64>().map_or(json!(text), |n| json!(n))
+                }
+                Some(SchemaKind::Object(_)) => {
+                    serde_json::from_str(&text).unwrap_or_else(|_| json!(text))
+                }
                 _ => json!(text),
             },
             _ => json!(text),
         };
         if is_array {
-            match map.entry(key.into_owned()).or_insert_with(|| json!([])) {
+            match map.entry(key).or_insert_with(|| json!([])) {
                 Value::Array(items) => items.push(value),
                 _ => unreachable!("arrays are inserted as arrays"),
             }
         } else {
-            map.insert(key.into_owned(), value);
+            map.insert(key, value);
         }
     }
     Value::Object(map)
@@ -479,6 +539,8 @@ fn check_json(api: &Api, schema: &Schema, value: &Value, pointer: &str, errors: 
                 StringFormat::Byte => base64::engine::general_purpose::STANDARD
                     .decode(text)
                     .is_ok(),
+                // Any bytes are a file; the mock reads no content into it.
+                StringFormat::Binary => true,
             };
             if !well_formed {
                 push(
@@ -572,6 +634,7 @@ fn format_name(format: StringFormat) -> &'static str {
         StringFormat::Email => "an email address",
         StringFormat::Uri => "an absolute URI",
         StringFormat::Byte => "base64 (RFC 4648, padded)",
+        StringFormat::Binary => "a file",
     }
 }
 
@@ -613,6 +676,7 @@ fn synthesize(api: &Api, schema: &Schema) -> Value {
             StringFormat::Email => "user@example.com".to_owned(),
             StringFormat::Uri => "https://example.com/".to_owned(),
             StringFormat::Byte => "a2VlbA==".to_owned(),
+            StringFormat::Binary => "keel".to_owned(),
             StringFormat::Plain => {
                 let min = rules.min_length.unwrap_or(0) as usize;
                 let mut text = "example".to_owned();
@@ -692,5 +756,69 @@ mod tests {
     fn uuids_are_recognised() {
         assert!(is_uuid("01900000-0000-7000-8000-000000000001"));
         assert!(!is_uuid("not-a-uuid"));
+    }
+
+    #[tokio::test]
+    async fn multipart_bodies_are_checked_like_json() {
+        let contract = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/catalog/openapi.yaml"
+        );
+        let api = crate::openapi::read(Path::new(contract)).unwrap().api;
+        let post = |parts: &str| {
+            let body = format!("{parts}--b--\r\n")
+                .replace('\n', "\r\n")
+                .replace("\r\r", "\r");
+            Request::builder()
+                .method(poem::http::Method::POST)
+                .uri(
+                    "/books/01900000-0000-7000-8000-000000000001/cover"
+                        .parse()
+                        .unwrap(),
+                )
+                .header("content-type", "multipart/form-data; boundary=b")
+                .body(body)
+        };
+        let cover = "--b\nContent-Disposition: form-data; name=\"cover\"; filename=\"c.png\"\n\n\u{1}\u{2}\n";
+        let ok = answer(
+            &api,
+            post(&format!(
+                "{cover}--b\nContent-Disposition: form-data; name=\"stars\"\n\n4\n"
+            )),
+        )
+        .await;
+        let status = ok.status();
+        let text = ok.into_body().into_string().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{text}");
+        let bad = answer(
+            &api,
+            post("--b\nContent-Disposition: form-data; name=\"stars\"\n\n9\n"),
+        )
+        .await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        let problem: Value =
+            serde_json::from_slice(&bad.into_body().into_vec().await.unwrap()).unwrap();
+        let pointers: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["pointer"].as_str())
+            .collect();
+        assert_eq!(pointers, ["/cover", "/stars"], "{problem}");
+
+        let download = Request::builder()
+            .uri(
+                "/books/01900000-0000-7000-8000-000000000001/cover?size=4"
+                    .parse()
+                    .unwrap(),
+            )
+            .finish();
+        let download = answer(&api, download).await;
+        assert_eq!(download.content_type(), Some("image/png"));
+        assert_eq!(
+            download.into_body().into_vec().await.unwrap(),
+            b"keel",
+            "bytes, not JSON"
+        );
     }
 }

@@ -239,6 +239,18 @@ fn reachable(api: &Api) -> std::collections::BTreeSet<&str> {
 fn facts(api: &Api) -> Facts {
     let mut f = Facts::new();
     let reachable = reachable(api);
+    // poem-openapi lists the schemes operations use, and no other.
+    for scheme in &api.security_schemes {
+        let used = api.operations.iter().any(
+            |op| matches!(&op.security, Security::Bearer { scheme: s, .. } | Security::ApiKey { scheme: s } if s == &scheme.name),
+        );
+        if used {
+            f.insert(
+                format!("/components/securitySchemes/{}", escape(&scheme.name)),
+                format!("{:?}", scheme.kind),
+            );
+        }
+    }
     for schema in &api.schemas {
         if !reachable.contains(schema.name.as_str()) {
             continue;
@@ -290,6 +302,7 @@ fn facts(api: &Api) -> Facts {
             match &op.security {
                 Security::Public => "public".into(),
                 Security::Bearer { scheme, scopes } => format!("{scheme} {scopes:?}"),
+                Security::ApiKey { scheme } => format!("{scheme} (apiKey)"),
             },
         );
         for p in &op.params {

@@ -1,6 +1,7 @@
 //! What generated Rust clients stand on: configuration, the bearer-token
 //! provider, the reply wrapper and the client error.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -104,6 +105,7 @@ pub struct ClientConfig {
     base_url: String,
     http: reqwest::Client,
     token: Option<Arc<dyn TokenProvider>>,
+    api_keys: BTreeMap<String, Arc<dyn TokenProvider>>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -121,6 +123,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     user_agent: String,
     token: Option<Arc<dyn TokenProvider>>,
+    api_keys: BTreeMap<String, Arc<dyn TokenProvider>>,
 }
 
 impl ClientBuilder {
@@ -131,6 +134,7 @@ impl ClientBuilder {
             connect_timeout: Duration::from_secs(5),
             user_agent: default_user_agent.to_owned(),
             token: None,
+            api_keys: BTreeMap::new(),
         }
     }
 
@@ -157,6 +161,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The key for the contract's `apiKey` scheme of this name, sent where the
+    /// scheme says (header, query or cookie) with the calls that need it.
+    pub fn api_key(mut self, scheme: &str, provider: impl TokenProvider + 'static) -> Self {
+        self.api_keys.insert(scheme.to_owned(), Arc::new(provider));
+        self
+    }
+
     pub fn build(self) -> Result<ClientConfig, Error> {
         // One TLS crypto provider in the whole process: ring, as sqlx uses.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -169,11 +180,20 @@ impl ClientBuilder {
             base_url: self.base_url,
             http,
             token: self.token,
+            api_keys: self.api_keys,
         })
     }
 }
 
 impl ClientConfig {
+    /// The key for an `apiKey` scheme, if one was configured and it gives one.
+    pub async fn api_key(&self, scheme: &str) -> Option<String> {
+        match self.api_keys.get(scheme) {
+            Some(provider) => provider.token().await,
+            None => None,
+        }
+    }
+
     /// Starts a request to `path_segments` (each percent-encoded as one segment)
     /// under the base URL, with the bearer token if there is one.
     pub async fn request(
@@ -212,6 +232,29 @@ pub fn form<T: serde::Serialize>(
         .body(encoded))
 }
 
+/// Sets `body` as a `multipart/form-data` body, one part per property, as
+/// the server's `MultipartBody` reads it.
+pub fn multipart<T: crate::multipart::MultipartForm>(
+    request: reqwest::RequestBuilder,
+    body: &T,
+) -> Result<reqwest::RequestBuilder, Error> {
+    let mut form = reqwest::multipart::Form::new();
+    for part in body.to_parts() {
+        let content = part.content;
+        let mut wire = reqwest::multipart::Part::bytes(content.bytes);
+        if let Some(name) = content.file_name {
+            wire = wire.file_name(name);
+        }
+        if let Some(content_type) = &content.content_type {
+            wire = wire
+                .mime_str(content_type)
+                .map_err(|e| Error::Encode(format!("part `{}`: {e}", part.name)))?;
+        }
+        form = form.part(part.name, wire);
+    }
+    Ok(request.multipart(form))
+}
+
 /// The `Cookie` header for cookie parameters (`name=value; ...`), values
 /// percent-encoded; `None` when there are none to send.
 pub fn cookie_header(cookies: &[(&str, String)]) -> Option<String> {
@@ -242,19 +285,27 @@ fn percent_encode_segment(segment: &str) -> String {
 pub struct Received {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// The body as text (lossy), for JSON and for error reports.
     pub body: String,
+    raw: Vec<u8>,
 }
 
 impl Received {
     pub async fn read(response: reqwest::Response) -> Result<Received, Error> {
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.text().await?;
+        let raw = response.bytes().await?.to_vec();
         Ok(Received {
             status,
             headers,
-            body,
+            body: String::from_utf8_lossy(&raw).into_owned(),
+            raw,
         })
+    }
+
+    /// The body's bytes, for a download (`format: binary`).
+    pub fn bytes(&self) -> Vec<u8> {
+        self.raw.clone()
     }
 
     /// The body as the declared type.

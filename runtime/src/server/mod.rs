@@ -8,8 +8,13 @@ mod problem;
 mod reply;
 pub mod schema;
 
-pub use auth::{AuthRejected, Bearer, InvalidToken, RequiredScopes, TokenVerifier, authenticate};
-pub use body::{FormBody, JsonBody, OptionalJsonBody};
+pub use auth::{
+    ApiKey, ApiKeyVerifier, AuthRejected, Bearer, InvalidToken, KeyIn, RequiredKey, RequiredScopes,
+    TokenVerifier, authenticate, oauth2_scheme,
+};
+pub use body::{
+    BytesBody, FormBody, JsonBody, MultipartBody, OptionalJsonBody, OptionalMultipartBody,
+};
 pub use context::{Headers, Principal, RequestContext, RequestId};
 pub use problem::{
     FieldError, Problem, allowed_methods, operation_of, problem_from_error, response_from_error,

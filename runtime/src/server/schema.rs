@@ -42,6 +42,30 @@ pub fn nullable(schema: MetaSchemaRef) -> MetaSchemaRef {
 #[macro_export]
 macro_rules! documented {
     ($ty:ty, $name:literal, $schema:expr) => {
+        $crate::documented_type!($ty, $name, $schema);
+
+        impl ::poem_openapi::types::ParseFromJSON for $ty {
+            fn parse_from_json(
+                value: Option<::serde_json::Value>,
+            ) -> ::poem_openapi::types::ParseResult<Self> {
+                ::serde_json::from_value(value.unwrap_or_default())
+                    .map_err(::poem_openapi::types::ParseError::custom)
+            }
+        }
+
+        impl ::poem_openapi::types::ToJSON for $ty {
+            fn to_json(&self) -> Option<::serde_json::Value> {
+                ::serde_json::to_value(self).ok()
+            }
+        }
+    };
+}
+
+/// Implements poem-openapi's `Type` alone, for a type that is never JSON: a
+/// multipart body with files, read through `MultipartForm`.
+#[macro_export]
+macro_rules! documented_type {
+    ($ty:ty, $name:literal, $schema:expr) => {
         impl ::poem_openapi::types::Type for $ty {
             const IS_REQUIRED: bool = true;
             type RawValueType = Self;
@@ -68,21 +92,6 @@ macro_rules! documented {
 
             fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
                 Box::new(self.as_raw_value().into_iter())
-            }
-        }
-
-        impl ::poem_openapi::types::ParseFromJSON for $ty {
-            fn parse_from_json(
-                value: Option<::serde_json::Value>,
-            ) -> ::poem_openapi::types::ParseResult<Self> {
-                ::serde_json::from_value(value.unwrap_or_default())
-                    .map_err(::poem_openapi::types::ParseError::custom)
-            }
-        }
-
-        impl ::poem_openapi::types::ToJSON for $ty {
-            fn to_json(&self) -> Option<::serde_json::Value> {
-                ::serde_json::to_value(self).ok()
             }
         }
     };

@@ -251,8 +251,18 @@ fn work(queue: &Mutex<Receiver<Vec<(String, String)>>>) -> Result<Formatted> {
 /// a contract that never uses (say) a pattern does not get an unused import.
 pub fn imports(body: &str, candidates: &[(&str, &str)]) -> String {
     let mut out = String::new();
+    // A needle counts where it starts a word: `JsonBody<` is not in
+    // `OptionalJsonBody<`.
+    let starts_word = |needle: &str| {
+        body.match_indices(needle).any(|(i, _)| {
+            !body[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    };
     for (needle, import) in candidates {
-        if body.contains(needle) {
+        if starts_word(needle) {
             out.push_str(import);
             out.push('\n');
         }
@@ -263,6 +273,22 @@ pub fn imports(body: &str, candidates: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_import_follows_whole_names_only() {
+        let candidates = [
+            ("JsonBody<", "use a::JsonBody;"),
+            ("OptionalJsonBody<", "use a::OptionalJsonBody;"),
+        ];
+        assert_eq!(
+            imports("body: OptionalJsonBody<T>", &candidates),
+            "use a::OptionalJsonBody;\n"
+        );
+        assert_eq!(
+            imports("a: JsonBody<T>, b: OptionalJsonBody<T>", &candidates),
+            "use a::JsonBody;\nuse a::OptionalJsonBody;\n"
+        );
+    }
 
     #[test]
     fn a_batch_formats_as_standard_input_does() {

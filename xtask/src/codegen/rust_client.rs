@@ -40,6 +40,23 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
     out.line("pub fn user_agent(self, user_agent: impl Into<String>) -> Self { Builder(self.0.user_agent(user_agent)) }");
     out.line("/// Sends `Authorization: Bearer <token>` from this provider with every call.");
     out.line("pub fn bearer(self, provider: impl TokenProvider + 'static) -> Self { Builder(self.0.bearer(provider)) }");
+    let key_schemes: Vec<&str> = api
+        .security_schemes
+        .iter()
+        .filter(|s| matches!(s.kind, SchemeKind::ApiKey { .. }))
+        .map(|s| s.name.as_str())
+        .collect();
+    if !key_schemes.is_empty() {
+        out.line(&format!(
+            "/// The key for an `apiKey` scheme of the contract ({}), sent where the scheme says with the calls that need it.",
+            key_schemes
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        out.line("pub fn api_key(self, scheme: &str, provider: impl TokenProvider + 'static) -> Self { Builder(self.0.api_key(scheme, provider)) }");
+    }
     out.line(
         "pub fn build(self) -> Result<Client, Error> { Ok(Client { config: self.0.build()? }) }",
     );
@@ -60,16 +77,28 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
     out.line("pub fn builder(base_url: impl Into<String>) -> Builder { Builder(ClientBuilder::new(base_url, DEFAULT_USER_AGENT)) }");
     out.blank();
     for op in &api.operations {
-        method(&mut out, op);
+        method(&mut out, api, op);
     }
     out.line("}");
     Ok(out.finish())
 }
 
-fn method(out: &mut Code, op: &Operation) {
+fn method(out: &mut Code, api: &Api, op: &Operation) {
     let name = snake_case(&op.id);
     let ty = pascal_case(&op.id);
     operation_docs(out, op);
+    // An `apiKey` scheme's key: the scheme, and the name and place it goes by.
+    let key = match &op.security {
+        Security::ApiKey { scheme } => api
+            .security_schemes
+            .iter()
+            .find(|s| &s.name == scheme)
+            .and_then(|s| match &s.kind {
+                SchemeKind::ApiKey { name, location } => Some((scheme, name, *location)),
+                _ => None,
+            }),
+        _ => None,
+    };
     let req = if op.params.is_empty() && op.body.is_none() {
         "_req"
     } else {
@@ -106,6 +135,7 @@ fn method(out: &mut Code, op: &Operation) {
         .filter(|p| p.location == Location::Cookie)
         .collect();
     let adds_more = !queries.is_empty()
+        || key.is_some()
         || !cookies.is_empty()
         || op.body.is_some()
         || op.params.iter().any(|p| p.location == Location::Header);
@@ -118,8 +148,39 @@ fn method(out: &mut Code, op: &Operation) {
         name_value_pairs(out, "query", &queries);
         out.line("request = request.query(&query);");
     }
-    if !cookies.is_empty() {
-        name_value_pairs(out, "cookies", &cookies);
+    let key_lookup = |scheme: &str| {
+        format!(
+            "if let Some(key) = self.config.api_key({}).await",
+            rust_str(scheme)
+        )
+    };
+    match key {
+        Some((scheme, name, Location::Query)) => out.line(&format!(
+            "{} {{ request = request.query(&[({}, key)]); }}",
+            key_lookup(scheme),
+            rust_str(name)
+        )),
+        Some((scheme, name, Location::Header)) => out.line(&format!(
+            "{} {{ request = request.header({}, key); }}",
+            key_lookup(scheme),
+            rust_str(name)
+        )),
+        _ => {}
+    }
+    let cookie_key = key.filter(|(_, _, location)| *location == Location::Cookie);
+    if !cookies.is_empty() || cookie_key.is_some() {
+        if cookies.is_empty() {
+            out.line("let cookies: Vec<(&str, String)> = Vec::new();");
+        } else {
+            name_value_pairs(out, "cookies", &cookies);
+        }
+        if let Some((scheme, name, _)) = cookie_key {
+            out.line(&format!(
+                "let cookies = {{ let mut cookies = cookies; {} {{ cookies.push(({}, key)); }} cookies }};",
+                key_lookup(scheme),
+                rust_str(name)
+            ));
+        }
         out.line("if let Some(cookie) = keel_runtime::client::cookie_header(&cookies) { request = request.header(\"cookie\", cookie); }");
     }
     for p in op.params.iter().filter(|p| p.location == Location::Header) {
@@ -142,6 +203,15 @@ fn method(out: &mut Code, op: &Operation) {
             BodyMedia::Form => {
                 out.line("request = keel_runtime::client::form(request, &req.body)?;")
             }
+            BodyMedia::Multipart if !body.required => out.line(
+                "if let Some(body) = &req.body { request = keel_runtime::client::multipart(request, body)?; }",
+            ),
+            BodyMedia::Multipart => {
+                out.line("request = keel_runtime::client::multipart(request, &req.body)?;")
+            }
+            BodyMedia::Binary => out.line(
+                "request = request.header(\"content-type\", \"application/octet-stream\").body(req.body.clone());",
+            ),
         }
     }
     out.line("let received = Received::read(request.send().await?).await?;");
@@ -165,16 +235,20 @@ fn method(out: &mut Code, op: &Operation) {
             })
             .collect();
         let carries_status = response.status.carries_status();
+        let decode = match &response.content {
+            Some((_, schema)) if schema.is_bytes() => "received.bytes()",
+            _ => "received.json()?",
+        };
         let value = match (&response.content, headers.is_empty() && !carries_status) {
             (None, true) => format!("{ty}Response::{variant}"),
-            (Some(_), true) => format!("{ty}Response::{variant}(received.json()?)"),
+            (Some(_), true) => format!("{ty}Response::{variant}({decode})"),
             (content, false) => {
                 let mut fields = Vec::new();
                 if carries_status {
                     fields.push("status".to_owned());
                 }
                 if content.is_some() {
-                    fields.push("body: received.json()?".to_owned());
+                    fields.push(format!("body: {decode}"));
                 }
                 fields.extend(headers);
                 format!("{ty}Response::{variant} {{ {} }}", fields.join(", "))

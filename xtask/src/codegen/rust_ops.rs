@@ -110,6 +110,9 @@ pub fn operation_docs(out: &mut Code, op: &Operation) {
     out.line("///");
     match &op.security {
         Security::Public => out.line("/// Public: no access token needed."),
+        Security::ApiKey { scheme } => out.line(&format!(
+            "/// Needs a key of the `{scheme}` API key scheme."
+        )),
         Security::Bearer { scopes, .. } if scopes.is_empty() => {
             out.line("/// Needs an access token.")
         }
@@ -181,9 +184,9 @@ pub fn request_struct(out: &mut Code, op: &Operation) -> Result<()> {
             Some(body.description.as_deref().unwrap_or("The request body.")),
         );
         if body.required {
-            out.line(&format!("pub body: {},", rust_type(&body.schema)));
+            out.line(&format!("pub body: {},", body_type(&body.schema)));
         } else {
-            out.line(&format!("pub body: Option<{}>,", rust_type(&body.schema)));
+            out.line(&format!("pub body: Option<{}>,", body_type(&body.schema)));
         }
     }
     out.line("}");
@@ -266,6 +269,16 @@ pub fn variant_name(status: Status) -> String {
     reason.to_owned()
 }
 
+/// The Rust type of a whole body: raw bytes (`application/octet-stream`
+/// uploads, downloads) are `Vec<u8>`, anything else its schema's type.
+pub fn body_type(schema: &Schema) -> String {
+    if schema.is_bytes() {
+        "Vec<u8>".to_owned()
+    } else {
+        rust_type(schema)
+    }
+}
+
 pub fn header_type(header: &Header) -> String {
     let ty = rust_type(&header.schema);
     if header.required {
@@ -296,7 +309,7 @@ pub fn response_enum(out: &mut Code, op: &Operation) {
             response.headers.is_empty() && !carries_status,
         ) {
             (None, true) => out.line(&format!("{variant},")),
-            (Some((_, schema)), true) => out.line(&format!("{variant}({}),", rust_type(schema))),
+            (Some((_, schema)), true) => out.line(&format!("{variant}({}),", body_type(schema))),
             (content, false) => {
                 out.line(&format!("{variant} {{"));
                 if carries_status {
@@ -304,7 +317,7 @@ pub fn response_enum(out: &mut Code, op: &Operation) {
                     out.line("status: u16,");
                 }
                 if let Some((_, schema)) = content {
-                    out.line(&format!("body: {},", rust_type(schema)));
+                    out.line(&format!("body: {},", body_type(schema)));
                 }
                 for header in &response.headers {
                     let doc = match &header.description {

@@ -88,7 +88,7 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
         .iter()
         .flat_map(|op| match &op.security {
             Security::Bearer { scopes, .. } => scopes.as_slice(),
-            Security::Public => &[],
+            Security::Public | Security::ApiKey { .. } => &[],
         })
         .map(String::as_str)
         .collect();
@@ -288,6 +288,36 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
     for op in &ops {
         payload_enum(&mut body, op);
         reply_enum(&mut body, op);
+        if let Security::ApiKey { scheme } = &op.security
+            && let Some(SchemeKind::ApiKey { name, location }) = api
+                .security_schemes
+                .iter()
+                .find(|s| &s.name == scheme)
+                .map(|s| &s.kind)
+        {
+            let ty = pascal_case(&op.id);
+            let key_in = match location {
+                Location::Query => "Query",
+                Location::Cookie => "Cookie",
+                Location::Header | Location::Path => "Header",
+            };
+            body.line(&format!("/// Where `{}` finds its API key.", op.id));
+            body.line("#[doc(hidden)]");
+            body.line(&format!("pub struct {ty}Key;"));
+            body.line(&format!(
+                "impl keel_runtime::server::RequiredKey for {ty}Key {{"
+            ));
+            body.line(&format!(
+                "const SCHEME: &'static str = {};",
+                rust_str(scheme)
+            ));
+            body.line(&format!("const NAME: &'static str = {};", rust_str(name)));
+            body.line(&format!(
+                "const IN: keel_runtime::server::KeyIn = keel_runtime::server::KeyIn::{key_in};"
+            ));
+            body.line("}");
+            body.blank();
+        }
         if let Security::Bearer { scheme, scopes } = &op.security {
             let ty = pascal_case(&op.id);
             body.line(&format!("/// The scopes `{}` requires.", op.id));
@@ -308,6 +338,14 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
+            if let Some(SchemeKind::OAuth2(flows)) = api
+                .security_schemes
+                .iter()
+                .find(|s| &s.name == scheme)
+                .map(|s| &s.kind)
+            {
+                oauth2_scheme(&mut body, flows);
+            }
             body.line("}");
             body.blank();
         }
@@ -338,12 +376,20 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             ("Cookie<", "use poem_openapi::param::Cookie;"),
             ("JsonBody<", "use keel_runtime::server::JsonBody;"),
             ("FormBody<", "use keel_runtime::server::FormBody;"),
+            ("MultipartBody<", "use keel_runtime::server::MultipartBody;"),
+            (
+                "OptionalMultipartBody<",
+                "use keel_runtime::server::OptionalMultipartBody;",
+            ),
+            ("Binary<", "use poem_openapi::payload::Binary;"),
+            ("BytesBody", "use keel_runtime::server::BytesBody;"),
             (
                 "OptionalJsonBody<",
                 "use keel_runtime::server::OptionalJsonBody;",
             ),
             ("JsonReply<", "use keel_runtime::server::JsonReply;"),
             ("Bearer<", "use keel_runtime::server::Bearer;"),
+            ("ApiKey<", "use keel_runtime::server::ApiKey;"),
         ],
     ));
     out.push_str("use keel_runtime::server::RequestContext;\n");
@@ -360,6 +406,45 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
     out.push('\n');
     out.push_str(&body);
     Ok(out)
+}
+
+/// `security_scheme()` for an `oauth2` scheme: its flows, as the contract
+/// declares them.
+fn oauth2_scheme(out: &mut Code, flows: &[OAuthFlow]) {
+    let opt = |value: &Option<String>| match value {
+        Some(v) => format!("Some({})", rust_str(v)),
+        None => "None".to_owned(),
+    };
+    out.line("fn security_scheme() -> poem_openapi::registry::MetaSecurityScheme {");
+    out.line("use poem_openapi::registry::{MetaOAuthFlow, MetaOAuthFlows, MetaOAuthScope};");
+    out.line("keel_runtime::server::oauth2_scheme(MetaOAuthFlows {");
+    for kind in SchemeKind::FLOWS {
+        let field = snake_case(kind);
+        let Some(flow) = flows.iter().find(|f| f.kind == kind) else {
+            out.line(&format!("{field}: None,"));
+            continue;
+        };
+        let scopes: Vec<String> = flow
+            .scopes
+            .iter()
+            .map(|(name, description)| {
+                format!(
+                    "MetaOAuthScope {{ name: {}, description: Some({}) }}",
+                    rust_str(name),
+                    rust_str(description)
+                )
+            })
+            .collect();
+        out.line(&format!(
+            "{field}: Some(MetaOAuthFlow {{ authorization_url: {}, token_url: {}, refresh_url: {}, scopes: vec![{}] }}),",
+            opt(&flow.authorization_url),
+            opt(&flow.token_url),
+            opt(&flow.refresh_url),
+            scopes.join(", ")
+        ));
+    }
+    out.line("})");
+    out.line("}");
 }
 
 /// A body offered in several media types: one variant per type.
@@ -383,6 +468,8 @@ fn payload_enum(out: &mut Code, op: &Operation) {
         let (variant, payload) = match media {
             BodyMedia::Json => ("Json", "JsonBody"),
             BodyMedia::Form => ("Form", "FormBody"),
+            BodyMedia::Multipart => ("Multipart", "MultipartBody"),
+            BodyMedia::Binary => unreachable!("a binary body has one media type"),
         };
         out.line(&format!("{variant}({payload}<{inner}>),"));
     }
@@ -395,6 +482,8 @@ fn payload_enum(out: &mut Code, op: &Operation) {
         let variant = match media {
             BodyMedia::Json => "Json",
             BodyMedia::Form => "Form",
+            BodyMedia::Multipart => "Multipart",
+            BodyMedia::Binary => unreachable!("a binary body has one media type"),
         };
         out.line(&format!("{ty}Payload::{variant}(body) => body.0,"));
     }
@@ -435,7 +524,11 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             fields.push("poem::http::StatusCode".to_owned());
         }
         if let Some((_, schema)) = &response.content {
-            fields.push(format!("JsonReply<{}>", rust_type(schema)));
+            if schema.is_bytes() {
+                fields.push("Binary<Vec<u8>>".to_owned());
+            } else {
+                fields.push(format!("JsonReply<{}>", rust_type(schema)));
+            }
         }
         for header in &response.headers {
             fields.push(format!(
@@ -465,10 +558,14 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             .map(|h| header_snake_case(&h.name))
             .collect();
         let carries_status = response.status.carries_status();
+        let wrap = match &response.content {
+            Some((_, schema)) if schema.is_bytes() => "Binary(body)",
+            _ => "JsonReply(body)",
+        };
         let line = match (&response.content, headers.is_empty() && !carries_status) {
             (None, true) => format!("{ty}Response::{variant} => {ty}Reply::{variant},"),
             (Some(_), true) => {
-                format!("{ty}Response::{variant}(body) => {ty}Reply::{variant}(JsonReply(body)),")
+                format!("{ty}Response::{variant}(body) => {ty}Reply::{variant}({wrap}),")
             }
             (content, false) => {
                 let mut bind = Vec::new();
@@ -480,7 +577,7 @@ fn reply_enum(out: &mut Code, op: &Operation) {
                 }
                 if content.is_some() {
                     bind.push("body".to_owned());
-                    args.push("JsonReply(body)".to_owned());
+                    args.push(wrap.to_owned());
                 }
                 bind.extend(headers.iter().cloned());
                 args.extend(headers.iter().cloned());
@@ -552,6 +649,9 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
             ));
         }
     }
+    if let Security::ApiKey { .. } = &op.security {
+        out.line(&format!("auth: ApiKey<{ty}Key>,"));
+    }
     let mut fields = Vec::new();
     // poem-openapi binds path arguments to path variables by position, so path
     // parameters come first, in the order the path names them.
@@ -617,6 +717,11 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
             }
             [BodyMedia::Json] => out.line(&format!("body: JsonBody<{ty}>,")),
             [BodyMedia::Form] => out.line(&format!("body: FormBody<{ty}>,")),
+            [BodyMedia::Multipart] if !body.required => {
+                out.line(&format!("body: OptionalMultipartBody<{ty}>,"))
+            }
+            [BodyMedia::Multipart] => out.line(&format!("body: MultipartBody<{ty}>,")),
+            [BodyMedia::Binary] => out.line("body: BytesBody,"),
             // Several media types: poem-openapi picks by `Content-Type`.
             _ => out.line(&format!("body: {}Payload,", pascal_case(&op.id))),
         }
@@ -637,7 +742,9 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
         fields.join(", ")
     ));
     let ctx = match &op.security {
-        Security::Bearer { .. } => "RequestContext::from_request(http).with_principal(auth.0)",
+        Security::Bearer { .. } | Security::ApiKey { .. } => {
+            "RequestContext::from_request(http).with_principal(auth.0)"
+        }
         Security::Public => "RequestContext::from_request(http)",
     };
     out.line(&format!("Ok(self.service.{name}({ctx}, req).await.into())"));

@@ -98,9 +98,16 @@ fn object_type(
     }
     pattern_statics(out, &patterns);
 
+    // An object with files is never JSON: it travels as multipart only, through
+    // its `MultipartForm` impl, so it has no serde derives.
+    let json = !object.has_files();
     doc_lines(out, schema.description.as_deref());
-    out.line("#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]");
-    if object.deny_unknown {
+    if json {
+        out.line("#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]");
+    } else {
+        out.line("#[derive(Debug, Clone, PartialEq)]");
+    }
+    if object.deny_unknown && json {
         out.line("#[serde(deny_unknown_fields)]");
     }
     out.line(&format!("pub struct {name} {{"));
@@ -113,7 +120,9 @@ fn object_type(
             serde_attr.push_str(", ");
             serde_attr.push_str(extra);
         }
-        out.line(&format!("#[serde({serde_attr})]"));
+        if json {
+            out.line(&format!("#[serde({serde_attr})]"));
+        }
         out.line(&format!("pub {rust}: {ty},"));
     }
     if let Some(values) = &object.additional {
@@ -144,7 +153,7 @@ fn object_type(
         ),
         None => String::new(),
     };
-    documented(
+    documented_as(
         out,
         name,
         &format!(
@@ -152,10 +161,80 @@ fn object_type(
             properties.join(", "),
             required.join(", ")
         ),
+        if json {
+            "documented"
+        } else {
+            "documented_type"
+        },
     );
 
     validate_impl(out, name, &checks);
+    if api.multipart_schemas().contains(name.as_str()) {
+        multipart_impl(out, name, object);
+    }
     Ok(())
+}
+
+/// `MultipartForm`: one part per property, a list as repeated parts. Files go
+/// as they are; every other value as `Part::value` writes it.
+fn multipart_impl(out: &mut Code, name: &str, object: &ObjectSchema) {
+    let mut reads = Vec::new();
+    let mut writes = Vec::new();
+    for field in &object.fields {
+        let rust = snake_case(&field.json_name);
+        let json = rust_str(&field.json_name);
+        let array = matches!(field.schema.ty, Type::Array(_));
+        let (kind, constructor) = if field.schema.is_file() {
+            ("file", "Part::file")
+        } else {
+            ("value", "Part::value")
+        };
+        let read = match (field.required, array) {
+            (true, false) => format!("{kind}({json})"),
+            (true, true) => format!("{kind}s({json})"),
+            (false, false) => format!("optional_{kind}({json})"),
+            (false, true) => format!("optional_{kind}s({json})"),
+        };
+        reads.push(format!("{rust}: parts.{read}?,"));
+        writes.push(match (field.required, array) {
+            (true, false) => format!("parts.push({constructor}({json}, &self.{rust}));"),
+            (true, true) => format!(
+                "parts.extend(self.{rust}.iter().map(|item| {constructor}({json}, item)));"
+            ),
+            (false, false) => format!(
+                "if let Some(value) = &self.{rust} {{ parts.push({constructor}({json}, value)); }}"
+            ),
+            (false, true) => format!(
+                "parts.extend(self.{rust}.iter().flatten().map(|item| {constructor}({json}, item)));"
+            ),
+        });
+    }
+    out.line(&format!(
+        "impl keel_runtime::multipart::MultipartForm for {name} {{"
+    ));
+    out.line(&format!(
+        "fn from_parts({}parts: keel_runtime::multipart::Parts) -> Result<Self, keel_runtime::multipart::PartError> {{",
+        if reads.is_empty() { "" } else { "mut " }
+    ));
+    out.line(&format!("Ok({name} {{"));
+    for read in reads {
+        out.line(&read);
+    }
+    out.line("})");
+    out.line("}");
+    out.line("fn to_parts(&self) -> Vec<keel_runtime::multipart::Part> {");
+    out.line("use keel_runtime::multipart::Part;");
+    out.line(&format!(
+        "let {}parts = Vec::new();",
+        if writes.is_empty() { "" } else { "mut " }
+    ));
+    for write in writes {
+        out.line(&write);
+    }
+    out.line("parts");
+    out.line("}");
+    out.line("}");
+    out.blank();
 }
 
 /// Whether a field of this schema in `owner` leads back to `owner` without a
@@ -200,6 +279,11 @@ fn is_recursive(api: &Api, owner: &str, schema: &Schema) -> bool {
 /// `keel_runtime::documented!`: poem-openapi learns the type's schema from the
 /// contract (see `keel_runtime::server::schema`).
 fn documented(out: &mut Code, name: &str, schema: &str) {
+    documented_as(out, name, schema, "documented");
+}
+
+/// `macro_name` is `documented_type` for a type poem-openapi never reads as JSON.
+fn documented_as(out: &mut Code, name: &str, schema: &str, macro_name: &str) {
     let registry = if schema.contains("registry") {
         "registry"
     } else {
@@ -207,7 +291,7 @@ fn documented(out: &mut Code, name: &str, schema: &str) {
     };
     out.line("#[cfg(feature = \"server\")]");
     out.line(&format!(
-        "keel_runtime::documented!({name}, {}, |{registry}| {{ use keel_runtime::server::schema::*; {schema} }});",
+        "keel_runtime::{macro_name}!({name}, {}, |{registry}| {{ use keel_runtime::server::schema::*; {schema} }});",
         rust_str(name)
     ));
     out.blank();
@@ -242,6 +326,7 @@ fn meta_schema(api: &Api, schema: &Schema) -> String {
                 StringFormat::Email => Some("email"),
                 StringFormat::Uri => Some("uri"),
                 StringFormat::Byte => Some("byte"),
+                StringFormat::Binary => Some("binary"),
             },
         ),
         Type::Integer(IntFormat::Int32) => ("integer", Some("int32")),
@@ -343,6 +428,7 @@ pub fn rust_type(schema: &Schema) -> String {
         Type::Number(NumberFormat::Double) => "f64".into(),
         Type::Boolean => "bool".into(),
         Type::String(StringFormat::Byte) => "Base64".into(),
+        Type::String(StringFormat::Binary) => "keel_runtime::File".into(),
         Type::Any => "serde_json::Value".into(),
         Type::Map(values) => {
             let value = rust_type(values);

@@ -120,6 +120,7 @@ fn property_key(name: &str) -> String {
 fn ts_type(schema: &Schema) -> String {
     let base = match &schema.ty {
         Type::Named(name) => name.clone(),
+        Type::String(StringFormat::Binary) => "BinaryFile".into(),
         Type::String(_) => "string".into(),
         Type::Integer(_) | Type::Number(_) => "number".into(),
         Type::Boolean => "boolean".into(),
@@ -290,7 +291,19 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{header}\n");
     out.push_str("export * from \"./runtime.js\";\n");
-    out.push_str("import type { CallOptions, ClientOptions, Failure, ResponseHeaders } from \"./runtime.js\";\n\n");
+    let sends_files = api
+        .schemas
+        .iter()
+        .any(|s| matches!(&s.kind, SchemaKind::Object(o) if o.has_files()))
+        || api
+            .operations
+            .iter()
+            .any(|op| op.body.as_ref().is_some_and(|b| b.schema.is_bytes()));
+    if sends_files {
+        out.push_str("import type { BinaryFile, CallOptions, ClientOptions, Failure, ResponseHeaders } from \"./runtime.js\";\n\n");
+    } else {
+        out.push_str("import type { CallOptions, ClientOptions, Failure, ResponseHeaders } from \"./runtime.js\";\n\n");
+    }
 
     for schema in &api.schemas {
         doc(&mut out, "", schema.description.as_deref());
@@ -410,11 +423,13 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
                 }
             }
             if let Some((_, schema)) = &response.content {
-                parts.push(format!(
-                    "{}: {}",
-                    if ok { "data" } else { "error" },
+                // A download arrives as bytes; `BinaryFile` is what is sent.
+                let ty = if schema.is_bytes() {
+                    "Uint8Array".to_owned()
+                } else {
                     ts_type(schema)
-                ));
+                };
+                parts.push(format!("{}: {ty}", if ok { "data" } else { "error" }));
             }
             for header in &response.headers {
                 let optional = if header.required { "" } else { "?" };
@@ -530,6 +545,9 @@ pub fn index_js(api: &Api, header: &str) -> String {
             let mut entry = Map::new();
             if let Some((_, schema)) = &response.content {
                 entry.insert("body".into(), descriptor(schema));
+                if schema.is_bytes() {
+                    entry.insert("binary".into(), Value::Bool(true));
+                }
             }
             if !response.headers.is_empty() {
                 let headers: Vec<Value> = response
@@ -620,6 +638,20 @@ pub fn index_js(api: &Api, header: &str) -> String {
         if !cookies.is_empty() {
             let _ = writeln!(out, "          cookies: [{}],", cookies.join(", "));
         }
+        if let Security::ApiKey { scheme } = &op.security
+            && let Some(SchemeKind::ApiKey { name, location }) = api
+                .security_schemes
+                .iter()
+                .find(|s| &s.name == scheme)
+                .map(|s| &s.kind)
+        {
+            let key_in = match location {
+                Location::Query => "query",
+                Location::Cookie => "cookie",
+                Location::Header | Location::Path => "header",
+            };
+            let _ = writeln!(out, "          apiKey: {},", json!([scheme, key_in, name]));
+        }
         if headers.is_empty() {
             out.push_str("          headers: {},\n");
         } else {
@@ -631,8 +663,11 @@ pub fn index_js(api: &Api, header: &str) -> String {
         }
         if let Some(body) = &op.body {
             out.push_str("          body: params.body,\n");
-            if body.preferred() == BodyMedia::Form {
-                out.push_str("          form: true,\n");
+            match body.preferred() {
+                BodyMedia::Form => out.push_str("          form: true,\n"),
+                BodyMedia::Multipart => out.push_str("          multipart: true,\n"),
+                BodyMedia::Binary => out.push_str("          binary: true,\n"),
+                BodyMedia::Json => {}
             }
         }
         let _ = writeln!(out, "          responses: RESPONSES.{name},");

@@ -43,6 +43,9 @@ const SCHEMA_ANNOTATIONS: &[&str] = &[
     "$comment",
     "readOnly",
     "writeOnly",
+    // How the schema reads as XML: only XML media types use it, and those are
+    // refused where they appear.
+    "xml",
 ];
 
 pub fn load(document: &Value) -> Result<Api> {
@@ -79,6 +82,8 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
         in_progress: BTreeSet::new(),
         merging: BTreeSet::new(),
         bearer_schemes: BTreeSet::new(),
+        api_key_schemes: BTreeSet::new(),
+        oauth_scopes: BTreeMap::new(),
         house_rules,
         default_security: if house_rules {
             None
@@ -86,20 +91,62 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
             Some(Security::Public)
         },
     };
+    let mut security_schemes = Vec::new();
     if let Some(schemes) = root
         .child("components")
         .and_then(|c| c.child("securitySchemes"))
     {
         for (name, scheme) in schemes.entries()? {
-            scheme.check_keys(&["type", "scheme", "bearerFormat", "description"])?;
-            let is_bearer = scheme.opt_str("type")? == Some("http")
-                && scheme
-                    .opt_str("scheme")?
-                    .is_some_and(|s| s.eq_ignore_ascii_case("bearer"));
-            if !is_bearer {
-                return Err(scheme.error(format!("security scheme `{name}` is not supported yet: only `type: http, scheme: bearer`")));
-            }
+            let kind = match scheme.opt_str("type")? {
+                Some("oauth2") => {
+                    scheme.check_keys(&["type", "flows", "description"])?;
+                    let flows = oauth_flows(&scheme.req("flows")?)?;
+                    let scopes = flows
+                        .iter()
+                        .flat_map(|f| f.scopes.iter().map(|(s, _)| s.clone()))
+                        .collect();
+                    loader.oauth_scopes.insert(name.to_owned(), scopes);
+                    SchemeKind::OAuth2(flows)
+                }
+                Some("apiKey") => {
+                    scheme.check_keys(&["type", "name", "in", "description"])?;
+                    let location = match scheme.req_str("in")? {
+                        "header" => Location::Header,
+                        "query" => Location::Query,
+                        "cookie" => Location::Cookie,
+                        other => {
+                            return Err(scheme.child("in").unwrap().error(format!(
+                                "an `apiKey` is `in: header`, `query` or `cookie`, not `{other}`"
+                            )));
+                        }
+                    };
+                    loader.api_key_schemes.insert(name.to_owned());
+                    security_schemes.push(SecurityScheme {
+                        name: name.to_owned(),
+                        kind: SchemeKind::ApiKey {
+                            name: scheme.req_str("name")?.to_owned(),
+                            location,
+                        },
+                    });
+                    continue;
+                }
+                Some("http")
+                    if scheme
+                        .opt_str("scheme")?
+                        .is_some_and(|s| s.eq_ignore_ascii_case("bearer")) =>
+                {
+                    scheme.check_keys(&["type", "scheme", "bearerFormat", "description"])?;
+                    SchemeKind::Bearer
+                }
+                _ => {
+                    return Err(scheme.error(format!("security scheme `{name}` is not supported yet: only `type: http, scheme: bearer`, `type: oauth2` and `type: apiKey`")));
+                }
+            };
             loader.bearer_schemes.insert(name.to_owned());
+            security_schemes.push(SecurityScheme {
+                name: name.to_owned(),
+                kind,
+            });
         }
     }
     if let Some(security) = root.child("security") {
@@ -216,6 +263,7 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
     }
     check_discriminators(&schemas, &loader.hoisted_from)?;
     split_read_write(&mut schemas, &mut operations)?;
+    check_files(&schemas, &operations, &loader.hoisted_from)?;
     schemas.sort_by(|a, b| a.name.cmp(&b.name));
     events.sort_by(|a, b| (&a.name, a.version).cmp(&(&b.name, b.version)));
 
@@ -226,6 +274,7 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
         schemas,
         operations,
         events,
+        security_schemes,
     })
 }
 
@@ -271,6 +320,43 @@ fn event(marker: &Node<'_>, schema: &str, kind: &SchemaKind, seen: &[Event]) -> 
     })
 }
 
+/// An `oauth2` scheme's `flows`: each with the URLs its kind requires.
+fn oauth_flows(node: &Node) -> Result<Vec<OAuthFlow>> {
+    node.check_keys(&SchemeKind::FLOWS)?;
+    let mut flows = Vec::new();
+    for kind in SchemeKind::FLOWS {
+        let Some(flow) = node.child(kind) else {
+            continue;
+        };
+        flow.check_keys(&["authorizationUrl", "tokenUrl", "refreshUrl", "scopes"])?;
+        let url = |key: &str, required: bool| -> Result<Option<String>> {
+            if required {
+                flow.req_str(key).map(|u| Some(u.to_owned()))
+            } else {
+                flow.opt_str(key).map(|u| u.map(str::to_owned))
+            }
+        };
+        let mut scopes = Vec::new();
+        for (scope, description) in flow.req("scopes")?.entries()? {
+            scopes.push((scope.to_owned(), description.as_str()?.to_owned()));
+        }
+        flows.push(OAuthFlow {
+            kind,
+            authorization_url: url(
+                "authorizationUrl",
+                matches!(kind, "implicit" | "authorizationCode"),
+            )?,
+            token_url: url("tokenUrl", kind != "implicit")?,
+            refresh_url: url("refreshUrl", false)?,
+            scopes,
+        });
+    }
+    if flows.is_empty() {
+        return Err(node.error("an `oauth2` scheme needs at least one flow".into()));
+    }
+    Ok(flows)
+}
+
 /// Every variant of a discriminated union must declare the discriminator as a
 /// required property, so that it serializes with it and TypeScript can narrow
 /// on it. Checked once every schema is loaded, because a variant's properties
@@ -309,6 +395,146 @@ fn check_discriminators(
         }
     }
     Ok(())
+}
+
+/// Files (`format: binary`) are bytes, which JSON, forms, parameters and
+/// headers cannot carry: a file may only be a property of an object sent as
+/// `multipart/form-data` (or an array of files there), and such an object only
+/// that. A multipart object's other properties must be something a part can
+/// hold: scalars, enums, objects (as JSON parts) and arrays of these.
+fn check_files(
+    schemas: &[NamedSchema],
+    operations: &[Operation],
+    hoisted_from: &BTreeMap<String, String>,
+) -> Result<()> {
+    let with_files: BTreeSet<&str> = schemas
+        .iter()
+        .filter(|s| matches!(&s.kind, SchemaKind::Object(o) if o.has_files()))
+        .map(|s| s.name.as_str())
+        .collect();
+    fn leaks(schema: &Schema, with_files: &BTreeSet<&str>) -> bool {
+        match &schema.ty {
+            Type::String(StringFormat::Binary) => true,
+            Type::Named(name) => with_files.contains(name.as_str()),
+            Type::Array(inner) | Type::Map(inner) => leaks(inner, with_files),
+            _ => false,
+        }
+    }
+    const ONLY_MULTIPART: &str = "a file (`format: binary`) can only be a property of a `multipart/form-data` request body (or an array of files there), a whole `application/octet-stream` body or a whole response body of a non-JSON type, and an object with files only a multipart body";
+    let schema_at = |name: &str| {
+        hoisted_from
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| format!("/components/schemas/{name}"))
+    };
+    for schema in schemas {
+        let leaked = match &schema.kind {
+            SchemaKind::Object(o) => o
+                .fields
+                .iter()
+                .find(|f| !f.schema.is_file() && leaks(&f.schema, &with_files))
+                .map(|f| format!("/properties/{}", escape_pointer(&f.json_name))),
+            SchemaKind::Union(u) => u
+                .variants
+                .iter()
+                .any(|v| with_files.contains(v.schema.as_str()))
+                .then(String::new),
+            SchemaKind::Alias(inner) => leaks(inner, &with_files).then(String::new),
+            SchemaKind::StringEnum(_) | SchemaKind::IntEnum(_) => None,
+        };
+        if let Some(rest) = leaked {
+            return Err(ContractError {
+                pointer: format!("{}{rest}", schema_at(&schema.name)),
+                message: ONLY_MULTIPART.into(),
+            });
+        }
+    }
+    let by_name = |name: &str| schemas.iter().find(|s| s.name == name).map(|s| &s.kind);
+    for op in operations {
+        let at = format!("/paths/{}/{}", escape_pointer(&op.path), op.method.as_str());
+        let error = |rest: &str, message: String| ContractError {
+            pointer: format!("{at}{rest}"),
+            message,
+        };
+        if let Some(p) = op.params.iter().find(|p| leaks(&p.schema, &with_files)) {
+            return Err(error(
+                "/parameters",
+                format!("parameter `{}`: {ONLY_MULTIPART}", p.name),
+            ));
+        }
+        for r in &op.responses {
+            let body = r
+                .content
+                .as_ref()
+                .is_some_and(|(_, s)| !s.is_bytes() && leaks(s, &with_files));
+            if body || r.headers.iter().any(|h| leaks(&h.schema, &with_files)) {
+                return Err(error(
+                    &format!("/responses/{}", r.status),
+                    ONLY_MULTIPART.into(),
+                ));
+            }
+        }
+        let Some(body) = &op.body else {
+            continue;
+        };
+        let multipart = body.media.contains(&BodyMedia::Multipart);
+        let allowed = [[BodyMedia::Multipart], [BodyMedia::Binary]];
+        if leaks(&body.schema, &with_files) && !allowed.iter().any(|a| body.media == *a) {
+            return Err(error("/requestBody/content", ONLY_MULTIPART.into()));
+        }
+        if !multipart {
+            continue;
+        }
+        let at = "/requestBody/content/multipart~1form-data";
+        let object = match &body.schema.ty {
+            Type::Named(name) => match by_name(name) {
+                Some(SchemaKind::Object(object)) => object,
+                _ => {
+                    return Err(error(
+                        at,
+                        "a `multipart/form-data` body must be an object schema (one part per property)".into(),
+                    ));
+                }
+            },
+            _ => unreachable!("request bodies are named schemas"),
+        };
+        if object.additional.is_some() {
+            return Err(error(
+                at,
+                "a `multipart/form-data` body cannot have `additionalProperties`: each part must be a declared property".into(),
+            ));
+        }
+        for field in &object.fields {
+            let part = match &field.schema.ty {
+                Type::Array(items) => items,
+                _ => &field.schema,
+            };
+            let fits = match &part.ty {
+                Type::String(_) | Type::Integer(_) | Type::Number(_) | Type::Boolean => true,
+                Type::Named(name) => matches!(
+                    by_name(name),
+                    Some(
+                        SchemaKind::Object(_) | SchemaKind::StringEnum(_) | SchemaKind::IntEnum(_)
+                    )
+                ),
+                Type::Array(_) | Type::Map(_) | Type::Any => false,
+            };
+            if !fits || field.schema.nullable || part.nullable {
+                return Err(error(
+                    at,
+                    format!(
+                        "multipart property `{}` must be a file, a scalar, an enum or an object (sent as a JSON part), or an array of one of these, and not nullable: a part is sent or not",
+                        field.json_name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
 }
 
 /// Gives every schema with `readOnly` or `writeOnly` properties (and every
@@ -450,6 +676,10 @@ struct Loader<'a> {
     house_rules: bool,
     /// Names of the `http`/`bearer` security schemes.
     bearer_schemes: BTreeSet<String>,
+    /// Names of the `apiKey` schemes.
+    api_key_schemes: BTreeSet<String>,
+    /// The scopes each `oauth2` scheme declares: requirements may name no other.
+    oauth_scopes: BTreeMap<String, BTreeSet<String>>,
     /// The document's top-level `security`, for operations without their own.
     default_security: Option<Security>,
     /// Inline object and enum schemas, named after where they appear.
@@ -767,9 +997,11 @@ impl<'a> Loader<'a> {
             media.push(match *name {
                 "application/json" => BodyMedia::Json,
                 "application/x-www-form-urlencoded" => BodyMedia::Form,
+                "multipart/form-data" => BodyMedia::Multipart,
+                "application/octet-stream" => BodyMedia::Binary,
                 other => {
                     return Err(entry.error(format!(
-                        "request bodies of type `{other}` are not supported yet; use `application/json` or `application/x-www-form-urlencoded`"
+                        "request bodies of type `{other}` are not supported yet; use `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data`"
                     )));
                 }
             });
@@ -786,7 +1018,13 @@ impl<'a> Loader<'a> {
             }
         }
         let schema = schema.expect("at least one entry");
-        if !matches!(schema.ty, Type::Named(_)) {
+        if media.contains(&BodyMedia::Binary) {
+            if media.len() > 1 || !schema.is_bytes() {
+                return Err(content.error(
+                    "an `application/octet-stream` body is the one media type of its body, with the schema `type: string, format: binary`".into(),
+                ));
+            }
+        } else if !matches!(schema.ty, Type::Named(_)) {
             return Err(node.req("content")?.error(
                 "a request body schema must be an object schema (a `$ref` or an inline object)"
                     .into(),
@@ -797,9 +1035,9 @@ impl<'a> Loader<'a> {
         }
         // OpenAPI's default is optional.
         let required = node.opt_bool("required")?.unwrap_or(false);
-        if !required && media != [BodyMedia::Json] {
+        if !required && media != [BodyMedia::Json] && media != [BodyMedia::Multipart] {
             return Err(node.error(
-                "an optional request body must be `application/json` only; mark it `required: true`"
+                "an optional request body must be `application/json` or `multipart/form-data` only; mark it `required: true`"
                     .into(),
             ));
         }
@@ -868,8 +1106,17 @@ impl<'a> Loader<'a> {
                         pascal_case(&status.to_string())
                     ),
                 )?;
-                if media != "application/json" && media != "application/problem+json" {
-                    return Err(c.error(format!("responses of type `{media}` are not supported yet; use `application/json` or `application/problem+json`")));
+                // Bytes (a download) may be of any media type; JSON is JSON.
+                if media != "application/json"
+                    && media != "application/problem+json"
+                    && !schema.is_bytes()
+                {
+                    return Err(c.error(format!("responses of type `{media}` are not supported yet; use `application/json` or `application/problem+json`, or any type with the schema `type: string, format: binary`")));
+                }
+                if schema.is_bytes() && media.ends_with("json") {
+                    return Err(c.error(format!(
+                        "bytes (`format: binary`) cannot be `{media}`; name their media type (`application/octet-stream`, `image/png`, …)"
+                    )));
                 }
                 Some((media, schema))
             }
@@ -987,9 +1234,19 @@ impl<'a> Loader<'a> {
                         "a requirement naming several schemes at once is not supported yet".into(),
                     ));
                 };
+                if self.api_key_schemes.contains(*scheme) {
+                    if !scopes.items()?.is_empty() {
+                        return Err(scopes.error(format!(
+                            "`{scheme}` is an `apiKey` scheme: its requirements name no scopes"
+                        )));
+                    }
+                    return Ok(Security::ApiKey {
+                        scheme: (*scheme).to_owned(),
+                    });
+                }
                 if !self.bearer_schemes.contains(*scheme) {
                     return Err(requirement.error(format!(
-                        "`{scheme}` is not a bearer scheme of `components.securitySchemes`"
+                        "`{scheme}` is not a security scheme of `components.securitySchemes`"
                     )));
                 }
                 let scopes = scopes
@@ -997,6 +1254,13 @@ impl<'a> Loader<'a> {
                     .iter()
                     .map(|s| s.as_str().map(str::to_owned))
                     .collect::<Result<Vec<_>>>()?;
+                if let Some(declared) = self.oauth_scopes.get(*scheme)
+                    && let Some(unknown) = scopes.iter().find(|s| !declared.contains(*s))
+                {
+                    return Err(requirement.error(format!(
+                        "scope `{unknown}` is not declared by any flow of `{scheme}`"
+                    )));
+                }
                 Ok(Security::Bearer {
                     scheme: (*scheme).to_owned(),
                     scopes,
@@ -1370,6 +1634,7 @@ impl<'a> Loader<'a> {
                     Some("email") => StringFormat::Email,
                     Some("uri") => StringFormat::Uri,
                     Some("byte") => StringFormat::Byte,
+                    Some("binary") => StringFormat::Binary,
                     Some(other) => {
                         return Err(node
                             .child("format")
@@ -1377,6 +1642,12 @@ impl<'a> Loader<'a> {
                             .error(format!("string format `{other}` is not supported yet")));
                     }
                 };
+                if format == StringFormat::Binary && rules != Rules::default() {
+                    return Err(node.error(
+                        "a file (`format: binary`) takes no `minLength`, `maxLength` or `pattern`"
+                            .into(),
+                    ));
+                }
                 Type::String(format)
             }
             ["integer"] | ["number"] => {
@@ -1950,5 +2221,117 @@ mod tests {
             );
             assert!(err.message.contains(message), "{marker}: {err}");
         }
+    }
+
+    #[test]
+    fn files_travel_only_as_multipart_parts() {
+        let doc = |media: &str, extra: &str| {
+            format!(
+                "{HEAD}paths:\n  /a:\n    post:\n      operationId: postA\n      tags: [a]\n      requestBody:\n        required: true\n        content:\n          {media}:\n            schema: {{$ref: '#/components/schemas/Upload'}}\n      responses: {{'204': {{description: ok}}}}\ncomponents:\n  schemas:\n    Upload:\n      type: object\n      required: [file]\n      properties:\n        file: {{type: string, format: binary}}\n        pages: {{type: array, items: {{type: string, format: binary}}}}\n{extra}"
+            )
+        };
+        let api = load_yaml(&doc("multipart/form-data", "")).unwrap();
+        assert_eq!(
+            api.operations[0].body.as_ref().unwrap().media,
+            [BodyMedia::Multipart]
+        );
+        assert_eq!(
+            api.multipart_schemas().into_iter().collect::<Vec<_>>(),
+            ["Upload"]
+        );
+
+        let err = load_yaml(&doc("application/json", "")).unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1a/post/requestBody/content");
+        assert!(err.message.contains("multipart/form-data"), "{err}");
+        // An object with files, inside another object: JSON again.
+        let nested = "    Wrapper:\n      type: object\n      properties:\n        upload: {$ref: '#/components/schemas/Upload'}\n";
+        let err = load_yaml(&doc("multipart/form-data", nested)).unwrap_err();
+        assert_eq!(err.pointer, "/components/schemas/Wrapper/properties/upload");
+        // A part holds a value or a file, not a list of lists.
+        let deep = doc("multipart/form-data", "").replace(
+            "pages: {type: array, items: {type: string, format: binary}}",
+            "pages: {type: array, items: {type: array, items: {type: string}}}",
+        );
+        let err = load_yaml(&deep).unwrap_err();
+        assert_eq!(
+            err.pointer,
+            "/paths/~1a/post/requestBody/content/multipart~1form-data"
+        );
+        assert!(err.message.contains("`pages`"), "{err}");
+        // Bytes as a whole body, up or down, in a media type other than JSON.
+        let raw = format!(
+            "{HEAD}paths:\n  /a:\n    put:\n      operationId: putA\n      tags: [a]\n      requestBody:\n        required: true\n        content:\n          application/octet-stream:\n            schema: {{type: string, format: binary}}\n      responses:\n        '200':\n          description: ok\n          content:\n            image/png:\n              schema: {{type: string, format: binary}}\n"
+        );
+        let api = load_yaml(&raw).unwrap();
+        assert!(api.operations[0].body.as_ref().unwrap().schema.is_bytes());
+        let err = load_yaml(&raw.replace("image/png", "application/json")).unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1a/put/responses/200/content");
+        let err = load_yaml(&raw.replace("image/png", "text/csv").replace(
+            "content:\n            text/csv:\n              schema: {type: string, format: binary}",
+            "content:\n            text/csv:\n              schema: {type: string}",
+        ))
+        .unwrap_err();
+        assert!(
+            err.message.contains("`text/csv` are not supported"),
+            "{err}"
+        );
+        // Bytes have no characters to count.
+        let sized = doc("multipart/form-data", "")
+            .replace("format: binary}", "format: binary, maxLength: 9}");
+        assert!(
+            load_yaml(&sized)
+                .unwrap_err()
+                .message
+                .contains("no `minLength`")
+        );
+    }
+
+    #[test]
+    fn oauth2_scopes_must_be_declared_by_a_flow() {
+        let doc = |scope: &str| {
+            format!(
+                "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\nsecurity: [{{auth: ['{scope}']}}]\npaths: {{}}\ncomponents:\n  securitySchemes:\n    auth:\n      type: oauth2\n      flows:\n        implicit:\n          authorizationUrl: https://a.example/authorize\n          scopes: {{'pets:write': Change pets}}\n"
+            )
+        };
+        let api = load_yaml(&doc("pets:write")).unwrap();
+        let SchemeKind::OAuth2(flows) = &api.security_schemes[0].kind else {
+            panic!("{:?}", api.security_schemes)
+        };
+        assert_eq!(
+            (flows[0].kind, flows[0].token_url.as_deref()),
+            ("implicit", None)
+        );
+        let err = load_yaml(&doc("pets:read")).unwrap_err();
+        assert_eq!(err.pointer, "/security/0");
+        assert!(err.message.contains("`pets:read`"), "{err}");
+        let no_url = doc("pets:write").replace(
+            "          authorizationUrl: https://a.example/authorize\n",
+            "",
+        );
+        assert_eq!(
+            load_yaml(&no_url).unwrap_err().pointer,
+            "/components/securitySchemes/auth/flows/implicit"
+        );
+    }
+
+    #[test]
+    fn api_key_requirements_name_no_scopes() {
+        let doc = |scopes: &str| {
+            format!(
+                "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\nsecurity: [{{key: [{scopes}]}}]\npaths: {{}}\ncomponents:\n  securitySchemes:\n    key: {{type: apiKey, in: cookie, name: k}}\n"
+            )
+        };
+        let api = load_yaml(&doc("")).unwrap();
+        assert_eq!(
+            api.security_schemes[0].kind,
+            SchemeKind::ApiKey {
+                name: "k".into(),
+                location: Location::Cookie
+            }
+        );
+        let err = load_yaml(&doc("admin")).unwrap_err();
+        assert_eq!(err.pointer, "/security/0/key");
+        let err = load_yaml(&doc("").replace("in: cookie", "in: body")).unwrap_err();
+        assert_eq!(err.pointer, "/components/securitySchemes/key/in");
     }
 }

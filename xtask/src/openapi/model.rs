@@ -17,6 +17,8 @@ pub struct Api {
     /// Component schemas marked `x-keel-event`: the payloads of domain events,
     /// sorted by name and version.
     pub events: Vec<Event>,
+    /// `components.securitySchemes`, by name.
+    pub security_schemes: Vec<SecurityScheme>,
 }
 
 /// A domain event: its payload is the object schema `schema`; `name` and
@@ -26,6 +28,46 @@ pub struct Event {
     pub name: String,
     pub version: u32,
     pub schema: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityScheme {
+    pub name: String,
+    pub kind: SchemeKind,
+}
+
+/// With `Bearer` and `OAuth2` the caller sends `Authorization: Bearer <token>`
+/// and the token carries scopes (`oauth2` also says where clients get tokens);
+/// with `ApiKey`, a key where the scheme says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SchemeKind {
+    /// `type: http, scheme: bearer`.
+    Bearer,
+    /// `type: oauth2`, its flows in the order implicit, password,
+    /// clientCredentials, authorizationCode.
+    OAuth2(Vec<OAuthFlow>),
+    /// `type: apiKey`: a key in the header, query parameter or cookie `name`.
+    ApiKey { name: String, location: Location },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OAuthFlow {
+    /// `implicit`, `password`, `clientCredentials` or `authorizationCode`.
+    pub kind: &'static str,
+    pub authorization_url: Option<String>,
+    pub token_url: Option<String>,
+    pub refresh_url: Option<String>,
+    /// Scope names and their descriptions, as declared.
+    pub scopes: Vec<(String, String)>,
+}
+
+impl SchemeKind {
+    pub const FLOWS: [&'static str; 4] = [
+        "implicit",
+        "password",
+        "clientCredentials",
+        "authorizationCode",
+    ];
 }
 
 #[derive(Debug)]
@@ -134,6 +176,9 @@ pub enum StringFormat {
     Uri,
     /// `format: byte`: base64 on the wire, bytes in Rust.
     Byte,
+    /// `format: binary`: a file, as a part of a `multipart/form-data` body.
+    /// JSON cannot carry raw bytes, so the loader allows it nowhere else.
+    Binary,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +235,10 @@ pub enum Security {
         /// The name of the scheme in `components.securitySchemes`.
         scheme: String,
         scopes: Vec<String>,
+    },
+    /// A key of this `apiKey` scheme (whose requirements name no scopes).
+    ApiKey {
+        scheme: String,
     },
 }
 
@@ -264,6 +313,12 @@ pub enum BodyMedia {
     Json,
     /// `application/x-www-form-urlencoded`, arrays as repeated keys.
     Form,
+    /// `multipart/form-data`: one part per property (arrays as repeated
+    /// parts), files as `format: binary`, objects as JSON parts.
+    Multipart,
+    /// `application/octet-stream`: the body is the bytes of one file
+    /// (`type: string, format: binary`).
+    Binary,
 }
 
 impl BodyMedia {
@@ -271,6 +326,8 @@ impl BodyMedia {
         match self {
             BodyMedia::Json => "application/json",
             BodyMedia::Form => "application/x-www-form-urlencoded",
+            BodyMedia::Multipart => "multipart/form-data",
+            BodyMedia::Binary => "application/octet-stream",
         }
     }
 }
@@ -282,6 +339,46 @@ impl Body {
             BodyMedia::Json
         } else {
             self.media[0]
+        }
+    }
+}
+
+impl Api {
+    /// The schemas sent as `multipart/form-data` bodies: the types that
+    /// convert to and from parts.
+    pub fn multipart_schemas(&self) -> std::collections::BTreeSet<&str> {
+        self.operations
+            .iter()
+            .filter_map(|op| op.body.as_ref())
+            .filter(|b| b.media.contains(&BodyMedia::Multipart))
+            .filter_map(|b| match &b.schema.ty {
+                Type::Named(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl ObjectSchema {
+    /// Whether a property is a file or a list of files (`format: binary`):
+    /// such an object travels as multipart only.
+    pub fn has_files(&self) -> bool {
+        self.fields.iter().any(|f| f.schema.is_file())
+    }
+}
+
+impl Schema {
+    /// Raw bytes as a whole body: `format: binary` itself, not in an object.
+    pub fn is_bytes(&self) -> bool {
+        self.ty == Type::String(StringFormat::Binary)
+    }
+
+    /// A file (`format: binary`) or an array of files.
+    pub fn is_file(&self) -> bool {
+        match &self.ty {
+            Type::String(StringFormat::Binary) => true,
+            Type::Array(items) => items.ty == Type::String(StringFormat::Binary),
+            _ => false,
         }
     }
 }

@@ -15,7 +15,7 @@ export interface AbortSignalLike {
 
 /**
  * The request the client hands to `fetch`. The client always sends `method`, a
- * `Record<string, string>` of `headers`, a JSON string `body` (when there is one)
+ * `Record<string, string>` of `headers`, a `body` (JSON text, form text or `FormData`)
  * and a `signal`; the types are wider so that the platform's `fetch` fits as it is.
  */
 export interface FetchRequestInit {
@@ -30,6 +30,8 @@ export interface FetchResponse {
   readonly status: number;
   readonly headers: ResponseHeaders;
   text(): Promise<string>;
+  /** Read for downloads (`format: binary`); the platform's `Response` has it. */
+  arrayBuffer?(): Promise<ArrayBuffer>;
 }
 
 /**
@@ -40,6 +42,17 @@ export interface FetchResponse {
 export type FetchFunction = {
   fetch(url: string, init?: FetchRequestInit): Promise<FetchResponse>;
 }["fetch"];
+
+/**
+ * A file in a `multipart/form-data` body (`format: binary`): a `Blob`, or a
+ * `File`, whose name goes as the part's file name. Declared by the shape the
+ * client relies on, so that this file names no DOM type.
+ */
+export interface BinaryFile {
+  readonly size: number;
+  readonly type: string;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
 
 /** The bearer token for a call; return nothing to send none. May be async. */
 export type TokenProvider = () => string | null | undefined | Promise<string | null | undefined>;
@@ -60,6 +73,11 @@ export interface ClientOptions {
   fetch?: FetchFunction;
   /** Supplies `Authorization: Bearer …` for each call. */
   token?: TokenProvider;
+  /**
+   * The keys of the contract's `apiKey` schemes, by scheme name; each goes in the
+   * header, query parameter or cookie its scheme names, with the calls that need it.
+   */
+  apiKeys?: Record<string, TokenProvider>;
   /** Per-call timeout in milliseconds (default 30 000). */
   timeoutMs?: number;
   /**
