@@ -8,6 +8,7 @@ mod errors;
 mod matrix;
 mod metrics;
 mod notifications;
+mod shutdown;
 mod startup;
 mod support;
 mod users;

@@ -1,0 +1,168 @@
+//! SIGTERM during a write load, against the real binary: the load balancer's
+//! part is played by a watcher that stops sending once readiness fails.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, Statement};
+use uuid::Uuid;
+
+use crate::support::TestDatabase;
+
+#[tokio::test]
+async fn sigterm_under_load_drops_no_request_and_loses_no_write() {
+    let database = TestDatabase::create().await;
+    let keys = std::env::temp_dir().join(format!("keel-sigterm-{}", Uuid::now_v7()));
+    let tokens = keel::auth::AccessTokens::new(
+        keel::auth::SigningKeys::load_or_create(&keys.join("jwt")).unwrap(),
+        keel::auth::RoleScopes::parse("admin=users:read users:write users:admin").unwrap(),
+        900,
+    );
+    let admin = tokens.issue(Uuid::now_v7(), "admin");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = std::process::Command::new(env!("CARGO_BIN_EXE_keel"))
+        .env("KEEL_LISTEN", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", &database.url)
+        .env("KEEL_JWT_KEYS_DIR", keys.join("jwt"))
+        .env("KEEL_FIELD_KEYS_DIR", keys.join("fields"))
+        .env("KEEL_SHUTDOWN_DELAY_SECS", "1")
+        .env("KEEL_SHUTDOWN_GRACE_SECS", "10")
+        .env("KEEL_RATE_LIMIT_PER_MINUTE", "1000000")
+        .env("KEEL_LOG", "warn")
+        .spawn()
+        .expect("starting keel");
+    let mut server = KillOnDrop(Some(server));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "keel did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    // Building the generated client installs the process's TLS crypto
+    // provider, which a plain reqwest client of the same build needs too.
+    let _ = keel_client::Client::builder(&base).build();
+    let client = reqwest::Client::new();
+    let stop_sending = Arc::new(AtomicBool::new(false));
+
+    let workers: Vec<_> = (0..8)
+        .map(|worker| {
+            let (client, base, admin, stop) = (
+                client.clone(),
+                base.clone(),
+                admin.clone(),
+                stop_sending.clone(),
+            );
+            tokio::spawn(async move {
+                let (mut acknowledged, mut failures) = (Vec::new(), Vec::new());
+                let mut i = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    i += 1;
+                    let sent = client
+                        .post(format!("{base}/v1/users"))
+                        .bearer_auth(&admin)
+                        .json(&serde_json::json!({
+                            "email": format!("load-{worker}-{i}@example.com"),
+                            "displayName": "Load",
+                        }))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(response) if response.status() == 201 => {
+                            let body: serde_json::Value = response.json().await.unwrap();
+                            acknowledged
+                                .push(body["id"].as_str().unwrap().parse::<Uuid>().unwrap());
+                        }
+                        Ok(response) => failures.push(format!("status {}", response.status())),
+                        Err(error) => failures.push(format!("{error:?}")),
+                    }
+                }
+                (acknowledged, failures)
+            })
+        })
+        .collect();
+    // The load balancer: stops routing here once readiness fails.
+    let watcher = {
+        let (client, base, stop) = (client.clone(), base.clone(), stop_sending.clone());
+        tokio::spawn(async move {
+            loop {
+                let ready = client.get(format!("{base}/health/ready")).send().await;
+                if !matches!(&ready, Ok(r) if r.status() == 200) {
+                    stop.store(true, Ordering::SeqCst);
+                    return ready.map(|r| r.status().as_u16()).ok();
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.0.as_ref().unwrap().id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(
+        watcher.await.unwrap(),
+        Some(503),
+        "readiness failed with a 503 before the listener closed"
+    );
+    let mut acknowledged = Vec::new();
+    for worker in workers {
+        let (ids, failures) = worker.await.unwrap();
+        assert!(
+            failures.is_empty(),
+            "requests failed during shutdown: {failures:?}"
+        );
+        acknowledged.extend(ids);
+    }
+    assert!(
+        acknowledged.len() > 20,
+        "the load ran: {} writes",
+        acknowledged.len()
+    );
+    let mut child = server.0.take().unwrap();
+    let exited = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exited.success(), "keel exited with {exited}");
+
+    let db = sea_orm::Database::connect(&database.url).await.unwrap();
+    let stored: BTreeSet<Uuid> = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id FROM users",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get("", "id").unwrap())
+        .collect();
+    let missing: Vec<_> = acknowledged
+        .iter()
+        .filter(|id| !stored.contains(id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not stored: {missing:?}"
+    );
+    let _ = std::fs::remove_dir_all(&keys);
+}
+
+/// A failing test must not leave the server running.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
