@@ -2,7 +2,8 @@
 //! checked on the generated Rust types themselves.
 
 use fixture_unions_types::{
-    Cat, Contact, Dog, EmailContact, Pet, PetInput, PetList, PhoneContact, Tristate,
+    Animal, Bird, Cat, Contact, Dog, EmailContact, Horse, Pet, PetInput, PetList, PhoneContact,
+    Tristate,
 };
 use serde_json::json;
 use validator::Validate;
@@ -35,6 +36,48 @@ fn a_discriminated_union_decodes_by_its_discriminator() {
         missing.to_string().contains("missing field `kind`"),
         "{missing}"
     );
+}
+
+#[test]
+fn a_base_schema_with_a_discriminator_is_the_union_of_its_subtypes() {
+    // `bird` is the mapping's value; `Horse` is told by the schema's own name.
+    let bird = json!({ "species": "bird", "name": "Tweety", "wingspan": 0.2 });
+    let horse = json!({ "species": "Horse", "name": "Ed", "hooves": 4 });
+    let decoded: Animal = serde_json::from_value(bird.clone()).unwrap();
+    let Animal::Bird(Bird { name, wingspan, .. }) = &decoded else {
+        panic!("{decoded:?}")
+    };
+    assert_eq!((name.as_str(), *wingspan), ("Tweety", Some(0.2)));
+    assert_eq!(serde_json::to_value(&decoded).unwrap(), bird);
+    let decoded: Animal = serde_json::from_value(horse.clone()).unwrap();
+    let Animal::Horse(Horse { hooves, .. }) = &decoded else {
+        panic!("{decoded:?}")
+    };
+    assert_eq!(*hooves, 4);
+    assert_eq!(serde_json::to_value(&decoded).unwrap(), horse);
+
+    // The base's own rules reach every subtype through the `allOf` merge.
+    let nameless: Animal =
+        serde_json::from_value(json!({ "species": "Horse", "name": "", "hooves": 4 })).unwrap();
+    assert!(nameless.validate().is_err(), "`name` has minLength 1");
+    // A subtype's own required properties stay required.
+    assert!(serde_json::from_value::<Animal>(json!({ "species": "Horse", "name": "Ed" })).is_err());
+
+    let unknown =
+        serde_json::from_value::<Animal>(json!({ "species": "cat", "name": "Tom" })).unwrap_err();
+    assert!(
+        unknown
+            .to_string()
+            .contains("expected one of `bird`, `Horse`"),
+        "{unknown}"
+    );
+    // The base is abstract: its own name is no tag, the mapping replaced `Bird`.
+    for tag in ["Animal", "Bird"] {
+        assert!(
+            serde_json::from_value::<Animal>(json!({ "species": tag, "name": "x" })).is_err(),
+            "{tag}"
+        );
+    }
 }
 
 #[test]

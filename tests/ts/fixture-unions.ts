@@ -1,7 +1,7 @@
 // The `unions` fixture's client (tests/fixtures/unions): discriminated and
 // untagged `oneOf`, and separate request/response shapes for read-only and
 // write-only properties, type-checked like the project's own client.
-import { createClient, type Contact, type Pet, type PetInput, type PetList } from "pet-shelter-client";
+import { createClient, type Animal, type Contact, type Pet, type PetInput, type PetList } from "pet-shelter-client";
 
 export function describe(pet: Pet): string {
   switch (pet.kind) {
@@ -23,3 +23,14 @@ export const names = (pets: PetList): string[] => pets.map(describe);
 export const recent = api.listRecentPets().then((r) => (r.status === 200 ? names(r.data) : []));
 
 export const city = api.getShelter({ shelterId: "0190" }).then((r) => (r.status === 200 ? r.data.labels?.["city"] ?? "" : ""));
+
+// A base schema with a discriminator and no `oneOf` is the union of the schemas
+// that extend it, narrowed by the discriminator; the base's properties are in each.
+export function greet(animal: Animal): string {
+  switch (animal.species) {
+    case "bird": return `${animal.name} (${animal.wingspan ?? 0} m)`;
+    case "Horse": return `${animal.name} (${animal.hooves} hooves)`;
+    default: { const unreachable: never = animal; return unreachable; }
+  }
+}
+export const mascot = api.getShelter({ shelterId: "0190" }).then((r) => (r.status === 200 && r.data.mascot ? greet(r.data.mascot) : ""));

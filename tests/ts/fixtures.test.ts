@@ -33,6 +33,19 @@ test("an untagged body must fit exactly one variant", async () => {
   assert.equal((await get({ ...shelter({ email: "a@example.com" }), stock: { kibble: "lots" } })).status, "invalid-response", "map values are checked");
 });
 
+test("a base schema with a discriminator is checked as the subtype its tag names", async () => {
+  const shelter = (mascot: unknown) => ({ id: dog.id, pets: [dog], contact: { email: "a@example.com" }, mascot });
+  const get = (body: unknown) => createClient({ baseUrl: "http://x", fetch: answering(200, body) }).getShelter({ shelterId: dog.id });
+  const horse = await get(shelter({ species: "Horse", name: "Ed", hooves: 4 }));
+  assert.equal(horse.status, 200);
+  if (horse.status === 200 && horse.data.mascot?.species === "Horse") assert.equal(horse.data.mascot.hooves, 4);
+  assert.equal((await get(shelter({ species: "bird", name: "Tweety" }))).status, 200);
+  assert.equal((await get(shelter({ species: "Animal", name: "Ed" }))).status, "invalid-response", "the base alone is no variant");
+  const hoofless = await get(shelter({ species: "Horse", name: "Ed" }));
+  assert.equal(hoofless.status, "invalid-response");
+  if (hoofless.status === "invalid-response") assert.deepEqual(hoofless.problems, ["body.mascot.hooves is missing"]);
+});
+
 test("a status declared by range or `default` is keyed by it and keeps the actual status", async () => {
   const { createClient: catalog } = await import("book-catalog-client");
   const problem = { type: "about:blank", title: "I'm a teapot", status: 418 };

@@ -1199,6 +1199,9 @@ impl<'a> Loader<'a> {
         if node.child("oneOf").is_some() || node.child("anyOf").is_some() {
             return Ok(SchemaKind::Union(self.union(node)?));
         }
+        if is_inheritance_base(node) {
+            return Ok(SchemaKind::Union(self.inheritance(node, name)?));
+        }
         if node.child("allOf").is_some() {
             return Ok(SchemaKind::Object(self.all_of(node, name)?));
         }
@@ -1305,14 +1308,22 @@ impl<'a> Loader<'a> {
                     "`{target}`: each `{keyword}` entry must be a `$ref` to `#/components/schemas/`"
                 )));
             };
-            let is_object = self
-                .root
-                .pointer(&format!("/components/schemas/{name}"))
-                .is_some_and(|s| {
-                    s.get("type") == Some(&Value::String("object".into()))
-                        || s.get("properties").is_some()
-                        || s.get("allOf").is_some()
-                });
+            let target_node = self.root.pointer(&format!("/components/schemas/{name}"));
+            if target_node.is_some_and(|value| {
+                is_inheritance_base(&Node {
+                    value,
+                    pointer: format!("/components/schemas/{}", escape_pointer(name)),
+                })
+            }) {
+                return Err(item.error(format!(
+                    "`{keyword}` entry `{name}` has a discriminator of its own (it stands for its subtypes); list the subtypes instead"
+                )));
+            }
+            let is_object = target_node.is_some_and(|s| {
+                s.get("type") == Some(&Value::String("object".into()))
+                    || s.get("properties").is_some()
+                    || s.get("allOf").is_some()
+            });
             if !is_object {
                 return Err(item.error(format!(
                     "`{keyword}` entry `{name}` must be an object schema"
@@ -1328,39 +1339,90 @@ impl<'a> Loader<'a> {
         }
         let discriminator = match node.child("discriminator") {
             None => None,
-            Some(d) => {
-                d.check_keys(&["propertyName", "mapping"])?;
-                let property = d.req_str("propertyName")?.to_owned();
-                let mut mapping: Vec<(String, String)> = Vec::new();
-                if let Some(map) = d.child("mapping") {
-                    for (value, target) in map.entries()? {
-                        let target = target.as_str()?;
-                        let schema = target
-                            .strip_prefix("#/components/schemas/")
-                            .unwrap_or(target);
-                        mapping.push((value.to_owned(), schema.to_owned()));
-                    }
-                }
-                for variant in &mut variants {
-                    let tag = mapping
-                        .iter()
-                        .find(|(_, schema)| schema == &variant.schema)
-                        .map_or_else(|| variant.schema.clone(), |(value, _)| value.clone());
-                    variant.tag = Some(tag);
-                }
-                if let Some((value, schema)) = mapping
-                    .iter()
-                    .find(|(_, schema)| !variants.iter().any(|v| &v.schema == schema))
-                {
-                    return Err(d.error(format!("mapping `{value}` points at `{schema}`, which is not one of the `oneOf` entries")));
-                }
-                Some(property)
-            }
+            Some(d) => Some(tag_variants(&d, &mut variants, |value, schema| {
+                format!(
+                    "mapping `{value}` points at `{schema}`, which is not one of the `{keyword}` entries"
+                )
+            })?),
         };
         Ok(UnionSchema {
             variants,
             discriminator,
             any_of: keyword == "anyOf",
+        })
+    }
+
+    /// A component schema with a `discriminator` and no `oneOf` (the
+    /// inheritance style): it stands for the component schemas that extend it
+    /// through `allOf`, directly or through other subtypes, told apart by the
+    /// discriminator, as if it listed them in a `oneOf` (ADR 13). Its own
+    /// properties reach every variant through the `allOf` merge; a value that is
+    /// only the base (no subtype) cannot be written.
+    fn inheritance(&mut self, node: &Node<'a>, name: &str) -> Result<UnionSchema> {
+        node.check_keys(&with_annotations(&[
+            "discriminator",
+            "type",
+            "properties",
+            "required",
+            "additionalProperties",
+            "allOf",
+        ]))?;
+        // Read the base as an object, so that its mistakes are named here.
+        let mut base = ObjectSchema {
+            fields: Vec::new(),
+            deny_unknown: false,
+            additional: None,
+        };
+        let required = if node.child("allOf").is_some() {
+            self.all_of_parts(node, name, &mut base)?
+        } else {
+            match types_of(node)?.0.as_slice() {
+                ["object"] | [] => self.object_parts(node, name, &mut base)?,
+                _ => {
+                    return Err(node.error(format!(
+                        "`{name}` has a discriminator, so it must be an object schema"
+                    )));
+                }
+            }
+        };
+        check_required(node, &base, &required)?;
+        let d = node.req("discriminator")?;
+        let components = self
+            .root
+            .pointer("/components/schemas")
+            .and_then(Value::as_object);
+        let mut variants = Vec::new();
+        for (sub, value) in components.into_iter().flatten() {
+            if sub == name || !extends(components.unwrap(), value, name, &mut BTreeSet::new()) {
+                continue;
+            }
+            if value.get("discriminator").is_some() {
+                return Err(ContractError {
+                    pointer: format!("/components/schemas/{}/discriminator", escape_pointer(sub)),
+                    message: format!(
+                        "`{sub}` extends `{name}`, which has a discriminator; a discriminator in both is not supported yet"
+                    ),
+                });
+            }
+            variants.push(UnionVariant {
+                schema: sub.clone(),
+                tag: None,
+            });
+        }
+        if variants.is_empty() {
+            return Err(d.error(format!(
+                "no component schema extends `{name}` through `allOf`, so its discriminator has nothing to choose from"
+            )));
+        }
+        let property = tag_variants(&d, &mut variants, |value, schema| {
+            format!(
+                "mapping `{value}` points at `{schema}`, which does not extend `{name}` through `allOf`"
+            )
+        })?;
+        Ok(UnionSchema {
+            variants,
+            discriminator: Some(property),
+            any_of: false,
         })
     }
 
@@ -1408,6 +1470,12 @@ impl<'a> Loader<'a> {
             "required",
             "additionalProperties",
             "nullable",
+            // A base's discriminator says how to read the base, not its subtypes.
+            if is_inheritance_base(node) {
+                "discriminator"
+            } else {
+                "allOf"
+            },
         ]))?;
         if let Some(t) = node.child("type")
             && t.value != &Value::String("object".into())
@@ -1749,6 +1817,95 @@ impl<'a> Loader<'a> {
     }
 }
 
+/// A component schema with a `discriminator` and no `oneOf`/`anyOf`: the base
+/// of the schemas that extend it through `allOf` (see `Loader::inheritance`).
+fn is_inheritance_base(node: &Node) -> bool {
+    node.child("discriminator").is_some()
+        && node.child("oneOf").is_none()
+        && node.child("anyOf").is_none()
+        && node
+            .pointer
+            .strip_prefix("/components/schemas/")
+            .is_some_and(|name| !name.contains('/'))
+}
+
+/// Whether `schema` extends the component `base` through `allOf`: one of its
+/// parts is a `$ref` to it, or to a component (or an inline part) that extends it.
+fn extends(
+    components: &Map<String, Value>,
+    schema: &Value,
+    base: &str,
+    seen: &mut BTreeSet<String>,
+) -> bool {
+    let Some(parts) = schema.get("allOf").and_then(Value::as_array) else {
+        return false;
+    };
+    parts.iter().any(|part| {
+        match part
+            .get("$ref")
+            .and_then(Value::as_str)
+            .map(|r| r.strip_prefix("#/components/schemas/"))
+        {
+            Some(Some(name)) if name == base => true,
+            Some(Some(name)) => {
+                seen.insert(name.to_owned())
+                    && components
+                        .get(name)
+                        .is_some_and(|s| extends(components, s, base, seen))
+            }
+            Some(None) => false,
+            None => extends(components, part, base, seen),
+        }
+    })
+}
+
+/// Reads `discriminator: {propertyName, mapping}` and gives every variant its
+/// tag: the mapping's value that names it, else its schema name. A mapping may
+/// only name variants (`stray` words the error), and no two variants may share
+/// a tag. Returns the property name.
+fn tag_variants(
+    d: &Node,
+    variants: &mut [UnionVariant],
+    stray: impl Fn(&str, &str) -> String,
+) -> Result<String> {
+    d.check_keys(&["propertyName", "mapping"])?;
+    let property = d.req_str("propertyName")?.to_owned();
+    let mut mapping: Vec<(String, String)> = Vec::new();
+    if let Some(map) = d.child("mapping") {
+        for (value, target) in map.entries()? {
+            let target = target.as_str()?;
+            let schema = target
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or(target);
+            mapping.push((value.to_owned(), schema.to_owned()));
+        }
+    }
+    for variant in variants.iter_mut() {
+        let tag = mapping
+            .iter()
+            .find(|(_, schema)| schema == &variant.schema)
+            .map_or_else(|| variant.schema.clone(), |(value, _)| value.clone());
+        variant.tag = Some(tag);
+    }
+    if let Some((value, schema)) = mapping
+        .iter()
+        .find(|(_, schema)| !variants.iter().any(|v| &v.schema == schema))
+    {
+        return Err(d.error(stray(value, schema)));
+    }
+    for (i, variant) in variants.iter().enumerate() {
+        if let Some(other) = variants[..i].iter().find(|v| v.tag == variant.tag) {
+            return Err(d.error(format!(
+                "`{}` and `{}` would both be told by `{property}: {}`",
+                other.schema,
+                variant.schema,
+                variant.tag.as_deref().unwrap_or_default()
+            )));
+        }
+    }
+    Ok(property)
+}
+
 /// Every name in `required` must be one of the object's properties.
 fn check_required(node: &Node, object: &ObjectSchema, required: &BTreeSet<String>) -> Result<()> {
     match required
@@ -1798,6 +1955,9 @@ fn types_of<'a>(node: &Node<'a>) -> Result<(Vec<&'a str>, bool)> {
         "minProperties",
         "maxProperties",
     ] {
+        if unsupported == "discriminator" && is_inheritance_base(node) {
+            continue;
+        }
         if let Some(child) = node.child(unsupported) {
             return Err(child.error(format!("`{unsupported}` is not supported yet")));
         }
@@ -2126,6 +2286,105 @@ mod tests {
             .map(|f| (f.json_name.as_str(), f.required))
             .collect();
         assert_eq!(fields, [("id", true), ("name", true)]);
+    }
+
+    /// A base with a discriminator and no `oneOf`, `Cat` extending it
+    /// directly, `Kitten` through `Cat`, and `Dog` only named by the mapping;
+    /// `extra` is appended to the schemas.
+    fn inheritance(mapping: &str, extra: &str) -> String {
+        format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    Pet:\n      type: object\n      required: [petType]\n      properties:\n        petType: {{type: string}}\n      discriminator:\n        propertyName: petType\n{mapping}    Cat:\n      allOf:\n        - $ref: '#/components/schemas/Pet'\n        - properties:\n            lives: {{type: integer}}\n    Kitten:\n      allOf:\n        - $ref: '#/components/schemas/Cat'\n    Dog:\n      allOf:\n        - $ref: '#/components/schemas/Pet'\n{extra}"
+        )
+    }
+
+    #[test]
+    fn a_discriminator_without_one_of_is_the_union_of_the_subtypes() {
+        let mapping = "        mapping:\n          dog: '#/components/schemas/Dog'\n";
+        let api = load_yaml(&inheritance(mapping, "")).unwrap();
+        let pet = api.schemas.iter().find(|s| s.name == "Pet").unwrap();
+        let SchemaKind::Union(union) = &pet.kind else {
+            panic!("{pet:?}")
+        };
+        let variants: Vec<(&str, Option<&str>)> = union
+            .variants
+            .iter()
+            .map(|v| (v.schema.as_str(), v.tag.as_deref()))
+            .collect();
+        assert_eq!(
+            variants,
+            [
+                ("Cat", Some("Cat")),
+                ("Kitten", Some("Kitten")),
+                ("Dog", Some("dog"))
+            ]
+        );
+        assert_eq!(union.discriminator.as_deref(), Some("petType"));
+        // Each subtype is still the merged object, base properties included.
+        let kitten = api.schemas.iter().find(|s| s.name == "Kitten").unwrap();
+        let SchemaKind::Object(object) = &kitten.kind else {
+            panic!("{kitten:?}")
+        };
+        let fields: Vec<(&str, bool)> = object
+            .fields
+            .iter()
+            .map(|f| (f.json_name.as_str(), f.required))
+            .collect();
+        assert_eq!(fields, [("petType", true), ("lives", false)]);
+    }
+
+    #[test]
+    fn what_a_discriminator_without_one_of_cannot_mean_is_refused() {
+        let stray = "        mapping:\n          bird: '#/components/schemas/Bird'\n";
+        let bird = "    Bird:\n      type: object\n      required: [petType]\n      properties:\n        petType: {type: string}\n";
+        let err = load_yaml(&inheritance(stray, bird)).unwrap_err();
+        assert_eq!(err.pointer, "/components/schemas/Pet/discriminator");
+        assert!(err.message.contains("does not extend `Pet`"), "{err}");
+
+        let base_itself = "        mapping:\n          pet: '#/components/schemas/Pet'\n";
+        let err = load_yaml(&inheritance(base_itself, "")).unwrap_err();
+        assert!(
+            err.message.contains("`Pet`, which does not extend"),
+            "{err}"
+        );
+
+        let clash = "        mapping:\n          Cat: '#/components/schemas/Dog'\n";
+        let err = load_yaml(&inheritance(clash, "")).unwrap_err();
+        assert!(
+            err.message.contains("would both be told by `petType: Cat`"),
+            "{err}"
+        );
+
+        let as_entry = "    Either:\n      oneOf:\n        - $ref: '#/components/schemas/Pet'\n";
+        let err = load_yaml(&inheritance("", as_entry)).unwrap_err();
+        assert_eq!(err.pointer, "/components/schemas/Either/oneOf/0");
+
+        let nested = "    Tiger:\n      allOf:\n        - $ref: '#/components/schemas/Pet'\n      discriminator:\n        propertyName: petType\n";
+        let err = load_yaml(&inheritance("", nested)).unwrap_err();
+        assert_eq!(err.pointer, "/components/schemas/Tiger/discriminator");
+
+        let lonely = format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    Pet:\n      type: object\n      required: [petType]\n      properties:\n        petType: {{type: string}}\n      discriminator:\n        propertyName: petType\n"
+        );
+        let err = load_yaml(&lonely).unwrap_err();
+        assert!(
+            err.message.contains("no component schema extends `Pet`"),
+            "{err}"
+        );
+
+        // Subtypes must require the discriminator, as `oneOf` variants must.
+        let optional = inheritance("", "").replace("      required: [petType]\n", "");
+        let err = load_yaml(&optional).unwrap_err();
+        assert!(err.message.contains("as a required property"), "{err}");
+
+        // Inline, with no component to extend, it still means nothing.
+        let inline = format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        pet:\n          type: object\n          discriminator: {{propertyName: x}}\n"
+        );
+        let err = load_yaml(&inline).unwrap_err();
+        assert_eq!(
+            err.pointer,
+            "/components/schemas/A/properties/pet/discriminator"
+        );
     }
 
     #[test]
