@@ -240,6 +240,7 @@ async fn observe<E: Endpoint>(
         route = Empty,
         operation = Empty,
         request_id = %request_id,
+        trace_id = Empty,
         status = Empty,
         latency_ms = Empty,
     );
@@ -251,6 +252,12 @@ async fn observe<E: Endpoint>(
             .get("traceparent")
             .and_then(|v| v.to_str().ok()),
     );
+    // Every log line of the request carries the trace id, to find its trace.
+    if let Some(traceparent) = super::trace::traceparent_of(&span)
+        && let Some(trace_id) = super::trace::trace_id(&traceparent)
+    {
+        span.record("trace_id", trace_id);
+    }
     let started = Instant::now();
     let path = req.uri().path().to_owned();
     // Named from the contract before any handler runs, so a 401 or a 400 still
