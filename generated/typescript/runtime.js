@@ -103,7 +103,10 @@ async function once(config, op, options) {
   if (options.signal?.aborted) controller.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const headers = { accept: "application/json, application/problem+json", ...config.headers, ...op.headers };
+    // JSON first, then the other media types the operation may answer in.
+    const alternatives = [...new Set(Object.values(op.responses).flatMap((r) => r.bytesMedia ?? []))];
+    const accept = ["application/json", "application/problem+json", ...alternatives].join(", ");
+    const headers = { accept, ...config.headers, ...op.headers };
     const token = config.token ? await config.token() : undefined;
     if (token) headers.authorization = `Bearer ${token}`;
     // An `apiKey` scheme's key, where the scheme says: `[scheme, in, name]`.
