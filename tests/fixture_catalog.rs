@@ -7,11 +7,11 @@ use fixture_catalog_client::Client;
 use fixture_catalog_server::catalog::*;
 use fixture_catalog_server::{RequestContext, api};
 use fixture_catalog_types::{
-    Base64, Book, BookKind, Category, CoverReceipt, CoverUpload, Currency, Money, Partner, Problem,
-    SearchHit, SearchResponse200, Stars,
+    Base64, Book, BookKind, Category, CoverReceipt, CoverUpload, Currency, ExportTitlesFormat,
+    Money, Partner, Problem, SearchHit, SearchResponse200, Stars,
 };
-use keel_runtime::File;
 use keel_runtime::server::{ApiKeyVerifier, InvalidToken, Principal, TokenVerifier};
+use keel_runtime::{File, JsonOrBytes};
 use serde_json::json;
 use validator::Validate;
 
@@ -261,6 +261,31 @@ impl CatalogApi for Catalog {
             return DownloadCoverResponse::NotFound(problem(404, "no cover that large"));
         }
         DownloadCoverResponse::Ok(pattern(req.size as usize))
+    }
+
+    /// Two titles, in CSV when `format=csv` or when `Accept` prefers it.
+    async fn export_titles(
+        &self,
+        ctx: RequestContext,
+        req: ExportTitlesRequest,
+    ) -> ExportTitlesResponse {
+        let csv = match req.format {
+            Some(ExportTitlesFormat::Csv) => true,
+            Some(ExportTitlesFormat::Json) => false,
+            None => ctx
+                .headers
+                .get("accept")
+                .is_some_and(|accept| accept.starts_with("text/csv")),
+        };
+        let titles = vec!["Dune".to_owned(), "Emma, again".to_owned()];
+        ExportTitlesResponse::Ok(if csv {
+            JsonOrBytes::Bytes {
+                content_type: "text/csv; charset=utf-8".into(),
+                body: b"title\nDune\n\"Emma, again\"\n".to_vec(),
+            }
+        } else {
+            JsonOrBytes::Json(titles)
+        })
     }
 
     async fn replace_cover(
@@ -799,6 +824,84 @@ async fn an_oauth2_scope_is_checked_like_a_bearer_scope() {
     assert_eq!(
         scheme["flows"]["authorizationCode"]["scopes"]["books:read"],
         "Read what is not yet published"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_response_in_json_or_csv_comes_in_the_media_type_the_service_chose() {
+    let (addr, server) = serve().await;
+    let client = Client::new(format!("http://{addr}")).unwrap();
+    let json = client
+        .export_titles(&ExportTitlesRequest {
+            format: Some(ExportTitlesFormat::Json),
+        })
+        .await
+        .unwrap();
+    assert_eq!(json.headers["content-type"], "application/json");
+    assert_eq!(
+        json.value,
+        ExportTitlesResponse::Ok(JsonOrBytes::Json(vec![
+            "Dune".to_owned(),
+            "Emma, again".to_owned()
+        ]))
+    );
+    let csv = client
+        .export_titles(&ExportTitlesRequest {
+            format: Some(ExportTitlesFormat::Csv),
+        })
+        .await
+        .unwrap();
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        csv.value,
+        ExportTitlesResponse::Ok(JsonOrBytes::Bytes {
+            content_type: "text/csv; charset=utf-8".into(),
+            body: b"title\nDune\n\"Emma, again\"\n".to_vec(),
+        })
+    );
+
+    // Over plain HTTP, by `Accept`: the service negotiates.
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/books/export");
+    let by_accept = http
+        .get(&url)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_accept.status(), 200);
+    assert_eq!(
+        by_accept.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(
+        by_accept.bytes().await.unwrap().as_ref(),
+        b"title\nDune\n\"Emma, again\"\n"
+    );
+    let default = http
+        .get(&url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(default.headers()["content-type"], "application/json");
+    assert_eq!(
+        default.json::<serde_json::Value>().await.unwrap(),
+        json!(["Dune", "Emma, again"])
+    );
+
+    // The served document lists both media types.
+    let spec: serde_json::Value =
+        serde_json::from_str(&fixture_catalog_server::emitted_spec()).unwrap();
+    let content = &spec["paths"]["/books/export"]["get"]["responses"]["200"]["content"];
+    assert_eq!(
+        content["application/json"]["schema"]["type"], "array",
+        "{content}"
+    );
+    assert_eq!(
+        content["text/csv"]["schema"]["format"], "binary",
+        "{content}"
     );
     server.abort();
 }

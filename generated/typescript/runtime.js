@@ -103,7 +103,10 @@ async function once(config, op, options) {
   if (options.signal?.aborted) controller.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const headers = { accept: "application/json, application/problem+json", ...config.headers, ...op.headers };
+    // JSON first, then the other media types the operation may answer in.
+    const alternatives = [...new Set(Object.values(op.responses).flatMap((r) => r.bytesMedia ?? []))];
+    const accept = ["application/json", "application/problem+json", ...alternatives].join(", ");
+    const headers = { accept, ...config.headers, ...op.headers };
     const token = config.token ? await config.token() : undefined;
     if (token) headers.authorization = `Bearer ${token}`;
     // An `apiKey` scheme's key, where the scheme says: `[scheme, in, name]`.
@@ -165,7 +168,7 @@ async function once(config, op, options) {
     try {
       response = await fetcher(url, { method: op.method, headers, body, signal: controller.signal });
       // A download is read as bytes; anything else as text.
-      text = declared(op, response.status)?.binary && response.arrayBuffer
+      text = readsBytes(declared(op, response.status), response) && response.arrayBuffer
         ? new Uint8Array(await response.arrayBuffer())
         : await response.text();
     } catch (error) {
@@ -194,6 +197,18 @@ function declared(op, status) {
   return op.responses[declaredKey(op, status)];
 }
 
+/** The media type of a `Content-Type`, without parameters, lowercase. */
+function essence(contentType) {
+  return (contentType ?? "").split(";")[0].trim().toLowerCase();
+}
+
+/** Whether a declared response arrives as bytes: a download, or a response in several media types sent in one of its bytes media types. */
+function readsBytes(declared, response) {
+  if (!declared) return false;
+  if (declared.binary) return true;
+  return (declared.bytesMedia ?? []).includes(essence(response.headers?.get?.("content-type")));
+}
+
 function decode(config, op, response, text) {
   const status = response.status;
   const headers = response.headers;
@@ -212,7 +227,20 @@ function decode(config, op, response, text) {
   const result = key === status
     ? { ok: status >= 200 && status < 300, status, headers }
     : { ok: key === "2XX", status: key, httpStatus: status, headers };
-  if (declared.binary) {
+  if (declared.bytesMedia) {
+    // Several media types: JSON, or bytes in one of the others; `media` says which.
+    const media = essence(headers.get("content-type"));
+    if (declared.bytesMedia.includes(media)) {
+      if (!(body instanceof Uint8Array)) problems.push("body is not bytes");
+      result.media = media;
+    } else if (media === "application/json") {
+      if (config.validateResponses !== false) check(declared.body, body, "body", op.schemas, problems);
+      result.media = media;
+    } else {
+      problems.push(`content type ${JSON.stringify(media)} is not declared`);
+    }
+    result[result.ok ? "data" : "error"] = body;
+  } else if (declared.binary) {
     if (!(body instanceof Uint8Array)) problems.push("body is not bytes");
     result[result.ok ? "data" : "error"] = body;
   } else if (declared.body) {

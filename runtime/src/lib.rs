@@ -7,6 +7,7 @@
 
 mod bytes;
 mod event;
+pub mod media;
 pub mod multipart;
 mod param;
 mod tristate;
@@ -20,6 +21,7 @@ pub mod client;
 
 pub use bytes::Base64;
 pub use event::{ContractEvent, EventKey};
+pub use media::JsonOrBytes;
 pub use multipart::File;
 pub use param::ToParam;
 pub use tristate::Tristate;

@@ -152,6 +152,35 @@ test("raw bytes go up as application/octet-stream and downloads come back as byt
   assert.deepEqual(sent, { body: upload, type: "application/octet-stream" });
 });
 
+test("a response in several media types is JSON or bytes, as its content type says", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  const csv = new TextEncoder().encode('title\nDune\n"Emma, again"\n');
+  let accept: string | undefined;
+  const answering = (type: string, body: string | Uint8Array): FetchFunction => async (_url, init) => {
+    accept = (init?.headers as Record<string, string> | undefined)?.["accept"];
+    return new Response(body, { status: 200, headers: { "content-type": type } });
+  };
+  const asCsv = await catalog({ baseUrl: "http://x", fetch: answering("text/csv; charset=utf-8", csv) }).exportTitles({ format: "csv" });
+  assert.equal(accept, "application/json, application/problem+json, text/csv");
+  assert.equal(asCsv.status, 200);
+  if (asCsv.status === 200) {
+    assert.equal(asCsv.media, "text/csv");
+    if (asCsv.media === "text/csv") assert.deepEqual(asCsv.data, csv);
+  }
+  const asJson = await catalog({ baseUrl: "http://x", fetch: answering("application/json", '["Dune"]') }).exportTitles();
+  assert.equal(asJson.status, 200);
+  if (asJson.status === 200) {
+    assert.equal(asJson.media, "application/json");
+    if (asJson.media === "application/json") assert.deepEqual(asJson.data, ["Dune"]);
+  }
+  // JSON is checked against its schema; an undeclared media type is refused.
+  const wrong = await catalog({ baseUrl: "http://x", fetch: answering("application/json", "[1]") }).exportTitles();
+  assert.equal(wrong.status, "invalid-response");
+  const png = await catalog({ baseUrl: "http://x", fetch: answering("image/png", csv) }).exportTitles();
+  assert.equal(png.status, "invalid-response");
+  if (png.status === "invalid-response") assert.deepEqual(png.problems, ['content type "image/png" is not declared']);
+});
+
 test("an API key goes in the header, query parameter or cookie its scheme names", async () => {
   const { createClient: catalog } = await import("book-catalog-client");
   const seen: { url: string; headers: Record<string, string> }[] = [];

@@ -276,6 +276,19 @@ fn compare(old: &Api, new: &Api) -> Vec<Change> {
                         Direction::Response,
                         &format!("{rp}/content"),
                     );
+                    // A client may not read an added media type, and may rely on a
+                    // removed one; the generated body type changes either way.
+                    if old_response.bytes_media != new_response.bytes_media {
+                        c.push(
+                            true,
+                            "response-media-types-changed",
+                            format!("{rp}/content"),
+                            format!(
+                                "the media types besides JSON were {:?}, are {:?}",
+                                old_response.bytes_media, new_response.bytes_media
+                            ),
+                        );
+                    }
                 }
                 (Some(_), None) => c.push(
                     true,

@@ -351,6 +351,21 @@ fn facts(api: &Api) -> Facts {
                         &format!("{rp}/content/{}/schema", escape(media)),
                         schema,
                     );
+                    for media in &r.bytes_media {
+                        let bytes = Schema {
+                            ty: Type::String(StringFormat::Binary),
+                            nullable: false,
+                            rules: Rules::default(),
+                            description: None,
+                            default: None,
+                        };
+                        schema_facts(
+                            api,
+                            &mut f,
+                            &format!("{rp}/content/{}/schema", escape(media)),
+                            &bytes,
+                        );
+                    }
                 }
                 None => {
                     f.insert(format!("{rp}/content"), "none".into());

@@ -309,6 +309,32 @@ impl Received {
     }
 
     /// The body as the declared type.
+    /// JSON or bytes, as the `Content-Type` says: bytes only in one of the
+    /// media types the contract declares for the response besides JSON.
+    pub fn json_or_bytes<T: serde::de::DeserializeOwned>(
+        &self,
+        bytes_media: &[&str],
+    ) -> Result<crate::JsonOrBytes<T>, Error> {
+        let content_type = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let essence = crate::media::essence(content_type);
+        if essence == "application/json" {
+            return Ok(crate::JsonOrBytes::Json(self.json()?));
+        }
+        if bytes_media.contains(&essence.as_str()) {
+            return Ok(crate::JsonOrBytes::Bytes {
+                content_type: content_type.to_owned(),
+                body: self.bytes(),
+            });
+        }
+        Err(self.invalid(format!(
+            "content type `{content_type}` is neither `application/json` nor one of {bytes_media:?}"
+        )))
+    }
+
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_str(&self.body).map_err(|e| self.invalid(format!("body: {e}")))
     }

@@ -19,7 +19,7 @@ pub use context::{Headers, Principal, RequestContext, RequestId};
 pub use problem::{
     FieldError, Problem, allowed_methods, operation_of, problem_from_error, response_from_error,
 };
-pub use reply::JsonReply;
+pub use reply::{BytesMedia, JsonOrBytesReply, JsonReply};
 
 /// Names the operation on the current request span, so logs carry the route
 /// template (`/v1/users/{userId}`) rather than the concrete path.

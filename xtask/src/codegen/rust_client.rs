@@ -236,8 +236,12 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
             .collect();
         let carries_status = response.status.carries_status();
         let decode = match &response.content {
-            Some((_, schema)) if schema.is_bytes() => "received.bytes()",
-            _ => "received.json()?",
+            Some(_) if !response.bytes_media.is_empty() => {
+                let media: Vec<String> = response.bytes_media.iter().map(|m| rust_str(m)).collect();
+                format!("received.json_or_bytes(&[{}])?", media.join(", "))
+            }
+            Some((_, schema)) if schema.is_bytes() => "received.bytes()".to_owned(),
+            _ => "received.json()?".to_owned(),
         };
         let value = match (&response.content, headers.is_empty() && !carries_status) {
             (None, true) => format!("{ty}Response::{variant}"),

@@ -279,6 +279,17 @@ pub fn body_type(schema: &Schema) -> String {
     }
 }
 
+/// The Rust type of a response's body: in several media types, the JSON
+/// value or bytes ([`keel_runtime::JsonOrBytes`]).
+pub fn response_body_type(response: &Response) -> Option<String> {
+    let (_, schema) = response.content.as_ref()?;
+    Some(if response.bytes_media.is_empty() {
+        body_type(schema)
+    } else {
+        format!("keel_runtime::JsonOrBytes<{}>", rust_type(schema))
+    })
+}
+
 pub fn header_type(header: &Header) -> String {
     let ty = rust_type(&header.schema);
     if header.required {
@@ -309,15 +320,21 @@ pub fn response_enum(out: &mut Code, op: &Operation) {
             response.headers.is_empty() && !carries_status,
         ) {
             (None, true) => out.line(&format!("{variant},")),
-            (Some((_, schema)), true) => out.line(&format!("{variant}({}),", body_type(schema))),
+            (Some(_), true) => out.line(&format!(
+                "{variant}({}),",
+                response_body_type(response).expect("content")
+            )),
             (content, false) => {
                 out.line(&format!("{variant} {{"));
                 if carries_status {
                     out.line("/// The status of the response: one the operation does not declare otherwise.");
                     out.line("status: u16,");
                 }
-                if let Some((_, schema)) = content {
-                    out.line(&format!("body: {},", body_type(schema)));
+                if content.is_some() {
+                    out.line(&format!(
+                        "body: {},",
+                        response_body_type(response).expect("content")
+                    ));
                 }
                 for header in &response.headers {
                     let doc = match &header.description {

@@ -513,6 +513,7 @@ fn reply_enum(out: &mut Code, op: &Operation) {
         }
         if let Some((media, _)) = &response.content
             && media != "application/json"
+            && response.bytes_media.is_empty()
         {
             attr.push(format!("content_type = {}", rust_str(media)));
         }
@@ -524,7 +525,13 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             fields.push("poem::http::StatusCode".to_owned());
         }
         if let Some((_, schema)) = &response.content {
-            if schema.is_bytes() {
+            if !response.bytes_media.is_empty() {
+                fields.push(format!(
+                    "keel_runtime::server::JsonOrBytesReply<{}, {}>",
+                    rust_type(schema),
+                    media_marker(op, response)
+                ));
+            } else if schema.is_bytes() {
                 fields.push("Binary<Vec<u8>>".to_owned());
             } else {
                 fields.push(format!("JsonReply<{}>", rust_type(schema)));
@@ -547,6 +554,26 @@ fn reply_enum(out: &mut Code, op: &Operation) {
     out.line("}");
     out.blank();
 
+    for response in op.responses.iter().filter(|r| !r.bytes_media.is_empty()) {
+        let marker = media_marker(op, response);
+        out.line(&format!(
+            "/// The media types of `{}`'s {} response besides JSON.",
+            op.id, response.status
+        ));
+        out.line("#[doc(hidden)]");
+        out.line(&format!("pub struct {marker};"));
+        out.line(&format!(
+            "impl keel_runtime::server::BytesMedia for {marker} {{"
+        ));
+        let types: Vec<String> = response.bytes_media.iter().map(|m| rust_str(m)).collect();
+        out.line(&format!(
+            "const TYPES: &'static [&'static str] = &[{}];",
+            types.join(", ")
+        ));
+        out.line("}");
+        out.blank();
+    }
+
     out.line(&format!("impl From<{ty}Response> for {ty}Reply {{"));
     out.line(&format!("fn from(response: {ty}Response) -> Self {{"));
     out.line("match response {");
@@ -559,6 +586,9 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             .collect();
         let carries_status = response.status.carries_status();
         let wrap = match &response.content {
+            Some(_) if !response.bytes_media.is_empty() => {
+                "keel_runtime::server::JsonOrBytesReply::new(body)"
+            }
             Some((_, schema)) if schema.is_bytes() => "Binary(body)",
             _ => "JsonReply(body)",
         };
@@ -594,6 +624,15 @@ fn reply_enum(out: &mut Code, op: &Operation) {
     out.line("}");
     out.line("}");
     out.blank();
+}
+
+/// The marker type naming the bytes media types of a response.
+fn media_marker(op: &Operation, response: &Response) -> String {
+    format!(
+        "{}Reply{}Media",
+        pascal_case(&op.id),
+        variant_name(response.status)
+    )
 }
 
 /// `defaults` collects the functions that give parameters their defaults.

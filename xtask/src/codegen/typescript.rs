@@ -436,7 +436,28 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
                 parts.push(format!("{}{optional}: string", header_key(&header.name)));
             }
             parts.push("headers: ResponseHeaders".into());
-            let _ = writeln!(out, "  | {{ {} }}", parts.join("; "));
+            if response.bytes_media.is_empty() {
+                let _ = writeln!(out, "  | {{ {} }}", parts.join("; "));
+            } else {
+                // Several media types: one member per media type, keyed by `media`.
+                let field = if ok { "data" } else { "error" };
+                let json = std::iter::once(("application/json".to_owned(), None));
+                let bytes = response
+                    .bytes_media
+                    .iter()
+                    .map(|m| (m.clone(), Some("Uint8Array".to_owned())));
+                for (media, ty) in json.chain(bytes) {
+                    let member: Vec<String> = parts
+                        .iter()
+                        .map(|p| match (&ty, p.strip_prefix(&format!("{field}: "))) {
+                            (Some(ty), Some(_)) => format!("{field}: {ty}"),
+                            _ => p.clone(),
+                        })
+                        .collect();
+                    let media = serde_json::to_string(&media).expect("JSON");
+                    let _ = writeln!(out, "  | {{ media: {media}; {} }}", member.join("; "));
+                }
+            }
         }
         out.push_str("  | Failure;\n\n");
     }
@@ -547,6 +568,9 @@ pub fn index_js(api: &Api, header: &str) -> String {
                 entry.insert("body".into(), descriptor(schema));
                 if schema.is_bytes() {
                     entry.insert("binary".into(), Value::Bool(true));
+                }
+                if !response.bytes_media.is_empty() {
+                    entry.insert("bytesMedia".into(), json!(response.bytes_media));
                 }
             }
             if !response.headers.is_empty() {

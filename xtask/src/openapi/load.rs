@@ -1096,7 +1096,18 @@ impl<'a> Loader<'a> {
                     .into(),
             ));
         }
+        let mut bytes_media = Vec::new();
         let content = match node.child("content") {
+            Some(c) if c.entries()?.len() > 1 => {
+                let inline = format!(
+                    "{}Response{}",
+                    pascal_case(op),
+                    pascal_case(&status.to_string())
+                );
+                let (json, alternatives) = self.alternatives(&c, &inline)?;
+                bytes_media = alternatives;
+                Some(json)
+            }
             Some(c) => {
                 let (media, schema) = self.single_content(
                     &c,
@@ -1152,9 +1163,46 @@ impl<'a> Loader<'a> {
             status,
             description: node.req_str("description")?.to_owned(),
             content,
+            bytes_media,
             headers,
             example: Self::example(&node)?,
         })
+    }
+
+    /// A response in several media types: `application/json` and bytes
+    /// (`type: string, format: binary`) in any other media types. The JSON
+    /// one's media and schema, then the media types of the bytes.
+    fn alternatives(
+        &mut self,
+        node: &Node<'a>,
+        inline_name: &str,
+    ) -> Result<((String, Schema), Vec<String>)> {
+        let mut json = None;
+        let mut bytes = Vec::new();
+        for (media, media_node) in node.entries()? {
+            media_node.check_keys(&["schema", "example", "examples"])?;
+            let schema = self.schema(&media_node.req("schema")?, inline_name)?;
+            if media == "application/json" {
+                if schema.is_bytes() {
+                    return Err(media_node
+                        .error("bytes (`format: binary`) cannot be `application/json`".into()));
+                }
+                json = Some((media.to_string(), schema));
+            } else if schema.is_bytes() && !media.ends_with("json") && !media.contains('*') {
+                bytes.push(media.to_string());
+            } else {
+                return Err(media_node.error(format!(
+                    "a response in several media types is `application/json` and bytes (`type: string, format: binary`) in other, exact media types; `{media}` is neither"
+                )));
+            }
+        }
+        match json {
+            Some(json) => Ok((json, bytes)),
+            None => Err(node.error(format!(
+                "{} media types declared without `application/json`; several are supported as JSON and bytes (`type: string, format: binary`) in other media types",
+                bytes.len()
+            ))),
+        }
     }
 
     fn single_content(&mut self, node: &Node<'a>, inline_name: &str) -> Result<(String, Schema)> {
@@ -2543,6 +2591,61 @@ mod tests {
                 .message
                 .contains("no `minLength`")
         );
+    }
+
+    #[test]
+    fn a_response_in_several_media_types_is_json_and_bytes() {
+        let doc = |content: &str| {
+            format!(
+                "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: [a]\n      responses:\n        '200':\n          description: ok\n          content:\n{content}"
+            )
+        };
+        let json = "            application/json:\n              schema: {type: array, items: {type: string}}\n";
+        let csv = "            text/csv:\n              schema: {type: string, format: binary}\n";
+        let png = "            image/png:\n              schema: {type: string, format: binary}\n";
+        let api = load_yaml(&doc(&format!("{csv}{json}{png}"))).unwrap();
+        let response = &api.operations[0].responses[0];
+        assert_eq!(response.content.as_ref().unwrap().0, "application/json");
+        assert_eq!(response.bytes_media, ["text/csv", "image/png"]);
+        // One media type stays a plain response.
+        let api = load_yaml(&doc(json)).unwrap();
+        assert!(api.operations[0].responses[0].bytes_media.is_empty());
+
+        let refused = |content: String, pointer: &str, words: &str| {
+            let err = load_yaml(&doc(&content)).unwrap_err();
+            assert_eq!(err.pointer, pointer, "{err}");
+            assert!(err.message.contains(words), "{err}");
+        };
+        let at = "/paths/~1a/get/responses/200/content";
+        // Text that is not bytes, a second JSON, JSON as bytes, a range.
+        refused(
+            format!("{json}            text/plain:\n              schema: {{type: string}}\n"),
+            &format!("{at}/text~1plain"),
+            "`text/plain` is neither",
+        );
+        refused(
+            format!(
+                "{json}            application/problem+json:\n              schema: {{type: object}}\n"
+            ),
+            &format!("{at}/application~1problem+json"),
+            "is neither",
+        );
+        refused(
+            format!(
+                "{json}            image/*:\n              schema: {{type: string, format: binary}}\n"
+            ),
+            &format!("{at}/image~1*"),
+            "exact media types",
+        );
+        refused(
+            "            application/json:\n              schema: {type: string, format: binary}\n"
+                .to_owned()
+                + csv,
+            &format!("{at}/application~1json"),
+            "cannot be `application/json`",
+        );
+        // Bytes only, in two media types: no JSON to choose.
+        refused(format!("{csv}{png}"), at, "without `application/json`");
     }
 
     #[test]

@@ -389,6 +389,10 @@ pub struct Response {
     pub description: String,
     /// The media type and its schema, when the response has a body.
     pub content: Option<(String, Schema)>,
+    /// When the response is in several media types: `content` is the JSON
+    /// one, and these the other media types, whose body is bytes
+    /// (`format: binary`). The service chooses one per response.
+    pub bytes_media: Vec<String>,
     pub headers: Vec<Header>,
     /// The media type's `example` (or its first `examples` entry), for the mock.
     pub example: Option<serde_json::Value>,
