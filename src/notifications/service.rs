@@ -5,7 +5,6 @@
 use keel_server::RequestContext;
 use keel_server::notifications::*;
 use keel_server::types::{self as dto, UserDeleted, UserRegistered};
-use uuid::Uuid;
 
 use super::domain::{Kind, Notification, NotificationId, Recipient};
 use super::ports::{NotificationEraser, NotificationReader, NotificationSender, UserDirectory};
@@ -13,6 +12,7 @@ use crate::platform::cursor;
 use crate::platform::db::Tx;
 use crate::platform::events::{EventHandler, EventMeta, HandlerError};
 use crate::platform::problem::{self, FieldProblem};
+use crate::users::service::may_access;
 
 pub struct NotificationsService<R, D> {
     reader: R,
@@ -23,14 +23,6 @@ impl<R: NotificationReader, D: UserDirectory> NotificationsService<R, D> {
     pub fn new(reader: R, users: D) -> Self {
         NotificationsService { reader, users }
     }
-}
-
-/// A caller without `users:admin` reads only their own notifications; another
-/// user's are reported missing, so ids cannot be probed.
-fn may_read(ctx: &RequestContext, user_id: Uuid) -> bool {
-    ctx.principal
-        .as_ref()
-        .is_some_and(|p| p.has_scope("users:admin") || p.user_id == user_id)
 }
 
 fn to_dto(notification: &Notification) -> dto::Notification {
@@ -56,7 +48,9 @@ impl<R: NotificationReader, D: UserDirectory> NotificationsApi for Notifications
             let detail = format!("there is no user {}", req.user_id);
             ListUserNotificationsResponse::NotFound(problem::problem(ctx, 404, "not-found", detail))
         };
-        if !may_read(&ctx, req.user_id) {
+        // The users context's rule: one's own, or any with `users:admin`; another
+        // user's are reported missing, so ids cannot be probed.
+        if !may_access(&ctx, req.user_id) {
             return missing(&ctx);
         }
         match self.users.exists(req.user_id.into()).await {

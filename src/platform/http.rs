@@ -246,18 +246,12 @@ async fn observe<E: Endpoint>(
     );
     // W3C trace context: continue the caller's trace, or start one; the
     // response says which, and events recorded here carry it on.
-    super::trace::continue_trace(
+    let traceparent = super::trace::adopt(
         &span,
         req.headers()
             .get("traceparent")
             .and_then(|v| v.to_str().ok()),
     );
-    // Every log line of the request carries the trace id, to find its trace.
-    if let Some(traceparent) = super::trace::traceparent_of(&span)
-        && let Some(trace_id) = super::trace::trace_id(&traceparent)
-    {
-        span.record("trace_id", trace_id);
-    }
     let started = Instant::now();
     let path = req.uri().path().to_owned();
     // Named from the contract before any handler runs, so a 401 or a 400 still
@@ -314,9 +308,7 @@ async fn observe<E: Endpoint>(
     if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
         headers.insert("x-request-id", value);
     }
-    if let Some(value) =
-        super::trace::traceparent_of(&span).and_then(|t| HeaderValue::from_str(&t).ok())
-    {
+    if let Some(value) = traceparent.and_then(|t| HeaderValue::from_str(&t).ok()) {
         headers.insert("traceparent", value);
     }
     headers.insert(

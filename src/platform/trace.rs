@@ -26,7 +26,7 @@ pub fn current_traceparent() -> Option<String> {
 
 /// Makes `span` a child of the remote span `traceparent` names. A malformed
 /// value is ignored: the span then starts a trace of its own.
-pub fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) {
+fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) {
     let Some(traceparent) = traceparent else {
         return;
     };
@@ -35,6 +35,18 @@ pub fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) {
     if parent.span().span_context().is_valid() {
         let _ = span.set_parent(parent);
     }
+}
+
+/// Continues `traceparent` in `span` (see [`continue_trace`]), records the
+/// trace id in the span's `trace_id` field, so every log line in it leads to
+/// its trace, and returns the span's own `traceparent`.
+pub fn adopt(span: &tracing::Span, traceparent: Option<&str>) -> Option<String> {
+    continue_trace(span, traceparent);
+    let own = traceparent_of(span);
+    if let Some(id) = own.as_deref().and_then(trace_id) {
+        span.record("trace_id", id);
+    }
+    own
 }
 
 /// The trace id of a `traceparent` (its second field), for logs and tests.

@@ -40,7 +40,7 @@ impl<R: UserRepository, A: AuditSink> UsersService<R, A> {
 /// Object-level authorization (OWASP API1): a caller without `users:admin` may
 /// touch only their own user. Others' users are reported missing (404), not
 /// forbidden, so ids cannot be probed for existence.
-fn may_access(ctx: &RequestContext, user_id: Uuid) -> bool {
+pub fn may_access(ctx: &RequestContext, user_id: Uuid) -> bool {
     ctx.principal
         .as_ref()
         .is_some_and(|p| p.has_scope("users:admin") || p.user_id == user_id)

@@ -33,14 +33,8 @@ impl InProcessBus {
         loop {
             let outcome = consumer.deliver(envelope.clone()).await;
             match outcome {
-                Ok(Delivered::Processed) => {
-                    metrics::counter!("keel_events_consumed_total", "consumer" => consumer.name, "outcome" => "processed").increment(1);
-                    return Ok(());
-                }
-                Ok(Delivered::Duplicate) => {
-                    metrics::counter!("keel_events_consumed_total", "consumer" => consumer.name, "outcome" => "duplicate").increment(1);
-                    return Ok(());
-                }
+                // Counted by `Consumer::deliver`.
+                Ok(Delivered::Processed | Delivered::Duplicate) => return Ok(()),
                 Err(Rejection::Failed(reason)) if attempt < self.retry.max_attempts => {
                     metrics::counter!("keel_events_retried_total", "consumer" => consumer.name)
                         .increment(1);

@@ -55,12 +55,7 @@ async fn process<E: ContractEvent, H: EventHandler<E>>(
         event_id = %envelope.id,
         trace_id = tracing::field::Empty,
     );
-    trace::continue_trace(&span, envelope.traceparent.as_deref());
-    if let Some(traceparent) = trace::traceparent_of(&span)
-        && let Some(trace_id) = trace::trace_id(&traceparent)
-    {
-        span.record("trace_id", trace_id);
-    }
+    trace::adopt(&span, envelope.traceparent.as_deref());
     run::<E, H>(consumer, transactions, handler, envelope)
         .instrument(span)
         .await

@@ -38,6 +38,16 @@ impl RetryPolicy {
     }
 }
 
+/// The wait after `failures` failures in a row to reach the broker or the
+/// database: 100 ms, doubling, at most 5 s.
+pub(crate) fn backoff(failures: u32) -> Duration {
+    let doublings = Ord::min(failures, 7).saturating_sub(1);
+    Ord::min(
+        Duration::from_millis(100u64 << doublings),
+        Duration::from_secs(5),
+    )
+}
+
 /// Which transport carries the events.
 #[derive(Debug, Clone)]
 pub enum Broker {
@@ -109,6 +119,15 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_millis(100));
+        assert_eq!(backoff(2), Duration::from_millis(200));
+        assert_eq!(backoff(4), Duration::from_millis(800));
+        assert_eq!(backoff(6), Duration::from_millis(3200));
+        assert_eq!(backoff(40), Duration::from_secs(5));
+    }
 
     #[test]
     fn retry_delays_grow_fourfold_and_are_capped() {

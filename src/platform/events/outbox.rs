@@ -21,6 +21,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::backoff;
 use super::ports::{Envelope, Transport};
 use crate::platform::db::{StorageError, Tx};
 use crate::platform::trace;
@@ -270,15 +271,6 @@ struct Round {
     failed: usize,
 }
 
-/// 100 ms, doubling, at most 5 s.
-fn backoff(failures: u32) -> Duration {
-    let doublings = Ord::min(failures, 7).saturating_sub(1);
-    Ord::min(
-        Duration::from_millis(100u64 << doublings),
-        Duration::from_secs(5),
-    )
-}
-
 /// The oldest unpublished event of each aggregate, oldest first; on PostgreSQL
 /// locked for this relay and skipped by the others.
 async fn claim(db: &impl ConnectionTrait, batch: u64, lock: bool) -> Result<Vec<Claimed>, DbErr> {
@@ -373,14 +365,5 @@ mod tests {
         db.execute(&mark(2)).await.unwrap();
         db.execute(&mark(3)).await.unwrap();
         assert_eq!(heads(&db).await, ["a3"]);
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert_eq!(backoff(1), Duration::from_millis(100));
-        assert_eq!(backoff(2), Duration::from_millis(200));
-        assert_eq!(backoff(4), Duration::from_millis(800));
-        assert_eq!(backoff(6), Duration::from_millis(3200));
-        assert_eq!(backoff(40), Duration::from_secs(5));
     }
 }

@@ -93,15 +93,25 @@ impl Consumer {
         self.handlers.keys()
     }
 
-    /// Runs the handler for the envelope's key (decode, inbox, effect).
+    /// Runs the handler for the envelope's key (decode, inbox, effect), and
+    /// counts what took effect, whichever transport delivered it.
     pub async fn deliver(&self, envelope: Envelope) -> Result<Delivered, Rejection> {
-        match self.handlers.get(&envelope.key) {
+        let outcome = match self.handlers.get(&envelope.key) {
             Some(dispatch) => dispatch(envelope).await,
             None => Err(Rejection::Poison(format!(
                 "consumer `{}` has no handler for `{}`",
                 self.name, envelope.key
             ))),
+        };
+        if let Ok(delivered) = &outcome {
+            let label = match delivered {
+                Delivered::Processed => "processed",
+                Delivered::Duplicate => "duplicate",
+            };
+            metrics::counter!("keel_events_consumed_total", "consumer" => self.name, "outcome" => label)
+                .increment(1);
         }
+        outcome
     }
 }
 

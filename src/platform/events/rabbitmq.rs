@@ -33,8 +33,8 @@ use lapin::{
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::RetryPolicy;
 use super::ports::{Consumer, Delivered, Envelope, Rejection, Subscriptions, Transport};
+use super::{RetryPolicy, backoff};
 
 const ATTEMPT: &str = "x-keel-attempt";
 const AGGREGATE_TYPE: &str = "x-keel-aggregate-type";
@@ -415,8 +415,7 @@ async fn consume(
             Ok(()) => break,
             Err(error) => {
                 failures += 1;
-                let pause =
-                    Duration::from_millis(100u64 << failures.min(6)).min(Duration::from_secs(5));
+                let pause = backoff(failures);
                 tracing::warn!(consumer = consumer.name, %error, retry_in_ms = pause.as_millis() as u64, "consumer lost its connection");
                 tokio::select! {
                     _ = stop.cancelled() => break,
@@ -499,12 +498,8 @@ async fn handle(
     };
     let name = consumer.name;
     match outcome {
-        Ok(Delivered::Processed) => {
-            metrics::counter!("keel_events_consumed_total", "consumer" => name, "outcome" => "processed").increment(1);
-        }
-        Ok(Delivered::Duplicate) => {
-            metrics::counter!("keel_events_consumed_total", "consumer" => name, "outcome" => "duplicate").increment(1);
-        }
+        // Counted by `Consumer::deliver`.
+        Ok(Delivered::Processed | Delivered::Duplicate) => {}
         Err(Rejection::Failed(reason)) if attempt < settings.retry.max_attempts => {
             let delay = settings.retry.delay(attempt);
             tracing::warn!(consumer = name, attempt, %reason, retry_in_ms = delay.as_millis() as u64, "handler failed; retrying later");
