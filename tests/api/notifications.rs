@@ -13,7 +13,7 @@ use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
 use uuid::Uuid;
 
-use crate::support::{TestApp, header, new_user};
+use crate::support::{TestApp, header, new_user, wait_for_count};
 
 #[tokio::test]
 async fn registering_sends_one_welcome_the_user_can_read() {
@@ -195,25 +195,12 @@ async fn deleting_a_user_erases_their_notifications() {
     );
     // Soon: the `user.deleted` consumer erases the stored copies, and only theirs.
     let db = app.database().await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let row = db
-            .query_one_raw(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT COUNT(*) AS n FROM notifications",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        let left: i64 = row.try_get("", "n").unwrap();
-        if left == 1 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{left} notifications left"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_for_count(
+        &db,
+        "SELECT COUNT(*) FROM notifications",
+        1,
+        std::time::Duration::from_secs(30),
+    )
+    .await;
     app.notifications(stays.id, 1).await;
 }

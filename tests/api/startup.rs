@@ -1,8 +1,6 @@
 //! Several replicas starting at once on a fresh database.
 
-use sea_orm::{ConnectionTrait, Statement};
-
-use crate::support::TestDatabase;
+use crate::support::{TestDatabase, count};
 
 #[tokio::test]
 async fn replicas_starting_together_migrate_once() {
@@ -12,15 +10,7 @@ async fn replicas_starting_together_migrate_once() {
     let db = a.expect("the first start");
     b.expect("the second start");
     c.expect("the third start");
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM seaql_migrations",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let applied: i64 = row.try_get("", "n").unwrap();
+    let applied = count(&db, "SELECT COUNT(*) FROM seaql_migrations").await;
     assert_eq!(
         applied as usize,
         <migration::Migrator as migration::MigratorTrait>::migrations().len(),

@@ -215,6 +215,40 @@ impl TestApp {
     }
 }
 
+/// The number `sql` (a `SELECT COUNT(*) …`) counts.
+pub async fn count(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index(0).unwrap()
+}
+
+/// Waits up to `limit` for `sql` to count `expected`; fails the test after.
+pub async fn wait_for_count(
+    db: &sea_orm::DatabaseConnection,
+    sql: &str,
+    expected: i64,
+    limit: Duration,
+) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let found = count(db, sql).await;
+        if found == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "`{sql}` counts {found}, expected {expected}, after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 pub fn new_user(email: &str, name: &str) -> NewUser {
     NewUser {
         email: email.to_owned(),

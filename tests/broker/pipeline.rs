@@ -8,36 +8,11 @@ use futures_util::StreamExt;
 use keel_client::types::users::{CreateUserRequest, CreateUserResponse};
 use lapin::BasicProperties;
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, Statement};
 use uuid::Uuid;
 
 use crate::harness::{Broker, Proxy, SmtpServer, free_port};
-use crate::support::{TestApp, TestDatabase, new_user};
-
-async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get_by_index(0).unwrap()
-}
-
-/// Waits up to `limit` for `sql` to count `expected`.
-async fn wait_for_count(db: &DatabaseConnection, sql: &str, expected: i64, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    loop {
-        let found = count(db, sql).await;
-        if found == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`{sql}` counts {found}, expected {expected}, after {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use crate::support::{TestApp, TestDatabase, count, new_user, wait_for_count};
 
 async fn create_users(app: &TestApp, prefix: &str, n: usize) -> Vec<Uuid> {
     futures_util::stream::iter(0..n)
