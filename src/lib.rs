@@ -3,7 +3,11 @@
 
 pub mod audit;
 pub mod auth;
+pub mod catalog;
+pub mod kernel;
 pub mod notifications;
+pub mod orders;
+pub mod payments;
 pub mod platform;
 pub mod users;
 
@@ -46,9 +50,10 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         config.db_max_connections,
         background.clone(),
     ));
+    tokio::spawn(prune_idempotency_keys(db.clone(), background.clone()));
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     let transactions = platform::db::Transactions::new(db.clone(), wake.clone());
-    let subscriptions = subscriptions(config, &db, &transactions)?;
+    let subscriptions = subscriptions(config, &db, &transactions, &cipher)?;
     let events = platform::events::Pipeline::start(
         db.clone(),
         wake,
@@ -89,11 +94,30 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
     })
 }
 
+/// Expired `Idempotency-Key`s are ignored when met; this drops them, hourly.
+async fn prune_idempotency_keys(
+    db: sea_orm::DatabaseConnection,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        match platform::idempotency::prune(&db).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "expired idempotency keys pruned"),
+            Err(error) => tracing::warn!(%error, "pruning idempotency keys failed"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
+}
+
 /// The event consumers of this process.
 fn subscriptions(
     config: &Config,
     db: &sea_orm::DatabaseConnection,
     transactions: &platform::db::Transactions,
+    cipher: &std::sync::Arc<platform::crypto::FieldCipher>,
 ) -> anyhow::Result<platform::events::Subscriptions> {
     use notifications::adapters::{SeaOrmNotifications, SmtpSender, SmtpSettings};
     use notifications::ports::Channels;
@@ -107,20 +131,92 @@ fn subscriptions(
             })
         })
         .transpose()?;
-    let welcome = notifications::WelcomeOnRegistration::new(Channels {
+    let channels = || Channels {
         store: SeaOrmNotifications::new(db.clone()),
-        email,
-    });
+        email: email.clone(),
+    };
+    let users = || {
+        notifications::adapters::UsersDirectory::new(users::adapters::SeaOrmUserRepository::new(
+            db.clone(),
+            cipher.clone(),
+        ))
+    };
+    let news = || notifications::OrderNews::new(channels(), users());
+    let products = || catalog::adapters::SeaOrmProducts::new(db.clone());
+    let orders = || orders::adapters::SeaOrmOrders::new(db.clone());
+    let payments = payments_service(config, db, transactions);
+    use keel_server::types as events;
     Ok(platform::events::Subscriptions {
         consumers: vec![
             platform::events::Consumer::new(notifications::CONSUMER)
-                .on::<keel_server::types::UserRegistered, _>(transactions, welcome)
-                .on::<keel_server::types::UserDeleted, _>(
+                .on::<events::UserRegistered, _>(
+                    transactions,
+                    notifications::WelcomeOnRegistration::new(channels()),
+                )
+                .on::<events::UserDeleted, _>(
                     transactions,
                     notifications::EraseOnDeletion::new(SeaOrmNotifications::new(db.clone())),
+                )
+                .on::<events::OrderConfirmed, _>(transactions, news())
+                .on::<events::OrderPaymentFailed, _>(transactions, news())
+                .on::<events::PaymentRefunded, _>(transactions, news()),
+            platform::events::Consumer::new(orders::saga::CONSUMER)
+                .on::<events::OrderPlaced, _>(
+                    transactions,
+                    orders::saga::ReserveStock {
+                        orders: orders(),
+                        inventory: products(),
+                    },
+                )
+                .on_external::<events::OrderStockReserved, _>(
+                    transactions,
+                    orders::saga::ChargePayment {
+                        orders: orders(),
+                        inventory: products(),
+                        payments: payments.clone(),
+                    },
+                )
+                .on::<events::OrderPaid, _>(
+                    transactions,
+                    orders::saga::Confirm {
+                        orders: orders(),
+                        inventory: products(),
+                    },
+                ),
+            platform::events::Consumer::new(payments::service::CONSUMER)
+                .on::<events::OrderCancelled, _>(
+                    transactions,
+                    payments::service::RefundOnCancel(payments.clone()),
+                )
+                .on_external::<events::RefundRequested, _>(
+                    transactions,
+                    payments::service::ExecuteRefund(payments),
                 ),
         ],
     })
+}
+
+/// The payments context as wired from configuration: the built-in test
+/// provider is the only one so far (ADR 16 says how a real one slots in).
+pub fn payments_service(
+    config: &Config,
+    db: &sea_orm::DatabaseConnection,
+    transactions: &platform::db::Transactions,
+) -> payments::PaymentsService<payments::adapters::SeaOrmPayments, payments::adapters::TestGateway>
+{
+    payments::PaymentsService::new(
+        payments::adapters::SeaOrmPayments::new(db.clone()),
+        std::sync::Arc::new(payments::adapters::TestGateway::new(
+            db.clone(),
+            Duration::from_millis(config.test_gateway_latency_ms),
+        )),
+        payments::service::GatewayPolicy {
+            timeout: Duration::from_millis(config.payment_timeout_ms),
+            attempts: config.payment_attempts,
+        },
+        transactions.clone(),
+        Duration::from_secs(config.idempotency_ttl_hours * 3600),
+    )
 }
 
 fn broker(config: &Config) -> platform::events::Broker {

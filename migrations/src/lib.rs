@@ -11,6 +11,7 @@ mod m20261125_000002_auth;
 mod m20261125_000003_audit;
 mod m20261125_000004_encrypted_phone;
 mod m20261203_000005_events;
+mod m20261203_000006_commerce;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_audit::Migration),
             Box::new(m20261125_000004_encrypted_phone::Migration),
             Box::new(m20261203_000005_events::Migration),
+            Box::new(m20261203_000006_commerce::Migration),
         ]
     }
 }

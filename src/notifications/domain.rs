@@ -54,20 +54,30 @@ pub struct Recipient {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Welcome,
+    OrderConfirmed,
+    PaymentFailed,
+    RefundIssued,
 }
 
 impl Kind {
+    const ALL: [Kind; 4] = [
+        Kind::Welcome,
+        Kind::OrderConfirmed,
+        Kind::PaymentFailed,
+        Kind::RefundIssued,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Welcome => "welcome",
+            Kind::OrderConfirmed => "order_confirmed",
+            Kind::PaymentFailed => "payment_failed",
+            Kind::RefundIssued => "refund_issued",
         }
     }
 
     pub fn parse(text: &str) -> Option<Kind> {
-        match text {
-            "welcome" => Some(Kind::Welcome),
-            _ => None,
-        }
+        Kind::ALL.into_iter().find(|k| k.as_str() == text)
     }
 }
 
@@ -99,6 +109,33 @@ impl Notification {
     }
 }
 
+impl Notification {
+    /// News of an order, for its customer. Amounts are in minor units with
+    /// their currency: a client formats them for its locale.
+    pub fn about_order(
+        id: NotificationId,
+        recipient: &Recipient,
+        kind: Kind,
+        detail: &str,
+        at_us: i64,
+    ) -> Notification {
+        let subject = match kind {
+            Kind::OrderConfirmed => "Your order is confirmed",
+            Kind::PaymentFailed => "Your payment did not go through",
+            Kind::RefundIssued => "You have been refunded",
+            Kind::Welcome => "Welcome to Keel",
+        };
+        Notification {
+            id,
+            recipient: recipient.id,
+            kind,
+            subject: subject.to_owned(),
+            body: format!("Hello {},\n\n{detail}", recipient.name),
+            created_at_us: at_us,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +151,8 @@ mod tests {
         assert_eq!(welcome.kind, Kind::Welcome);
         assert_eq!(welcome.recipient, recipient.id);
         assert!(welcome.body.contains("Hello Ada") && welcome.body.contains("ada@example.com"));
-        assert_eq!(Kind::parse(Kind::Welcome.as_str()), Some(Kind::Welcome));
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
     }
 }

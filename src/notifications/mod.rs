@@ -7,7 +7,7 @@ pub mod domain;
 pub mod ports;
 pub mod service;
 
-pub use service::{EraseOnDeletion, NotificationsService, WelcomeOnRegistration};
+pub use service::{EraseOnDeletion, NotificationsService, OrderNews, WelcomeOnRegistration};
 
 /// The consumer name: its queue, inbox entries and metrics carry it.
 pub const CONSUMER: &str = "notifications";

@@ -42,6 +42,12 @@ pub trait NotificationEraser: Send + Sync + 'static {
 /// deleted user is a 404 at once, before `user.deleted` has been consumed.
 pub trait UserDirectory: Send + Sync + 'static {
     fn exists(&self, id: RecipientId) -> impl Future<Output = Result<bool, StorageError>> + Send;
+
+    /// Whom to write to about their orders; `None` once the account is gone.
+    fn find(
+        &self,
+        id: RecipientId,
+    ) -> impl Future<Output = Result<Option<Recipient>, StorageError>> + Send;
 }
 
 pub trait NotificationReader: Send + Sync + 'static {

@@ -4,14 +4,16 @@
 
 use keel_server::RequestContext;
 use keel_server::notifications::*;
-use keel_server::types::{self as dto, UserDeleted, UserRegistered};
+use keel_server::types::{
+    self as dto, OrderConfirmed, OrderPaymentFailed, PaymentRefunded, UserDeleted, UserRegistered,
+};
 
 use super::domain::{Kind, Notification, NotificationId, Recipient};
 use super::ports::{NotificationEraser, NotificationReader, NotificationSender, UserDirectory};
 use crate::platform::cursor;
 use crate::platform::db::Tx;
 use crate::platform::events::{EventHandler, EventMeta, HandlerError};
-use crate::platform::problem::{self, FieldProblem};
+use crate::platform::problem;
 use crate::users::service::may_access;
 
 pub struct NotificationsService<R, D> {
@@ -30,6 +32,9 @@ fn to_dto(notification: &Notification) -> dto::Notification {
         id: notification.id.as_uuid(),
         kind: match notification.kind {
             Kind::Welcome => dto::NotificationKind::Welcome,
+            Kind::OrderConfirmed => dto::NotificationKind::OrderConfirmed,
+            Kind::PaymentFailed => dto::NotificationKind::PaymentFailed,
+            Kind::RefundIssued => dto::NotificationKind::RefundIssued,
         },
         subject: notification.subject.clone(),
         body: notification.body.clone(),
@@ -62,15 +67,9 @@ impl<R: NotificationReader, D: UserDirectory> NotificationsApi for Notifications
                 ));
             }
         }
-        let before = match req.cursor.as_deref().map(cursor::decode) {
-            None => None,
-            Some(Some(id)) => Some(NotificationId::from(id)),
-            Some(None) => {
-                let field = FieldProblem::parameter(
-                    "cursor",
-                    "cursor",
-                    "is not a `nextCursor` this API returned".to_owned(),
-                );
+        let before = match req.cursor.as_deref().map(cursor::parameter).transpose() {
+            Ok(before) => before.map(NotificationId::from),
+            Err(field) => {
                 return ListUserNotificationsResponse::BadRequest(problem::invalid_field(
                     &ctx, field,
                 ));
@@ -160,5 +159,98 @@ impl<E: NotificationEraser> EventHandler<UserDeleted> for EraseOnDeletion<E> {
             .await
             .map(|_| ())
             .map_err(|e| HandlerError(e.to_string()))
+    }
+}
+
+/// Tells customers what became of their orders and refunds: consumes
+/// `order.confirmed`, `order.payment_failed` and `payment.refunded` (v1).
+pub struct OrderNews<S, D> {
+    sender: S,
+    users: D,
+}
+
+impl<S: NotificationSender, D: UserDirectory> OrderNews<S, D> {
+    pub fn new(sender: S, users: D) -> Self {
+        OrderNews { sender, users }
+    }
+
+    async fn tell(
+        &self,
+        tx: &Tx,
+        meta: &EventMeta,
+        user: uuid::Uuid,
+        kind: Kind,
+        detail: String,
+    ) -> Result<(), HandlerError> {
+        let failed = |e: &dyn std::fmt::Display| HandlerError(e.to_string());
+        // A customer who deleted their account is not written to.
+        let Some(recipient) = self.users.find(user.into()).await.map_err(|e| failed(&e))? else {
+            return Ok(());
+        };
+        let news = Notification::about_order(
+            NotificationId::from(meta.id),
+            &recipient,
+            kind,
+            &detail,
+            chrono::Utc::now().timestamp_micros(),
+        );
+        self.sender
+            .send(tx, &recipient, &news)
+            .await
+            .map_err(|e| failed(&e))
+    }
+}
+
+fn amount(money: &dto::Money) -> String {
+    format!("{} {} (minor units)", money.amount, money.currency.as_str())
+}
+
+impl<S: NotificationSender, D: UserDirectory> EventHandler<OrderConfirmed> for OrderNews<S, D> {
+    async fn handle(
+        &self,
+        tx: &Tx,
+        event: OrderConfirmed,
+        meta: &EventMeta,
+    ) -> Result<(), HandlerError> {
+        let detail = format!(
+            "your order {} is confirmed; {} was charged.",
+            event.order_id,
+            amount(&event.total)
+        );
+        self.tell(tx, meta, event.user_id, Kind::OrderConfirmed, detail)
+            .await
+    }
+}
+
+impl<S: NotificationSender, D: UserDirectory> EventHandler<OrderPaymentFailed> for OrderNews<S, D> {
+    async fn handle(
+        &self,
+        tx: &Tx,
+        event: OrderPaymentFailed,
+        meta: &EventMeta,
+    ) -> Result<(), HandlerError> {
+        let detail = format!(
+            "the payment for your order {} did not go through ({}); nothing was charged.",
+            event.order_id, event.reason
+        );
+        self.tell(tx, meta, event.user_id, Kind::PaymentFailed, detail)
+            .await
+    }
+}
+
+impl<S: NotificationSender, D: UserDirectory> EventHandler<PaymentRefunded> for OrderNews<S, D> {
+    async fn handle(
+        &self,
+        tx: &Tx,
+        event: PaymentRefunded,
+        meta: &EventMeta,
+    ) -> Result<(), HandlerError> {
+        let detail = format!(
+            "{} of your payment for order {} was refunded.",
+            amount(&event.amount),
+            event.order_id
+        );
+        self.tell(tx, meta, event.user_id, Kind::RefundIssued, detail)
+            .await
     }
 }

@@ -100,7 +100,7 @@ pub struct Config {
     pub refresh_token_ttl_secs: i64,
 
     /// The scopes of each role: `role=scope scope;role=…`.
-    #[arg(long, env = "KEEL_ROLE_SCOPES", default_value = "customer=users:read users:write;admin=users:read users:write users:admin audit:read", value_parser = parse_role_scopes, global = true)]
+    #[arg(long, env = "KEEL_ROLE_SCOPES", default_value = "customer=users:read users:write orders:read orders:write payments:read;admin=users:read users:write users:admin audit:read catalog:admin orders:admin orders:read orders:write payments:read payments:admin", value_parser = parse_role_scopes, global = true)]
     pub role_scopes: crate::auth::RoleScopes,
 
     /// Requests per minute allowed from one client address (and per access token).
@@ -186,6 +186,26 @@ pub struct Config {
         global = true
     )]
     pub smtp_from: String,
+
+    /// How long an `Idempotency-Key` holds (its stored response is replayed),
+    /// in hours.
+    #[arg(long, env = "KEEL_IDEMPOTENCY_TTL_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=24 * 30), global = true)]
+    pub idempotency_ttl_hours: u64,
+
+    /// How long a call to the payment provider may take before it is asked
+    /// again (with the same idempotency key), in milliseconds.
+    #[arg(long, env = "KEEL_PAYMENT_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..=120_000), global = true)]
+    pub payment_timeout_ms: u64,
+
+    /// Calls to the payment provider per charge or refund before giving up
+    /// (a charge then fails the order's payment and releases its stock).
+    #[arg(long, env = "KEEL_PAYMENT_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20), global = true)]
+    pub payment_attempts: u32,
+
+    /// The built-in test payment provider's answer time, in milliseconds, after
+    /// it has acted (for tests of crashes in that window).
+    #[arg(long, env = "KEEL_TEST_GATEWAY_LATENCY_MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000), global = true)]
+    pub test_gateway_latency_ms: u64,
 }
 
 fn parse_amqp_url(text: &str) -> Result<String, String> {

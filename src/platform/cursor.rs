@@ -28,6 +28,17 @@ pub fn decode(cursor: &str) -> Option<Uuid> {
         .and_then(|bytes| Uuid::from_slice(&bytes).ok())
 }
 
+/// The `cursor` query parameter, or the 400 that names it.
+pub fn parameter(cursor: &str) -> Result<Uuid, super::problem::FieldProblem> {
+    decode(cursor).ok_or_else(|| {
+        super::problem::FieldProblem::parameter(
+            "cursor",
+            "cursor",
+            "is not a `nextCursor` this API returned".to_owned(),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,11 @@ impl Transactions {
         }
     }
 
+    /// The pool, for reads that need no transaction.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     pub async fn begin(&self) -> Result<Tx, StorageError> {
         Ok(Tx {
             inner: self.db.begin().await?,
@@ -77,6 +82,16 @@ impl Tx {
         }
         Ok(())
     }
+}
+
+/// A LIKE pattern for "contains `text`": `%` and `_` in the text match
+/// themselves, not any character.
+pub fn contains_pattern(text: &str) -> sea_orm::sea_query::LikeExpr {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')
 }
 
 /// Connects and applies pending migrations. For a SQLite file, its directory is

@@ -24,8 +24,12 @@ use super::config::Config;
 use crate::audit::{AuditService, SeaOrmAuditLog};
 use crate::auth::refresh_tokens::SeaOrmRefreshTokens;
 use crate::auth::{AccessTokens, AuthService, Passwords};
+use crate::catalog::ProductsService;
+use crate::catalog::adapters::SeaOrmProducts;
 use crate::notifications::NotificationsService;
 use crate::notifications::adapters::{SeaOrmNotifications, UsersDirectory};
+use crate::orders::OrdersService;
+use crate::orders::adapters::SeaOrmOrders;
 use crate::users::UsersService;
 use crate::users::adapters::SeaOrmUserRepository;
 
@@ -62,7 +66,7 @@ pub fn app(app: App) -> impl Endpoint {
     );
     let auth = AuthService::new(
         SeaOrmUserRepository::new(db.clone(), cipher.clone()),
-        transactions,
+        transactions.clone(),
         SeaOrmRefreshTokens::new(db.clone()),
         audit_log.clone(),
         passwords,
@@ -74,12 +78,24 @@ pub fn app(app: App) -> impl Endpoint {
         UsersDirectory::new(SeaOrmUserRepository::new(db.clone(), cipher.clone())),
     );
     let health = super::health::HealthService::new(db.clone(), broker, draining);
+    let idempotency_ttl = Duration::from_secs(config.idempotency_ttl_hours * 3600);
+    let products = ProductsService::new(SeaOrmProducts::new(db.clone()), transactions.clone());
+    let orders = OrdersService::new(
+        SeaOrmOrders::new(db.clone()),
+        SeaOrmProducts::new(db.clone()),
+        transactions.clone(),
+        idempotency_ttl,
+    );
+    let payments = crate::payments_service(&config, &db, &transactions);
     let api = keel_server::api(
         auth,
         users,
         AuditService::new(audit_log),
         health,
         notifications,
+        products,
+        orders,
+        payments,
     );
     let verifier: Arc<dyn TokenVerifier> = tokens;
     let swagger = Arc::new(utoipa_swagger_ui::Config::from("/openapi.json"));

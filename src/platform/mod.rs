@@ -2,13 +2,16 @@
 //! work, the event pipeline, the HTTP edge, logging and trace context, and the
 //! problem+json vocabulary.
 
+pub mod conditional;
 pub mod config;
 pub mod crypto;
 pub mod cursor;
 pub mod db;
+pub mod dto;
 pub mod events;
 pub mod health;
 pub mod http;
+pub mod idempotency;
 pub mod key_dir;
 pub mod metrics;
 pub mod problem;

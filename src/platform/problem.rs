@@ -89,3 +89,17 @@ pub fn internal(ctx: &RequestContext, cause: &dyn Display) -> Problem {
         "the server failed to handle this request; the request id identifies it in the logs",
     )
 }
+
+/// A 412: `If-Match` named another version of the `what` (`current` is the
+/// version now, when known), or another request changed it meanwhile.
+pub fn stale(ctx: &RequestContext, what: &str, current: Option<&str>) -> Problem {
+    let detail = match current {
+        Some(current) => format!(
+            "the {what} has changed since you read it: `If-Match` does not match the current ETag {current}; read it again and reapply your change"
+        ),
+        None => format!(
+            "the {what} was changed by another request while this one ran; read it again and reapply your change"
+        ),
+    };
+    problem(ctx, 412, "stale-version", detail)
+}

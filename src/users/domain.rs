@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
 
 /// A user's id: a UUIDv7, so ids sort in creation order.
@@ -173,33 +172,7 @@ impl Version {
     }
 }
 
-/// An instant at the microsecond precision every database here stores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timestamp(DateTime<Utc>);
-
-impl Timestamp {
-    pub fn now() -> Self {
-        Timestamp(Utc::now().trunc_subsecs(6))
-    }
-
-    pub fn from_micros(micros: i64) -> Option<Self> {
-        DateTime::from_timestamp_micros(micros).map(Timestamp)
-    }
-
-    pub fn micros(self) -> i64 {
-        self.0.timestamp_micros()
-    }
-
-    pub fn as_datetime(self) -> DateTime<Utc> {
-        self.0
-    }
-}
-
-impl From<DateTime<Utc>> for Timestamp {
-    fn from(at: DateTime<Utc>) -> Self {
-        Timestamp(at.trunc_subsecs(6))
-    }
-}
+pub use crate::kernel::Timestamp;
 
 /// What a user may do. Each role maps to scopes in configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -15,6 +15,7 @@ use super::ports::{ListQuery, StorageError, UserRepository, WriteError};
 use super::registration;
 use crate::audit::ports::{Action, AuditEvent, AuditSink, record};
 use crate::auth::password::{Password, Passwords};
+use crate::platform::conditional::{self, if_match_allows};
 use crate::platform::cursor;
 use crate::platform::db::Transactions;
 use crate::platform::problem::{self, FieldProblem};
@@ -191,7 +192,11 @@ impl<R: UserRepository, A: AuditSink> UsersApi for UsersService<R, A> {
         };
         let current = etag(user.version);
         if !if_match_allows(&req.if_match, &current) {
-            return UpdateUserResponse::PreconditionFailed(stale(&ctx, Some(&current)));
+            return UpdateUserResponse::PreconditionFailed(problem::stale(
+                &ctx,
+                "user",
+                Some(&current),
+            ));
         }
         let expected = user.version;
         user.apply(changes, Timestamp::now());
@@ -200,7 +205,9 @@ impl<R: UserRepository, A: AuditSink> UsersApi for UsersService<R, A> {
                 etag: etag(user.version),
                 body: to_dto(&user),
             },
-            Err(WriteError::Stale) => UpdateUserResponse::PreconditionFailed(stale(&ctx, None)),
+            Err(WriteError::Stale) => {
+                UpdateUserResponse::PreconditionFailed(problem::stale(&ctx, "user", None))
+            }
             Err(WriteError::EmailTaken) => UpdateUserResponse::Conflict(email_taken(&ctx)),
             Err(WriteError::Storage(e)) => {
                 UpdateUserResponse::InternalServerError(internal(&ctx, e))
@@ -283,18 +290,8 @@ pub fn invalid(pointer: &'static str, error: InvalidValue) -> FieldProblem {
     FieldProblem::body(pointer, "domain", error.to_string())
 }
 
-/// A strong ETag from the version: opaque to clients, cheap to compare.
 pub fn etag(version: Version) -> String {
-    format!("\"{}\"", version.get())
-}
-
-/// RFC 9110 §13.1.1: `*` or a list of entity tags, compared strongly (a weak
-/// tag `W/"…"` never matches).
-fn if_match_allows(header: &str, current: &str) -> bool {
-    header
-        .split(',')
-        .map(str::trim)
-        .any(|tag| tag == "*" || tag == current)
+    conditional::etag(version.get())
 }
 
 fn encode_cursor(id: UserId) -> String {
@@ -302,13 +299,7 @@ fn encode_cursor(id: UserId) -> String {
 }
 
 fn decode_cursor(text: &str) -> Result<UserId, FieldProblem> {
-    cursor::decode(text).map(UserId::from).ok_or_else(|| {
-        FieldProblem::parameter(
-            "cursor",
-            "cursor",
-            "is not a `nextCursor` this API returned".to_owned(),
-        )
-    })
+    cursor::parameter(text).map(UserId::from)
 }
 
 fn not_found(ctx: &RequestContext, id: Uuid) -> Problem {
@@ -329,16 +320,6 @@ pub fn email_taken(ctx: &RequestContext) -> Problem {
     )
 }
 
-fn stale(ctx: &RequestContext, current: Option<&str>) -> Problem {
-    let detail = match current {
-        Some(current) => format!(
-            "the user has changed since you read it: `If-Match` does not match the current ETag {current}; read it again and reapply your change"
-        ),
-        None => "the user was changed by another request while this one ran; read it again and reapply your change".to_owned(),
-    };
-    problem::problem(ctx, 412, "stale-version", detail)
-}
-
 pub fn internal(ctx: &RequestContext, error: StorageError) -> Problem {
     problem::internal(ctx, &error)
 }
@@ -346,15 +327,6 @@ pub fn internal(ctx: &RequestContext, error: StorageError) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn if_match_compares_strongly() {
-        assert!(if_match_allows("\"3\"", "\"3\""));
-        assert!(if_match_allows("\"1\", \"3\"", "\"3\""));
-        assert!(if_match_allows("*", "\"3\""));
-        assert!(!if_match_allows("W/\"3\"", "\"3\""));
-        assert!(!if_match_allows("\"2\"", "\"3\""));
-    }
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {

@@ -1,7 +1,7 @@
 //! `UserDirectory` through the users context's own port: its public API, not
 //! its tables.
 
-use crate::notifications::domain::RecipientId;
+use crate::notifications::domain::{Recipient, RecipientId};
 use crate::notifications::ports::{StorageError, UserDirectory};
 use crate::users::ports::UserRepository;
 
@@ -18,5 +18,17 @@ impl<R: UserRepository> UsersDirectory<R> {
 impl<R: UserRepository> UserDirectory for UsersDirectory<R> {
     async fn exists(&self, id: RecipientId) -> Result<bool, StorageError> {
         Ok(self.users.get(id.as_uuid().into()).await?.is_some())
+    }
+
+    async fn find(&self, id: RecipientId) -> Result<Option<Recipient>, StorageError> {
+        Ok(self
+            .users
+            .get(id.as_uuid().into())
+            .await?
+            .map(|user| Recipient {
+                id,
+                email: user.email.as_str().to_owned(),
+                name: user.display_name.as_str().to_owned(),
+            }))
     }
 }

@@ -2,15 +2,19 @@
 //! event id it has processed in the same transaction as the handler's effect,
 //! so a redelivery finds the id and does nothing.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use keel_runtime::ContractEvent;
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use tracing::Instrument;
 
-use super::ports::{Consumer, Delivered, Dispatch, Envelope, EventHandler, EventMeta, Rejection};
-use crate::platform::db::Transactions;
+use super::ports::{
+    Consumer, Delivered, Dispatch, Envelope, EventHandler, EventMeta, ExternalStep, HandlerError,
+    Rejection,
+};
+use crate::platform::db::{Transactions, Tx};
 use crate::platform::trace;
 
 impl Consumer {
@@ -24,28 +28,69 @@ impl Consumer {
     }
 
     /// Handles `E` with `handler`, through the inbox.
-    pub fn on<E, H>(mut self, transactions: &Transactions, handler: H) -> Self
+    pub fn on<E, H>(self, transactions: &Transactions, handler: H) -> Self
     where
         E: ContractEvent,
         H: EventHandler<E>,
     {
-        let handler = Arc::new(handler);
+        self.register::<E, _>(transactions, Arc::new(Local(handler, PhantomData)))
+    }
+
+    /// Handles `E` with a step that calls another system first (a payment
+    /// provider): the call runs outside any transaction, so no database lock
+    /// waits on the network, and its outcome is recorded with the inbox entry.
+    pub fn on_external<E, S>(self, transactions: &Transactions, step: S) -> Self
+    where
+        E: ContractEvent,
+        S: ExternalStep<E>,
+    {
+        self.register::<E, _>(transactions, Arc::new(step))
+    }
+
+    fn register<E: ContractEvent, S: ExternalStep<E>>(
+        mut self,
+        transactions: &Transactions,
+        step: Arc<S>,
+    ) -> Self {
         let transactions = transactions.clone();
         let name = self.name;
         let dispatch: Dispatch = Arc::new(move |envelope| {
-            let handler = handler.clone();
+            let step = step.clone();
             let transactions = transactions.clone();
-            Box::pin(async move { process::<E, H>(name, &transactions, &*handler, envelope).await })
+            Box::pin(async move { process::<E, S>(name, &transactions, &*step, envelope).await })
         });
         self.handlers.insert(E::key(), dispatch);
         self
     }
 }
 
-async fn process<E: ContractEvent, H: EventHandler<E>>(
+/// A plain handler is a step with nothing to call.
+struct Local<H, E>(H, PhantomData<fn(E)>);
+
+impl<E: ContractEvent, H: EventHandler<E>> ExternalStep<E> for Local<H, E> {
+    type Outcome = ();
+
+    const CALLS_OUT: bool = false;
+
+    async fn call(&self, _event: &E, _meta: &EventMeta) -> Result<(), HandlerError> {
+        Ok(())
+    }
+
+    async fn record(
+        &self,
+        tx: &Tx,
+        event: E,
+        _outcome: (),
+        meta: &EventMeta,
+    ) -> Result<(), HandlerError> {
+        self.0.handle(tx, event, meta).await
+    }
+}
+
+async fn process<E: ContractEvent, S: ExternalStep<E>>(
     consumer: &'static str,
     transactions: &Transactions,
-    handler: &H,
+    step: &S,
     envelope: Envelope,
 ) -> Result<Delivered, Rejection> {
     let span = tracing::info_span!(
@@ -56,15 +101,15 @@ async fn process<E: ContractEvent, H: EventHandler<E>>(
         trace_id = tracing::field::Empty,
     );
     trace::adopt(&span, envelope.traceparent.as_deref());
-    run::<E, H>(consumer, transactions, handler, envelope)
+    run::<E, S>(consumer, transactions, step, envelope)
         .instrument(span)
         .await
 }
 
-async fn run<E: ContractEvent, H: EventHandler<E>>(
+async fn run<E: ContractEvent, S: ExternalStep<E>>(
     consumer: &'static str,
     transactions: &Transactions,
-    handler: &H,
+    step: &S,
     envelope: Envelope,
 ) -> Result<Delivered, Rejection> {
     // The contract's rules hold for what a consumer acts on, whoever published it.
@@ -81,6 +126,26 @@ async fn run<E: ContractEvent, H: EventHandler<E>>(
         ))
     })?;
     let failed = |e: crate::platform::db::StorageError| Rejection::Failed(e.to_string());
+    let meta = EventMeta {
+        id: envelope.id,
+        occurred_at_us: envelope.occurred_at_us,
+        aggregate_id: envelope.aggregate_id.clone(),
+    };
+    // Before a call out, skip an event already processed; one processed while
+    // the call runs is caught by the inbox insert below, and the call is
+    // idempotent by the step's contract.
+    if S::CALLS_OUT
+        && processed(transactions, consumer, envelope.id)
+            .await
+            .map_err(failed)?
+    {
+        tracing::info!("already processed; skipped");
+        return Ok(Delivered::Duplicate);
+    }
+    let outcome = step
+        .call(&event, &meta)
+        .await
+        .map_err(|e| Rejection::Failed(e.0))?;
     let tx = transactions.begin().await.map_err(failed)?;
     let insert = Query::insert()
         .into_table(Alias::new("event_inbox"))
@@ -116,15 +181,23 @@ async fn run<E: ContractEvent, H: EventHandler<E>>(
         tracing::info!("already processed; skipped");
         return Ok(Delivered::Duplicate);
     }
-    let meta = EventMeta {
-        id: envelope.id,
-        occurred_at_us: envelope.occurred_at_us,
-        aggregate_id: envelope.aggregate_id.clone(),
-    };
-    handler
-        .handle(&tx, event, &meta)
+    step.record(&tx, event, outcome, &meta)
         .await
         .map_err(|e| Rejection::Failed(e.0))?;
     tx.commit().await.map_err(failed)?;
     Ok(Delivered::Processed)
+}
+
+async fn processed(
+    transactions: &Transactions,
+    consumer: &'static str,
+    event_id: uuid::Uuid,
+) -> Result<bool, crate::platform::db::StorageError> {
+    let query = Query::select()
+        .expr(Expr::val(1))
+        .from(Alias::new("event_inbox"))
+        .and_where(Expr::col(Alias::new("consumer")).eq(consumer))
+        .and_where(Expr::col(Alias::new("event_id")).eq(event_id))
+        .to_owned();
+    Ok(transactions.connection().query_one(&query).await?.is_some())
 }

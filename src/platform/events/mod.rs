@@ -17,7 +17,9 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use ports::{Consumer, Envelope, EventHandler, EventMeta, HandlerError, Subscriptions};
+pub use ports::{
+    Consumer, Envelope, EventHandler, EventMeta, ExternalStep, HandlerError, Subscriptions,
+};
 
 /// How often, and how patiently, a failing handler is retried before its
 /// event is dead-lettered.

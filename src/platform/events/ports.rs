@@ -52,6 +52,33 @@ pub trait EventHandler<E: ContractEvent>: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
 }
 
+/// A step of a process that calls another system (a payment provider) and then
+/// records what came of it. `call` runs outside any transaction and may run
+/// more than once for one event (a crash before `record` commits, or a
+/// redelivery), so it must be idempotent: key the call by the event. `record`
+/// runs in the transaction that also marks the event processed.
+pub trait ExternalStep<E: ContractEvent>: Send + Sync + 'static {
+    type Outcome: Send;
+
+    /// Whether `call` reaches outside this process. When it does, an event
+    /// already processed is skipped before the call rather than after.
+    const CALLS_OUT: bool = true;
+
+    fn call(
+        &self,
+        event: &E,
+        meta: &EventMeta,
+    ) -> impl Future<Output = Result<Self::Outcome, HandlerError>> + Send;
+
+    fn record(
+        &self,
+        tx: &Tx,
+        event: E,
+        outcome: Self::Outcome,
+        meta: &EventMeta,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
 /// Carries envelopes to the broker. `publish` returns one outcome per envelope,
 /// in order; `Ok` means the broker has taken responsibility for it (a publisher
 /// confirm), so the outbox may forget it.

@@ -1,13 +1,13 @@
 //! `UserRepository` on sea-orm, for PostgreSQL and SQLite alike.
 
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, QueryOrder, QuerySelect, SqlErr};
 
 use std::sync::Arc;
 
 use crate::platform::crypto::FieldCipher;
-use crate::platform::db::Tx;
+use crate::platform::db::{Tx, contains_pattern};
 use crate::users::domain::{
     AvatarUrl, DisplayName, Email, Phone, Role, Timestamp, User, UserId, Version,
 };
@@ -132,15 +132,6 @@ fn from_row(row: Model) -> Result<User, StorageError> {
             .ok_or_else(|| corrupt("update time"))?,
         version: Version::from_stored(row.version),
     })
-}
-
-/// `%` and `_` in the user's text match themselves, not any character.
-fn contains_pattern(text: &str) -> LikeExpr {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    LikeExpr::new(format!("%{escaped}%")).escape('\\')
 }
 
 impl UserRepository for SeaOrmUserRepository {

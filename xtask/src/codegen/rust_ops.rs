@@ -66,6 +66,15 @@ fn capitalised_identifiers(body: &str) -> std::collections::HashSet<&str> {
     let mut found = std::collections::HashSet::new();
     let mut i = 0;
     while i < bytes.len() {
+        // A comment line (docs) names no type to import: "Stock reserved by
+        // orders…" in an operation's description is prose, not `Stock`.
+        if i == 0 || bytes[i - 1] == b'\n' {
+            let line_end = body[i..].find('\n').map_or(bytes.len(), |n| i + n);
+            if body[i..line_end].trim_start().starts_with("//") {
+                i = line_end;
+                continue;
+            }
+        }
         if !is_ident_byte(bytes[i]) {
             i += 1;
             continue;

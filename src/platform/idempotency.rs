@@ -1,0 +1,192 @@
+//! `Idempotency-Key`: a retried request that creates something gets the first
+//! response again instead of creating it twice.
+//!
+//! The key is claimed in the transaction that does the work ([`claim`]), and
+//! the response stored in it before it commits ([`complete`]). A concurrent
+//! request with the same key waits on the claimed row (PostgreSQL's unique
+//! index, SQLite's write lock) until the first commits, then replays it; if
+//! the first rolls back, the second does the work. Replicas share the table,
+//! so keys hold across them. Keys are per principal: another user's key never
+//! replays someone else's response.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::db::{StorageError, Tx};
+
+fn table() -> Alias {
+    Alias::new("idempotency_keys")
+}
+
+/// Whose key, and which.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub principal: Uuid,
+    pub key: String,
+}
+
+/// A response as it was first sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is this request's: do the work, then [`complete`].
+    Fresh,
+    /// The same request was made before: send this again, do nothing.
+    Replay(StoredResponse),
+    /// The key was used for a different request.
+    Mismatch,
+}
+
+/// What identifies "the same request": the operation and its body, as JSON.
+pub fn fingerprint(operation: &str, body: &impl serde::Serialize) -> String {
+    let mut hash = Sha256::new();
+    hash.update(operation.as_bytes());
+    hash.update([0]);
+    hash.update(serde_json::to_vec(body).expect("request bodies serialize"));
+    hex(&hash.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Claims `scope` for the request `fingerprint` in `tx`. An expired key is
+/// taken over as if it were new.
+pub async fn claim(
+    tx: &Tx,
+    scope: &Scope,
+    fingerprint: &str,
+    ttl: Duration,
+) -> Result<Claim, StorageError> {
+    let now = chrono::Utc::now().timestamp_micros();
+    let expires = now.saturating_add(i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX));
+    let insert = Query::insert()
+        .into_table(table())
+        .columns(
+            [
+                "principal",
+                "key",
+                "request_hash",
+                "status",
+                "headers",
+                "body",
+                "created_at_us",
+                "expires_at_us",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            scope.principal.into(),
+            scope.key.clone().into(),
+            fingerprint.into(),
+            0i32.into(),
+            "{}".into(),
+            "".into(),
+            now.into(),
+            expires.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns([Alias::new("principal"), Alias::new("key")])
+                .update_columns(
+                    [
+                        "request_hash",
+                        "status",
+                        "headers",
+                        "body",
+                        "created_at_us",
+                        "expires_at_us",
+                    ]
+                    .map(Alias::new),
+                )
+                .action_and_where(Expr::col((table(), Alias::new("expires_at_us"))).lte(now))
+                .to_owned(),
+        )
+        .to_owned();
+    if tx.connection().execute(&insert).await?.rows_affected() == 1 {
+        return Ok(Claim::Fresh);
+    }
+    let select = Query::select()
+        .columns(["request_hash", "status", "headers", "body"].map(Alias::new))
+        .from(table())
+        .and_where(Expr::col(Alias::new("principal")).eq(scope.principal))
+        .and_where(Expr::col(Alias::new("key")).eq(scope.key.clone()))
+        .to_owned();
+    let row = tx
+        .connection()
+        .query_one(&select)
+        .await?
+        .ok_or_else(|| StorageError("the idempotency key vanished while claimed".into()))?;
+    let hash: String = row.try_get("", "request_hash")?;
+    if hash != fingerprint {
+        return Ok(Claim::Mismatch);
+    }
+    let headers: String = row.try_get("", "headers")?;
+    let status: i32 = row.try_get("", "status")?;
+    Ok(Claim::Replay(StoredResponse {
+        status: u16::try_from(status)
+            .map_err(|_| StorageError(format!("stored status {status}")))?,
+        headers: serde_json::from_str(&headers)
+            .map_err(|e| StorageError(format!("stored headers: {e}")))?,
+        body: row.try_get("", "body")?,
+    }))
+}
+
+/// Stores the response of the request that claimed `scope`, in its `tx`.
+pub async fn complete(
+    tx: &Tx,
+    scope: &Scope,
+    response: &StoredResponse,
+) -> Result<(), StorageError> {
+    let update = Query::update()
+        .table(table())
+        .value(Alias::new("status"), i32::from(response.status))
+        .value(
+            Alias::new("headers"),
+            serde_json::to_string(&response.headers).expect("a map of strings serializes"),
+        )
+        .value(Alias::new("body"), response.body.clone())
+        .and_where(Expr::col(Alias::new("principal")).eq(scope.principal))
+        .and_where(Expr::col(Alias::new("key")).eq(scope.key.clone()))
+        .to_owned();
+    tx.connection().execute(&update).await?;
+    Ok(())
+}
+
+/// Forgets expired keys; run now and then, it keeps the table small.
+pub async fn prune(db: &DatabaseConnection) -> Result<u64, StorageError> {
+    let delete = Query::delete()
+        .from_table(table())
+        .and_where(
+            Expr::col(Alias::new("expires_at_us")).lte(chrono::Utc::now().timestamp_micros()),
+        )
+        .to_owned();
+    Ok(db.execute(&delete).await?.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_tell_operations_and_bodies_apart() {
+        let a = fingerprint("placeOrder", &serde_json::json!({"x": 1}));
+        assert_eq!(a, fingerprint("placeOrder", &serde_json::json!({"x": 1})));
+        assert_ne!(a, fingerprint("placeOrder", &serde_json::json!({"x": 2})));
+        assert_ne!(
+            a,
+            fingerprint("refundPayment", &serde_json::json!({"x": 1}))
+        );
+        assert_eq!(a.len(), 64);
+    }
+}
