@@ -3,6 +3,7 @@
 //! when one is reachable, on PostgreSQL.
 
 mod auth;
+mod commerce;
 mod docs;
 mod errors;
 mod matrix;
