@@ -33,6 +33,21 @@ pub fn eur(amount: i64) -> Money {
 }
 
 pub async fn product(app: &TestApp, price: i64, stock: i64) -> Product {
+    let id = product_via(&app.api, price, stock).await;
+    match app
+        .api
+        .get_product(&GetProductRequest { product_id: id })
+        .await
+        .unwrap()
+        .value
+    {
+        GetProductResponse::Ok { body, .. } => body,
+        other => panic!("reading product {id}: {other:?}"),
+    }
+}
+
+/// Creates a product as `admin`; its id.
+pub async fn product_via(admin: &keel_client::Client, price: i64, stock: i64) -> Uuid {
     let request = CreateProductRequest {
         body: NewProduct {
             name: "Teapot".into(),
@@ -41,8 +56,8 @@ pub async fn product(app: &TestApp, price: i64, stock: i64) -> Product {
             initial_stock: Some(stock),
         },
     };
-    match app.api.create_product(&request).await.unwrap().value {
-        CreateProductResponse::Created { body, .. } => body,
+    match admin.create_product(&request).await.unwrap().value {
+        CreateProductResponse::Created { body, .. } => body.id,
         other => panic!("creating a product: {other:?}"),
     }
 }

@@ -4,6 +4,7 @@
 
 mod auth;
 mod commerce;
+mod crash;
 mod docs;
 mod errors;
 mod matrix;

@@ -4,12 +4,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, Statement};
 use uuid::Uuid;
 
-use crate::support::TestDatabase;
+use crate::support::{KeelProcess, TestDatabase};
 
 #[tokio::test]
 async fn sigterm_under_load_drops_no_request_and_loses_no_write() {
@@ -21,29 +21,18 @@ async fn sigterm_under_load_drops_no_request_and_loses_no_write() {
         900,
     );
     let admin = tokens.issue(Uuid::now_v7(), "admin");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = std::process::Command::new(env!("CARGO_BIN_EXE_keel"))
-        .env("KEEL_LISTEN", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", &database.url)
-        .env("KEEL_JWT_KEYS_DIR", keys.join("jwt"))
-        .env("KEEL_FIELD_KEYS_DIR", keys.join("fields"))
-        .env("KEEL_SHUTDOWN_DELAY_SECS", "1")
-        .env("KEEL_SHUTDOWN_GRACE_SECS", "10")
-        .env("KEEL_RATE_LIMIT_PER_MINUTE", "1000000")
-        .env("KEEL_LOG", "warn")
-        .spawn()
-        .expect("starting keel");
-    let mut server = KillOnDrop(Some(server));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "keel did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let base = format!("http://127.0.0.1:{port}");
+    let jwt = keys.join("jwt");
+    let fields = keys.join("fields");
+    let mut server = KeelProcess::start(&[
+        ("DATABASE_URL", database.url.as_str()),
+        ("KEEL_JWT_KEYS_DIR", jwt.to_str().unwrap()),
+        ("KEEL_FIELD_KEYS_DIR", fields.to_str().unwrap()),
+        ("KEEL_SHUTDOWN_DELAY_SECS", "1"),
+        ("KEEL_SHUTDOWN_GRACE_SECS", "10"),
+        ("KEEL_RATE_LIMIT_PER_MINUTE", "1000000"),
+    ])
+    .await;
+    let base = server.base.clone();
     // Building the generated client installs the process's TLS crypto
     // provider, which a plain reqwest client of the same build needs too.
     let _ = keel_client::Client::builder(&base).build();
@@ -103,7 +92,7 @@ async fn sigterm_under_load_drops_no_request_and_loses_no_write() {
 
     tokio::time::sleep(Duration::from_millis(800)).await;
     let killed = std::process::Command::new("kill")
-        .args(["-TERM", &server.0.as_ref().unwrap().id().to_string()])
+        .args(["-TERM", &server.pid().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -126,7 +115,7 @@ async fn sigterm_under_load_drops_no_request_and_loses_no_write() {
         "the load ran: {} writes",
         acknowledged.len()
     );
-    let mut child = server.0.take().unwrap();
+    let mut child = server.child.take().unwrap();
     let exited = tokio::task::spawn_blocking(move || child.wait())
         .await
         .unwrap()
@@ -153,16 +142,4 @@ async fn sigterm_under_load_drops_no_request_and_loses_no_write() {
         "acknowledged but not stored: {missing:?}"
     );
     let _ = std::fs::remove_dir_all(&keys);
-}
-
-/// A failing test must not leave the server running.
-struct KillOnDrop(Option<std::process::Child>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }

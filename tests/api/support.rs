@@ -314,6 +314,59 @@ pub async fn problem(response: Response, status: u16) -> Value {
     body
 }
 
+/// The real `keel` binary on a port of its own; killed (SIGKILL) when dropped,
+/// so a failing test leaves no server running.
+pub struct KeelProcess {
+    pub child: Option<std::process::Child>,
+    pub base: String,
+}
+
+impl KeelProcess {
+    /// Starts the binary with `env` (and logs at `warn`) and waits until it
+    /// answers on its port.
+    pub async fn start(env: &[(&str, &str)]) -> KeelProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_keel"))
+            .env("KEEL_LISTEN", format!("127.0.0.1:{port}"))
+            .env("KEEL_LOG", "warn")
+            .envs(env.iter().copied())
+            .spawn()
+            .expect("starting keel");
+        let process = KeelProcess {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "keel did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        process
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the process runs").id()
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for KeelProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 pub struct TestDatabase {
     pub url: String,
     cleanup: Option<(String, String)>,
