@@ -88,6 +88,14 @@ async fn a_refused_write_records_no_event() {
     app.notifications(user.id, 1).await;
 
     let db = app.database().await;
+    // The relay marks the event published after the consumer has run.
+    wait_for_count(
+        &db,
+        "SELECT COUNT(*) FROM outbox_events WHERE published_at_us IS NOT NULL",
+        1,
+        std::time::Duration::from_secs(10),
+    )
+    .await;
     let rows = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, Statement};
@@ -38,14 +38,16 @@ async fn sigterm_under_load_drops_no_request_and_loses_no_write() {
     let _ = keel_client::Client::builder(&base).build();
     let client = reqwest::Client::new();
     let stop_sending = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicUsize::new(0));
 
     let workers: Vec<_> = (0..8)
         .map(|worker| {
-            let (client, base, admin, stop) = (
+            let (client, base, admin, stop, written) = (
                 client.clone(),
                 base.clone(),
                 admin.clone(),
                 stop_sending.clone(),
+                written.clone(),
             );
             tokio::spawn(async move {
                 let (mut acknowledged, mut failures) = (Vec::new(), Vec::new());
@@ -66,6 +68,7 @@ async fn sigterm_under_load_drops_no_request_and_loses_no_write() {
                             let body: serde_json::Value = response.json().await.unwrap();
                             acknowledged
                                 .push(body["id"].as_str().unwrap().parse::<Uuid>().unwrap());
+                            written.fetch_add(1, Ordering::SeqCst);
                         }
                         Ok(response) => failures.push(format!("status {}", response.status())),
                         Err(error) => failures.push(format!("{error:?}")),
@@ -90,7 +93,15 @@ async fn sigterm_under_load_drops_no_request_and_loses_no_write() {
         })
     };
 
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // SIGTERM lands in a running load, however slow the machine is today.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while written.load(Ordering::SeqCst) < 30 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the load did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &server.pid().to_string()])
         .status()
