@@ -171,10 +171,20 @@ impl CatalogApi for Catalog {
                 ("ids".to_owned(), json!(req.ids)),
                 ("session".to_owned(), json!(req.session)),
                 ("shelf".to_owned(), json!(req.x_shelf)),
+                ("genres".to_owned(), json!(req.x_genres)),
+                ("recent".to_owned(), json!(req.recent)),
             ]
             .into(),
         );
         ListBooksResponse::Ok(vec![book])
+    }
+
+    async fn compare_books(
+        &self,
+        _: RequestContext,
+        req: CompareBooksRequest,
+    ) -> CompareBooksResponse {
+        CompareBooksResponse::Ok(req.book_ids)
     }
 
     async fn add_book(&self, _: RequestContext, req: AddBookRequest) -> AddBookResponse {
@@ -261,6 +271,36 @@ impl CatalogApi for Catalog {
             return DownloadCoverResponse::NotFound(problem(404, "no cover that large"));
         }
         DownloadCoverResponse::Ok(pattern(req.size as usize))
+    }
+
+    /// Echoes the note in the media type it came in: XML is bytes both ways,
+    /// read and written by the service (here, by hand).
+    async fn import_note(&self, _: RequestContext, req: ImportNoteRequest) -> ImportNoteResponse {
+        match req.body {
+            JsonOrBytes::Json(note) => ImportNoteResponse::Ok(JsonOrBytes::Json(note)),
+            JsonOrBytes::Bytes { content_type, body } => {
+                let xml = String::from_utf8(body).unwrap_or_default();
+                match xml
+                    .strip_prefix("<note><text>")
+                    .and_then(|rest| rest.strip_suffix("</text></note>"))
+                {
+                    Some(text) if !text.is_empty() => ImportNoteResponse::Ok(JsonOrBytes::Bytes {
+                        content_type: "application/xml".into(),
+                        body: format!("<note><text>{text}</text><via>{content_type}</via></note>")
+                            .into_bytes(),
+                    }),
+                    _ => ImportNoteResponse::BadRequest(problem(400, "not a note")),
+                }
+            }
+        }
+    }
+
+    async fn get_book_record(
+        &self,
+        _: RequestContext,
+        req: GetBookRecordRequest,
+    ) -> GetBookRecordResponse {
+        GetBookRecordResponse::Ok(format!("<book id=\"{}\"/>", req.book_id).into_bytes())
     }
 
     /// Two titles, in CSV when `format=csv` or when `Accept` prefers it.
@@ -494,6 +534,8 @@ async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
             ids: ids.to_vec(),
             session: Some("s=1; x".into()),
             x_shelf: Some(3),
+            x_genres: vec!["drama".into(), "sci fi".into()],
+            recent: vec![7, 11],
         })
         .await
         .unwrap();
@@ -503,13 +545,58 @@ async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
     assert_eq!(
         books[0].attributes.as_ref().unwrap(),
         &[
+            ("genres".to_owned(), json!(["drama", "sci fi"])),
             ("ids".to_owned(), json!(ids)),
+            ("recent".to_owned(), json!([7, 11])),
             ("session".to_owned(), json!("s=1; x")),
             ("shelf".to_owned(), json!(3)),
             ("tag".to_owned(), json!(["sci-fi", "a b&c"])),
         ]
         .into()
     );
+    // Arrays outside the query are one value, items joined by commas; header
+    // lines add up, and the array's rules apply.
+    let http = reqwest::Client::new();
+    let raw = http
+        .get(format!("http://{addr}/books"))
+        .header("x-genres", "a,b")
+        .header("x-genres", "c")
+        .header("cookie", "recent=1%2C2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 200);
+    let raw: serde_json::Value = raw.json().await.unwrap();
+    assert_eq!(raw[0]["attributes"]["genres"], json!(["a", "b", "c"]));
+    assert_eq!(raw[0]["attributes"]["recent"], json!([1, 2]));
+    let four = http
+        .get(format!("http://{addr}/books"))
+        .header("x-genres", "a,b,c,d")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(four.status(), 400, "maxItems 3");
+    let not_numbers = http
+        .get(format!("http://{addr}/books"))
+        .header("cookie", "recent=1,x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_numbers.status(), 400);
+    let pair = [uuid::Uuid::now_v7(), uuid::Uuid::now_v7()];
+    let compared = client
+        .compare_books(&CompareBooksRequest {
+            book_ids: pair.to_vec(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(compared.value, CompareBooksResponse::Ok(pair.to_vec()));
+    let one = http
+        .get(format!("http://{addr}/books/compare/{}", pair[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 400, "minItems 2");
     // Item rules apply to the array: at most 5 tags.
     let too_many = client
         .list_books(&ListBooksRequest {
@@ -902,6 +989,80 @@ async fn a_response_in_json_or_csv_comes_in_the_media_type_the_service_chose() {
     assert_eq!(
         content["text/csv"]["schema"]["format"], "binary",
         "{content}"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn xml_beside_json_reaches_the_service_as_bytes_and_json_stays_typed() {
+    let (addr, server) = serve().await;
+    let client = Client::new(format!("http://{addr}")).unwrap();
+    let note = fixture_catalog_types::ReadingNote {
+        text: "Dune, again".into(),
+    };
+    let typed = client
+        .import_note(&ImportNoteRequest {
+            body: JsonOrBytes::Json(note.clone()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(typed.headers["content-type"], "application/json");
+    assert_eq!(typed.value, ImportNoteResponse::Ok(JsonOrBytes::Json(note)));
+    // JSON is still checked against the schema.
+    let empty = reqwest::Client::new()
+        .post(format!("http://{addr}/notes/import"))
+        .json(&json!({ "text": "" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 400);
+
+    let xml = client
+        .import_note(&ImportNoteRequest {
+            body: JsonOrBytes::Bytes {
+                content_type: "application/xml; charset=utf-8".into(),
+                body: b"<note><text>Emma</text></note>".to_vec(),
+            },
+        })
+        .await
+        .unwrap();
+    assert_eq!(xml.headers["content-type"], "application/xml");
+    assert_eq!(
+        xml.value,
+        ImportNoteResponse::Ok(JsonOrBytes::Bytes {
+            content_type: "application/xml".into(),
+            body: b"<note><text>Emma</text><via>application/xml; charset=utf-8</via></note>"
+                .to_vec(),
+        })
+    );
+    // Only the declared XML media type is taken.
+    let text_xml = reqwest::Client::new()
+        .post(format!("http://{addr}/notes/import"))
+        .header("content-type", "text/xml")
+        .body("<note><text>Emma</text></note>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text_xml.status(), 415);
+
+    let book_id = uuid::Uuid::now_v7();
+    let record = client
+        .get_book_record(&GetBookRecordRequest { book_id })
+        .await
+        .unwrap();
+    assert_eq!(record.headers["content-type"], "application/xml");
+    assert_eq!(
+        record.value,
+        GetBookRecordResponse::Ok(format!("<book id=\"{book_id}\"/>").into_bytes())
+    );
+
+    // The served document lists XML beside JSON, as bytes.
+    let spec: serde_json::Value =
+        serde_json::from_str(&fixture_catalog_server::emitted_spec()).unwrap();
+    let body = &spec["paths"]["/notes/import"]["post"]["requestBody"]["content"];
+    assert_eq!(
+        body["application/xml"]["schema"]["format"], "binary",
+        "{body}"
     );
     server.abort();
 }

@@ -3,7 +3,7 @@
 
 use fixture_unions_types::{
     Animal, Bird, Cat, Contact, Dog, EmailContact, Horse, Pet, PetInput, PetList, PhoneContact,
-    Tristate,
+    ShelterNote, ShelterNote2, Tristate, Zebra,
 };
 use serde_json::json;
 use validator::Validate;
@@ -68,7 +68,7 @@ fn a_base_schema_with_a_discriminator_is_the_union_of_its_subtypes() {
     assert!(
         unknown
             .to_string()
-            .contains("expected one of `bird`, `Horse`"),
+            .contains("expected one of `bird`, `Horse`, `zebra`"),
         "{unknown}"
     );
     // The base is abstract: its own name is no tag, the mapping replaced `Bird`.
@@ -78,6 +78,95 @@ fn a_base_schema_with_a_discriminator_is_the_union_of_its_subtypes() {
             "{tag}"
         );
     }
+}
+
+#[test]
+fn schema_names_that_are_not_type_names_are_renamed_but_keep_their_tags() {
+    // `zebra` is the type `Zebra`; a discriminator still tells it by `zebra`.
+    let zebra = json!({ "species": "zebra", "name": "Marty", "stripes": 40 });
+    let decoded: Animal = serde_json::from_value(zebra.clone()).unwrap();
+    let Animal::Zebra(Zebra { stripes, .. }) = &decoded else {
+        panic!("{decoded:?}")
+    };
+    assert_eq!(*stripes, Some(40));
+    assert_eq!(serde_json::to_value(&decoded).unwrap(), zebra);
+    assert!(serde_json::from_value::<Animal>(json!({ "species": "Zebra", "name": "x" })).is_err());
+    // `shelter_note` would be `ShelterNote`, which is taken: it is `ShelterNote2`,
+    // with its own rules.
+    let motto: ShelterNote2 = serde_json::from_value(json!("x".repeat(81))).unwrap();
+    assert!(motto.validate().is_err(), "maxLength 80");
+    let note: ShelterNote = serde_json::from_value(json!({ "text": "open" })).unwrap();
+    assert_eq!(note.text, "open");
+}
+
+#[test]
+fn a_one_of_over_primitives_and_inline_schemas_is_told_apart_by_shape() {
+    use fixture_unions_types::{
+        Capacity, CapacityObject, CapacityString, ShelterProfileBadge, ShelterProfileBadgeOneOf,
+    };
+    let number: Capacity = serde_json::from_value(json!(12)).unwrap();
+    assert!(
+        matches!(&number, Capacity::CapacityInteger(n) if **n == 12),
+        "{number:?}"
+    );
+    assert!(number.validate().is_ok());
+    let negative: Capacity = serde_json::from_value(json!(-1)).unwrap();
+    assert!(
+        negative.validate().is_err(),
+        "the variant's own minimum applies"
+    );
+    let unlimited: Capacity = serde_json::from_value(json!("unlimited")).unwrap();
+    assert!(matches!(
+        unlimited,
+        Capacity::CapacityString(CapacityString::Unlimited)
+    ));
+    let range: Capacity = serde_json::from_value(json!({ "min": 1, "max": 9 })).unwrap();
+    assert!(matches!(
+        range,
+        Capacity::CapacityObject(CapacityObject { min: 1, max: 9 })
+    ));
+    for value in [
+        json!(range.clone()),
+        json!(unlimited.clone()),
+        json!(number.clone()),
+    ] {
+        let again: Capacity = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&again).unwrap(), value);
+    }
+    assert!(serde_json::from_value::<Capacity>(json!("some")).is_err());
+    assert!(serde_json::from_value::<Capacity>(json!({ "min": 1 })).is_err());
+
+    // Inline `anyOf` with a titled entry and a nested `oneOf`.
+    let label: ShelterProfileBadge = serde_json::from_value(json!("cosy")).unwrap();
+    assert!(
+        matches!(label, ShelterProfileBadge::ShelterProfileBadgeLabel(_)),
+        "{label:?}"
+    );
+    let list: ShelterProfileBadge = serde_json::from_value(json!(["a", "b"])).unwrap();
+    assert!(
+        matches!(list, ShelterProfileBadge::ShelterProfileBadgeArray(_)),
+        "{list:?}"
+    );
+    let flag: ShelterProfileBadge = serde_json::from_value(json!(true)).unwrap();
+    assert!(
+        matches!(
+            flag,
+            ShelterProfileBadge::ShelterProfileBadgeOneOf(
+                ShelterProfileBadgeOneOf::ShelterProfileBadgeOneOfBoolean(_)
+            )
+        ),
+        "{flag:?}"
+    );
+    let note: ShelterProfileBadge = serde_json::from_value(json!({ "text": "open" })).unwrap();
+    assert!(
+        matches!(
+            note,
+            ShelterProfileBadge::ShelterProfileBadgeOneOf(ShelterProfileBadgeOneOf::ShelterNote(_))
+        ),
+        "{note:?}"
+    );
+    let blank: ShelterProfileBadge = serde_json::from_value(json!("")).unwrap();
+    assert!(blank.validate().is_err(), "minLength 1 of the titled entry");
 }
 
 #[test]

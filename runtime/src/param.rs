@@ -24,6 +24,17 @@ to_param_by_display!(
     chrono::NaiveDate
 );
 
+/// An array in a path, header or cookie (and the query with `explode: false`):
+/// the items joined by commas (`a,b,c`).
+impl<T: ToParam> ToParam for Vec<T> {
+    fn to_param(&self) -> String {
+        self.iter()
+            .map(ToParam::to_param)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 impl ToParam for chrono::DateTime<chrono::Utc> {
     /// RFC 3339 with `Z`, as the contract's `date-time` format requires.
     fn to_param(&self) -> String {

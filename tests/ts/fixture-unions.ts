@@ -1,7 +1,9 @@
 // The `unions` fixture's client (tests/fixtures/unions): discriminated and
 // untagged `oneOf`, and separate request/response shapes for read-only and
 // write-only properties, type-checked like the project's own client.
-import { createClient, type Animal, type Contact, type Pet, type PetInput, type PetList } from "pet-shelter-client";
+import {
+  createClient, type Animal, type Capacity, type Contact, type Pet, type PetInput, type PetList, type ShelterProfileBadge,
+} from "pet-shelter-client";
 
 export function describe(pet: Pet): string {
   switch (pet.kind) {
@@ -30,7 +32,23 @@ export function greet(animal: Animal): string {
   switch (animal.species) {
     case "bird": return `${animal.name} (${animal.wingspan ?? 0} m)`;
     case "Horse": return `${animal.name} (${animal.hooves} hooves)`;
+    // `zebra` is the schema's name in the contract; its type is `Zebra`.
+    case "zebra": return `${animal.name} (${animal.stripes ?? 0} stripes)`;
     default: { const unreachable: never = animal; return unreachable; }
   }
 }
 export const mascot = api.getShelter({ shelterId: "0190" }).then((r) => (r.status === 200 && r.data.mascot ? greet(r.data.mascot) : ""));
+
+// `oneOf`/`anyOf` over primitives and inline schemas: unions of their types.
+export function seats(capacity: Capacity): number {
+  if (typeof capacity === "number") return capacity;
+  if (capacity === "unlimited") return Infinity;
+  return capacity.max - capacity.min;
+}
+export function badgeText(badge: ShelterProfileBadge): string {
+  if (typeof badge === "string") return badge;
+  if (Array.isArray(badge)) return badge.join(" ");
+  if (typeof badge === "boolean") return badge ? "yes" : "no";
+  return badge.text;
+}
+export const capacity: Capacity[] = [3, "unlimited", { min: 1, max: 9 }];

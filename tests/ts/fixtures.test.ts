@@ -77,6 +77,43 @@ test("query arrays explode or join as the contract says, and cookies travel in o
   assert.equal(seen?.cookie, "session=s%3D1%3B%20x");
 });
 
+test("arrays in a header, a cookie or the path are one value, items joined by commas", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  const seen: { url: string; headers: Record<string, string> }[] = [];
+  const capture: FetchFunction = async (url, init) => {
+    seen.push({ url: String(url), headers: { ...(init?.headers as Record<string, string>) } });
+    return { status: 200, headers: { get: () => null }, text: async () => "[]" };
+  };
+  const client = catalog({ baseUrl: "http://x", fetch: capture });
+  await client.listBooks({ xGenres: ["drama", "sci fi"], recent: [7, 11] });
+  assert.equal(seen[0]?.headers["X-Genres"], "drama,sci fi");
+  assert.equal(seen[0]?.headers["cookie"], "recent=7%2C11");
+  // Absent and empty are the same: no header, no cookie.
+  await client.listBooks({ xGenres: [], recent: [] });
+  assert.equal(seen[1]?.headers["X-Genres"], undefined);
+  assert.equal(seen[1]?.headers["cookie"], undefined);
+  await client.compareBooks({ bookIds: ["a", "b"] });
+  assert.equal(seen[2]?.url, "http://x/books/compare/a%2Cb");
+});
+
+test("a body offered as JSON and XML is sent as JSON; an XML response comes back as bytes", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  let type: string | undefined;
+  const xml = new TextEncoder().encode("<note><text>Emma</text></note>");
+  const answering = (contentType: string, body: string | Uint8Array): FetchFunction => async (_url, init) => {
+    type = (init?.headers as Record<string, string> | undefined)?.["content-type"];
+    return new Response(body, { status: 200, headers: { "content-type": contentType } });
+  };
+  const sent = await catalog({ baseUrl: "http://x", fetch: answering("application/xml", xml) }).importNote({ body: { text: "Emma" } });
+  assert.equal(type, "application/json");
+  assert.equal(sent.status, 200);
+  if (sent.status === 200 && sent.media === "application/xml") assert.deepEqual(sent.data, xml);
+  else assert.fail(`expected XML bytes: ${JSON.stringify(sent)}`);
+  const record = await catalog({ baseUrl: "http://x", fetch: answering("application/xml", xml) }).getBookRecord({ bookId: "0190" });
+  assert.equal(record.status, 200);
+  if (record.status === 200) assert.deepEqual(record.data, xml);
+});
+
 test("a form-only body is sent form-encoded, arrays as repeated keys", async () => {
   const { createClient: catalog } = await import("book-catalog-client");
   let sent: { body: unknown; type: string | undefined } | undefined;

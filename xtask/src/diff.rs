@@ -33,15 +33,15 @@ struct Acknowledged {
 }
 
 pub fn run(base: &str) -> Result<()> {
-    let old_text = git_show(base, "api/openapi.yaml")?;
-    let new_text = std::fs::read_to_string("api/openapi.yaml")?;
+    let old_doc = base_contract(std::path::Path::new("."), base)?;
+    let new_doc = crate::openapi::read_with(std::path::Path::new(CONTRACT), true)?.document;
     let allow: Vec<Acknowledged> = match std::fs::read_to_string(ALLOW_LIST) {
         Ok(text) => serde_norway::from_str::<Option<Vec<Acknowledged>>>(&text)
             .with_context(|| format!("{ALLOW_LIST} must be a list of {{rule, pointer, reason}}"))?
             .unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    let verdict = judge(&old_text, &new_text, &allow)?;
+    let verdict = judge_documents(&old_doc, &new_doc, &allow)?;
     for line in &verdict.lines {
         println!("{line}");
     }
@@ -61,17 +61,59 @@ pub fn run(base: &str) -> Result<()> {
     Ok(())
 }
 
-fn git_show(base: &str, path: &str) -> Result<String> {
-    let output = Command::new("git")
-        .args(["show", &format!("{base}:{path}")])
+const CONTRACT: &str = "api/openapi.yaml";
+
+/// The contract as it was at `base`, bundled like the current one: the whole
+/// `api/` directory of that commit is extracted (`git archive`) into a
+/// temporary directory, so references to other files in `api/` resolve to
+/// their versions at `base`, not to today's files.
+fn base_contract(repo: &std::path::Path, base: &str) -> Result<Value> {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("keel-diff-{}-{run}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let result = extract_and_bundle(repo, base, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn extract_and_bundle(repo: &std::path::Path, base: &str, dir: &std::path::Path) -> Result<Value> {
+    let archive = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["archive", "--format=tar", base, "api"])
         .output()?;
-    if !output.status.success() {
+    if !archive.status.success() {
         bail!(
-            "`git show {base}:{path}` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
+            "`git archive {base} api` failed: {}",
+            String::from_utf8_lossy(&archive.stderr).trim()
         );
     }
-    Ok(String::from_utf8(output.stdout)?)
+    let mut tar = Command::new("tar")
+        .arg("-x")
+        .arg("-C")
+        .arg(dir)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .context("running `tar`")?;
+    {
+        use std::io::Write;
+        tar.stdin
+            .take()
+            .context("tar's stdin")?
+            .write_all(&archive.stdout)?;
+    }
+    if !tar.wait()?.success() {
+        bail!("`tar -x` failed on the `api/` directory of {base}");
+    }
+    let path = dir.join(CONTRACT);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("{base} has no {CONTRACT}"))?;
+    let document: Value = serde_norway::from_str(&text)
+        .with_context(|| format!("{CONTRACT} at {base} is not valid YAML or JSON"))?;
+    crate::openapi::bundle::bundle(document, &path)
+        .with_context(|| format!("{CONTRACT} at {base}: resolving references to other files"))
 }
 
 struct Verdict {
@@ -80,11 +122,17 @@ struct Verdict {
 }
 
 /// Compares two contract texts; `failures` is empty when the change may land.
+#[cfg(test)]
 fn judge(old_text: &str, new_text: &str, allow: &[Acknowledged]) -> Result<Verdict> {
     let old_doc: Value = serde_norway::from_str(old_text)?;
     let new_doc: Value = serde_norway::from_str(new_text)?;
-    let old = load_with(&old_doc, false).map_err(|e| anyhow::anyhow!("the base contract: {e}"))?;
-    let new = load(&new_doc).map_err(|e| anyhow::anyhow!("the contract: {e}"))?;
+    judge_documents(&old_doc, &new_doc, allow)
+}
+
+/// Compares two bundled contracts; `failures` is empty when the change may land.
+fn judge_documents(old_doc: &Value, new_doc: &Value, allow: &[Acknowledged]) -> Result<Verdict> {
+    let old = load_with(old_doc, false).map_err(|e| anyhow::anyhow!("the base contract: {e}"))?;
+    let new = load(new_doc).map_err(|e| anyhow::anyhow!("the contract: {e}"))?;
     let changes = compare(&old, &new);
     let mut lines = Vec::new();
     let mut failures = Vec::new();
@@ -753,6 +801,54 @@ mod tests {
             .into_owned();
         assert_ne!(bumped, text, "the contract has an info.version line");
         bumped
+    }
+
+    /// A contract split over files in `api/`: the base is read with the other
+    /// files as they were at the base commit, so a change in one of them is seen.
+    #[test]
+    fn the_base_is_the_whole_api_directory_at_the_ref() {
+        let repo = std::env::temp_dir().join(format!("keel-diff-repo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&repo);
+        std::fs::create_dir_all(repo.join("api/schemas")).unwrap();
+        let git = |args: &[&str]| {
+            let status = Command::new("git")
+                .arg("-C")
+                .arg(&repo)
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(status.status.success(), "git {args:?}: {status:?}");
+        };
+        let contract = "openapi: 3.1.0\ninfo: {title: t, version: 1.0.0}\npaths:\n  /a:\n    get:\n      operationId: getA\n      tags: [a]\n      security: []\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {$ref: 'schemas/thing.yaml'}\n";
+        std::fs::write(repo.join("api/openapi.yaml"), contract).unwrap();
+        std::fs::write(
+            repo.join("api/schemas/thing.yaml"),
+            "type: object\nrequired: [name]\nproperties:\n  name: {type: string, maxLength: 10}\n",
+        )
+        .unwrap();
+        git(&["init", "-q"]);
+        git(&["add", "."]);
+        git(&["commit", "-q", "-m", "base"]);
+        // Only the referenced file changes, and only in the working tree.
+        std::fs::write(
+            repo.join("api/schemas/thing.yaml"),
+            "type: object\nproperties:\n  label: {type: string}\n",
+        )
+        .unwrap();
+        let old = base_contract(&repo, "HEAD").unwrap();
+        assert_eq!(
+            old.pointer("/components/schemas/Thing/properties/name/maxLength"),
+            Some(&serde_json::json!(10))
+        );
+        let new = crate::openapi::read_with(&repo.join("api/openapi.yaml"), false)
+            .unwrap()
+            .document;
+        let verdict = judge_documents(&old, &new, &[]).unwrap();
+        let failures = verdict.failures.join("\n");
+        assert!(failures.contains("name"), "{failures}");
+        assert!(base_contract(&repo, "no-such-ref").is_err());
+        let _ = std::fs::remove_dir_all(&repo);
     }
 
     #[test]

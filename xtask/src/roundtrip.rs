@@ -330,15 +330,16 @@ fn facts(api: &Api) -> Facts {
                 body.required.to_string(),
             );
             for media in &body.media {
-                schema_facts(
-                    api,
-                    &mut f,
-                    &format!(
-                        "{at}/requestBody/content/{}/schema",
-                        escape(media.content_type())
-                    ),
-                    &body.schema,
+                let at = format!(
+                    "{at}/requestBody/content/{}/schema",
+                    escape(media.content_type())
                 );
+                if *media == BodyMedia::Xml {
+                    // Bytes for the service: the media type is the fact.
+                    f.insert(at, "bytes".into());
+                } else {
+                    schema_facts(api, &mut f, &at, &body.schema);
+                }
             }
         }
         for r in &op.responses {

@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 mod context;
+mod delimited;
 mod problem;
 mod reply;
 pub mod schema;
@@ -13,9 +14,10 @@ pub use auth::{
     TokenVerifier, authenticate, oauth2_scheme,
 };
 pub use body::{
-    BytesBody, FormBody, JsonBody, MultipartBody, OptionalJsonBody, OptionalMultipartBody,
+    BytesBody, FormBody, JsonBody, MultipartBody, OptionalJsonBody, OptionalMultipartBody, XmlBody,
 };
 pub use context::{Headers, Principal, RequestContext, RequestId};
+pub use delimited::{CommaSeparated, JoinedQuery};
 pub use problem::{
     FieldError, Problem, allowed_methods, operation_of, problem_from_error, response_from_error,
 };

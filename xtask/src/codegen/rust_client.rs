@@ -185,7 +185,10 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
     }
     for p in op.params.iter().filter(|p| p.location == Location::Header) {
         let ident = param_ident(p);
-        if p.required {
+        if p.is_array() && !p.required {
+            // Absent and empty are the same: no header.
+            out.line(&format!("if !req.{ident}.is_empty() {{ request = request.header({}, req.{ident}.to_param()); }}", rust_str(&p.name)));
+        } else if p.required {
             out.line(&format!(
                 "request = request.header({}, req.{ident}.to_param());",
                 rust_str(&p.name)
@@ -194,7 +197,25 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
             out.line(&format!("if let Some(value) = &req.{ident} {{ request = request.header({}, value.to_param()); }}", rust_str(&p.name)));
         }
     }
-    if let Some(body) = &op.body {
+    if let Some(body) = &op.body
+        && body.has_xml()
+    {
+        // Typed, in the preferred media type, or the caller's XML bytes.
+        let typed = match body.preferred() {
+            BodyMedia::Json => "request.json(body)",
+            BodyMedia::Form => "keel_runtime::client::form(request, body)?",
+            BodyMedia::Multipart => "keel_runtime::client::multipart(request, body)?",
+            BodyMedia::Binary | BodyMedia::Xml => {
+                unreachable!("the loader refuses these beside XML")
+            }
+        };
+        out.line("request = match &req.body {");
+        out.line(&format!(
+            "keel_runtime::JsonOrBytes::Json(body) => {typed},"
+        ));
+        out.line("keel_runtime::JsonOrBytes::Bytes { content_type, body } => request.header(\"content-type\", content_type.as_str()).body(body.clone()),");
+        out.line("};");
+    } else if let Some(body) = &op.body {
         match body.preferred() {
             BodyMedia::Json if !body.required => {
                 out.line("if let Some(body) = &req.body { request = request.json(body); }")
@@ -212,6 +233,7 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
             BodyMedia::Binary => out.line(
                 "request = request.header(\"content-type\", \"application/octet-stream\").body(req.body.clone());",
             ),
+            BodyMedia::Xml => unreachable!("an XML body is offered beside another media type"),
         }
     }
     out.line("let received = Received::read(request.send().await?).await?;");

@@ -193,9 +193,9 @@ pub fn request_struct(out: &mut Code, op: &Operation) -> Result<()> {
             Some(body.description.as_deref().unwrap_or("The request body.")),
         );
         if body.required {
-            out.line(&format!("pub body: {},", body_type(&body.schema)));
+            out.line(&format!("pub body: {},", request_body_type(body)));
         } else {
-            out.line(&format!("pub body: Option<{}>,", body_type(&body.schema)));
+            out.line(&format!("pub body: Option<{}>,", request_body_type(body)));
         }
     }
     out.line("}");
@@ -285,6 +285,16 @@ pub fn body_type(schema: &Schema) -> String {
         "Vec<u8>".to_owned()
     } else {
         rust_type(schema)
+    }
+}
+
+/// The Rust type of a request body: with an XML alternative, the typed value
+/// or the XML's bytes ([`keel_runtime::JsonOrBytes`]).
+pub fn request_body_type(body: &Body) -> String {
+    if body.has_xml() {
+        format!("keel_runtime::JsonOrBytes<{}>", rust_type(&body.schema))
+    } else {
+        body_type(&body.schema)
     }
 }
 

@@ -473,23 +473,40 @@ fn payload_enum(out: &mut Code, op: &Operation) {
             BodyMedia::Json => ("Json", "JsonBody"),
             BodyMedia::Form => ("Form", "FormBody"),
             BodyMedia::Multipart => ("Multipart", "MultipartBody"),
+            BodyMedia::Xml => {
+                out.line("Xml(keel_runtime::server::XmlBody),");
+                continue;
+            }
             BodyMedia::Binary => unreachable!("a binary body has one media type"),
         };
         out.line(&format!("{variant}({payload}<{inner}>),"));
     }
     out.line("}");
     out.blank();
+    let outer = crate::codegen::rust_ops::request_body_type(body);
     out.line(&format!("impl {ty}Payload {{"));
-    out.line(&format!("fn into_inner(self) -> {inner} {{"));
+    out.line(&format!("fn into_inner(self) -> {outer} {{"));
     out.line("match self {");
     for media in &body.media {
         let variant = match media {
             BodyMedia::Json => "Json",
             BodyMedia::Form => "Form",
             BodyMedia::Multipart => "Multipart",
+            BodyMedia::Xml => {
+                out.line(&format!(
+                    "{ty}Payload::Xml(body) => keel_runtime::JsonOrBytes::Bytes {{ content_type: body.content_type, body: body.body }},"
+                ));
+                continue;
+            }
             BodyMedia::Binary => unreachable!("a binary body has one media type"),
         };
-        out.line(&format!("{ty}Payload::{variant}(body) => body.0,"));
+        if body.has_xml() {
+            out.line(&format!(
+                "{ty}Payload::{variant}(body) => keel_runtime::JsonOrBytes::Json(body.0),"
+            ));
+        } else {
+            out.line(&format!("{ty}Payload::{variant}(body) => body.0,"));
+        }
     }
     out.line("}");
     out.line("}");
@@ -706,9 +723,21 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
     params.sort_by_key(|p| position(p));
     for param in params {
         let var = param_ident(param);
-        let value_ty = rust_type(&param.schema);
+        // Arrays joined by commas (everywhere but the exploded query) are
+        // split by `CommaSeparated`; in the query, `JoinedQuery` reads them
+        // (poem-openapi's `Query` panics on an absent `explode = false` one).
+        let joined = param.is_array() && !param.explode;
+        let value_ty = match &param.schema.ty {
+            Type::Array(items) if joined => {
+                format!("keel_runtime::server::CommaSeparated<{}>", rust_type(items))
+            }
+            _ => rust_type(&param.schema),
+        };
+        // What the request struct holds: a `Vec` of a comma-separated array.
+        let inner = if joined { ".0" } else { "" };
         let extractor = match param.location {
             Location::Path => "Path",
+            Location::Query if joined => "keel_runtime::server::JoinedQuery",
             Location::Query => "Query",
             Location::Header => "Header",
             Location::Cookie => "Cookie",
@@ -737,8 +766,12 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
             fields.push(format!("{var}: {var}.0"));
             value_ty.clone()
         } else if param.required {
-            fields.push(format!("{var}: {var}.0"));
+            fields.push(format!("{var}: {var}.0{inner}"));
             value_ty.clone()
+        } else if joined {
+            // Absent and empty are the same on the wire.
+            fields.push(format!("{var}: {var}.0.map(|v| v.0).unwrap_or_default()"));
+            format!("Option<{value_ty}>")
         } else if param.is_array() {
             // Absent and empty are the same on the wire.
             fields.push(format!("{var}: {var}.0.unwrap_or_default()"));

@@ -14,7 +14,7 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
             SchemaKind::Object(object) => object_type(&mut body, api, schema, object)?,
             SchemaKind::StringEnum(values) => enum_type(&mut body, schema, values)?,
             SchemaKind::IntEnum(values) => int_enum_type(&mut body, schema, values),
-            SchemaKind::Union(union) => union_type(&mut body, schema, union),
+            SchemaKind::Union(union) => union_type(&mut body, api, schema, union),
             SchemaKind::Alias(inner) => newtype(&mut body, api, schema, inner)?,
         }
     }
@@ -823,7 +823,7 @@ fn int_enum_type(out: &mut Code, schema: &NamedSchema, values: &[i64]) {
 /// reads the discriminator and decodes that variant (which declares the property
 /// itself, so encoding is the variant's own); without, serde tries each variant in
 /// order.
-fn union_type(out: &mut Code, schema: &NamedSchema, union: &UnionSchema) {
+fn union_type(out: &mut Code, api: &Api, schema: &NamedSchema, union: &UnionSchema) {
     let name = &schema.name;
     doc_lines(out, schema.description.as_deref());
     match &union.discriminator {
@@ -873,7 +873,18 @@ fn union_type(out: &mut Code, schema: &NamedSchema, union: &UnionSchema) {
             mapping.join(", ")
         ));
     }
-    meta.push_str(", ..MetaSchema::new(\"object\") }");
+    // A union of objects is an object; one with other variants (strings,
+    // arrays, …) has no one type.
+    let objects = union.variants.iter().all(|v| {
+        api.schemas.iter().any(|s| {
+            s.name == v.schema && matches!(s.kind, SchemaKind::Object(_) | SchemaKind::Union(_))
+        })
+    });
+    if objects {
+        meta.push_str(", ..MetaSchema::new(\"object\") }");
+    } else {
+        meta.push_str(", ..MetaSchema::ANY }");
+    }
     documented(out, name, &meta);
     out.line(&format!("impl Validate for {name} {{"));
     out.line("fn validate(&self) -> Result<(), ValidationErrors> {");

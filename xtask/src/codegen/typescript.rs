@@ -69,6 +69,19 @@ narrows exhaustively. `orThrow(call)` gives the success or throws a `KeelError`.
     )
 }
 
+/// A header or cookie parameter's value: an array's items joined by commas
+/// (absent when empty and optional: absent and empty are the same).
+fn joined_value(p: &Param) -> String {
+    let value = format!("params.{}", camel(&p.name));
+    match (p.is_array(), p.required) {
+        (false, _) => value,
+        (true, true) => format!("{value}.join(\",\")"),
+        (true, false) => format!(
+            "({value} === undefined || {value}.length === 0 ? undefined : {value}.join(\",\"))"
+        ),
+    }
+}
+
 fn camel(name: &str) -> String {
     let snake = snake_case(name);
     let snake = snake.trim_end_matches('_');
@@ -599,17 +612,24 @@ pub fn index_js(api: &Api, header: &str) -> String {
         let all_optional = param_fields(op).iter().all(|f| f.optional);
         let default = if all_optional { " = {}" } else { "" };
         let _ = writeln!(out, "    {name}(params{default}, options) {{");
-        let path: String = op
-            .path
-            .split('/')
-            .map(
-                |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    Some(var) => format!("${{segment(params.{})}}", camel(var)),
-                    None => s.to_owned(),
-                },
-            )
-            .collect::<Vec<_>>()
-            .join("/");
+        let path: String =
+            op.path
+                .split('/')
+                .map(
+                    |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                        Some(var) => {
+                            let array = op.params.iter().any(|p| {
+                                p.location == Location::Path && p.name == var && p.is_array()
+                            });
+                            // An array is one segment, its items joined by commas.
+                            let join = if array { ".join(\",\")" } else { "" };
+                            format!("${{segment(params.{}{join})}}", camel(var))
+                        }
+                        None => s.to_owned(),
+                    },
+                )
+                .collect::<Vec<_>>()
+                .join("/");
         let query: Vec<String> = op
             .params
             .iter()
@@ -633,9 +653,9 @@ pub fn index_js(api: &Api, header: &str) -> String {
             .filter(|p| p.location == Location::Cookie)
             .map(|p| {
                 format!(
-                    "[{}, params.{}]",
+                    "[{}, {}]",
                     serde_json::to_string(&p.name).expect("JSON"),
-                    camel(&p.name)
+                    joined_value(p)
                 )
             })
             .collect();
@@ -645,9 +665,9 @@ pub fn index_js(api: &Api, header: &str) -> String {
             .filter(|p| p.location == Location::Header)
             .map(|p| {
                 format!(
-                    "{}: params.{}",
+                    "{}: {}",
                     serde_json::to_string(&p.name).expect("JSON"),
-                    camel(&p.name)
+                    joined_value(p)
                 )
             })
             .collect();
@@ -691,7 +711,8 @@ pub fn index_js(api: &Api, header: &str) -> String {
                 BodyMedia::Form => out.push_str("          form: true,\n"),
                 BodyMedia::Multipart => out.push_str("          multipart: true,\n"),
                 BodyMedia::Binary => out.push_str("          binary: true,\n"),
-                BodyMedia::Json => {}
+                // JSON, form or multipart is preferred over XML.
+                BodyMedia::Json | BodyMedia::Xml => {}
             }
         }
         let _ = writeln!(out, "          responses: RESPONSES.{name},");

@@ -57,6 +57,146 @@ pub fn load(document: &Value) -> Result<Api> {
 /// be camelCase. For contracts from elsewhere (`codegen --contract`) and for older
 /// versions that `cargo xtask diff` compares against.
 pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
+    let names = type_names(document);
+    if names.is_empty() {
+        return load_named(document, house_rules, BTreeMap::new());
+    }
+    // Schemas whose names are no Rust or TypeScript type name are read under
+    // the type names they get, and errors are reported at the contract's names.
+    let renamed = rename_schemas(document, &names);
+    let contract_names = names
+        .iter()
+        .map(|(old, new)| (new.clone(), old.clone()))
+        .collect::<BTreeMap<_, _>>();
+    load_named(&renamed, house_rules, contract_names.clone()).map_err(|mut e| {
+        e.pointer = contract_pointer(&e.pointer, &contract_names);
+        e
+    })
+}
+
+/// Whether a component schema's name is a type name as it stands: PascalCase
+/// ASCII letters and digits.
+fn is_type_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// The type name of every component schema whose name is not one already
+/// (`object1` → `Object1`, `s3Import` → `S3Import`, `2fa` → `Schema2fa`):
+/// PascalCase words, and, where that is taken by a schema named so or by an
+/// earlier renamed one, a number from 2 (`PetTag2`). Names that are type names
+/// keep them, and the others are renamed in document order, so the result
+/// depends only on the contract.
+fn type_names(document: &Value) -> Vec<(String, String)> {
+    let Some(schemas) = document
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    else {
+        return Vec::new();
+    };
+    let mut taken: BTreeSet<String> = schemas
+        .keys()
+        .filter(|n| is_type_name(n))
+        .cloned()
+        .collect();
+    let mut renamed = Vec::new();
+    for name in schemas.keys().filter(|n| !is_type_name(n)) {
+        let mut base = pascal_case(name);
+        if !base.starts_with(|c: char| c.is_ascii_uppercase()) {
+            base.insert_str(0, "Schema");
+        }
+        let mut candidate = base.clone();
+        let mut n = 2;
+        while taken.contains(&candidate) {
+            candidate = format!("{base}{n}");
+            n += 1;
+        }
+        taken.insert(candidate.clone());
+        renamed.push((name.clone(), candidate));
+    }
+    renamed
+}
+
+/// A copy of the document with the schemas renamed: the keys under
+/// `components/schemas`, every `$ref` into them and every discriminator
+/// mapping that names them (as a reference or a bare name).
+fn rename_schemas(document: &Value, names: &[(String, String)]) -> Value {
+    fn rename_ref(target: &str, names: &[(String, String)]) -> Option<String> {
+        let rest = target.strip_prefix("#/components/schemas/")?;
+        names.iter().find_map(|(old, new)| {
+            let old = escape_pointer(old);
+            let tail = rest.strip_prefix(old.as_str())?;
+            (tail.is_empty() || tail.starts_with('/'))
+                .then(|| format!("#/components/schemas/{}{tail}", escape_pointer(new)))
+        })
+    }
+    fn walk(value: &mut Value, names: &[(String, String)]) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get_mut("$ref")
+                    && let Some(new) = rename_ref(target, names)
+                {
+                    *target = new;
+                }
+                if let Some(Value::Object(mapping)) = map
+                    .get_mut("discriminator")
+                    .and_then(|d| d.get_mut("mapping"))
+                {
+                    for target in mapping.values_mut() {
+                        if let Value::String(target) = target {
+                            if let Some(new) = rename_ref(target, names) {
+                                *target = new;
+                            } else if let Some((_, new)) =
+                                names.iter().find(|(old, _)| old == target)
+                            {
+                                *target = new.clone();
+                            }
+                        }
+                    }
+                }
+                for child in map.values_mut() {
+                    walk(child, names);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| walk(item, names)),
+            _ => {}
+        }
+    }
+    let mut document = document.clone();
+    walk(&mut document, names);
+    if let Some(Value::Object(schemas)) = document.pointer_mut("/components/schemas") {
+        let renamed = std::mem::take(schemas)
+            .into_iter()
+            .map(|(name, schema)| {
+                let name = names
+                    .iter()
+                    .find(|(old, _)| old == &name)
+                    .map_or(name, |(_, new)| new.clone());
+                (name, schema)
+            })
+            .collect();
+        *schemas = renamed;
+    }
+    document
+}
+
+/// A pointer into the renamed document as a pointer into the contract.
+fn contract_pointer(pointer: &str, contract_names: &BTreeMap<String, String>) -> String {
+    let Some(rest) = pointer.strip_prefix("/components/schemas/") else {
+        return pointer.to_owned();
+    };
+    let (name, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match contract_names.get(name) {
+        Some(old) => format!("/components/schemas/{}{tail}", escape_pointer(old)),
+        None => pointer.to_owned(),
+    }
+}
+
+fn load_named(
+    document: &Value,
+    house_rules: bool,
+    contract_names: BTreeMap<String, String>,
+) -> Result<Api> {
     let root = Node::root(document);
     root.check_keys(&[
         "openapi",
@@ -85,6 +225,7 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
         api_key_schemes: BTreeSet::new(),
         oauth_scopes: BTreeMap::new(),
         house_rules,
+        contract_names,
         default_security: if house_rules {
             None
         } else {
@@ -183,7 +324,6 @@ pub fn load_with(document: &Value, house_rules: bool) -> Result<Api> {
         ])?;
         if let Some(defs) = components.child("schemas") {
             for (name, schema) in defs.entries()? {
-                check_component_name(&schema, name)?;
                 let kind = loader.named_kind(&schema, name)?;
                 if let Some(marker) = schema.child("x-keel-event") {
                     events.push(event(&marker, name, &kind, &events)?);
@@ -533,6 +673,23 @@ fn check_files(
     Ok(())
 }
 
+/// `application/xml`, `text/xml` or a `+xml` type: Keel has no XML codec, so
+/// such a body is bytes whatever its schema says.
+fn is_xml(media: &str) -> bool {
+    media == "application/xml" || media == "text/xml" || media.ends_with("+xml")
+}
+
+/// `type: string, format: binary`.
+fn bytes_schema() -> Schema {
+    Schema {
+        ty: Type::String(StringFormat::Binary),
+        nullable: false,
+        rules: Rules::default(),
+        description: None,
+        default: None,
+    }
+}
+
 fn escape_pointer(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
@@ -659,21 +816,13 @@ fn split_read_write(schemas: &mut Vec<NamedSchema>, operations: &mut [Operation]
     Ok(())
 }
 
-fn check_component_name(node: &Node, name: &str) -> Result<()> {
-    let ok = name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && name.chars().all(|c| c.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(node.error(format!(
-            "schema name `{name}` must be PascalCase ASCII letters and digits"
-        )))
-    }
-}
-
 struct Loader<'a> {
     root: &'a Value,
     house_rules: bool,
+    /// The contract's name of each schema that was renamed to a type name
+    /// (type name → contract name): a discriminator tells such a variant by
+    /// the contract's name.
+    contract_names: BTreeMap<String, String>,
     /// Names of the `http`/`bearer` security schemes.
     bearer_schemes: BTreeSet<String>,
     /// Names of the `apiKey` schemes.
@@ -917,7 +1066,8 @@ impl<'a> Loader<'a> {
             && style != default_style
         {
             return Err(node.child("style").unwrap().error(format!(
-                "`style: {style}` is not supported yet; only the default `{default_style}`"
+                "`style: {style}` is not supported yet; only the default `{default_style}` in `in: {}`",
+                node.req_str("in")?
             )));
         }
         let required = node.opt_bool("required")?.unwrap_or(false);
@@ -930,21 +1080,32 @@ impl<'a> Loader<'a> {
             format!("{prefix}{}", pascal_case(&name))
         };
         let schema = self.schema(&node.req("schema")?, &inline_name)?;
-        let explode = node.opt_bool("explode")?.unwrap_or(default_style == "form");
+        let mut explode = node.opt_bool("explode")?.unwrap_or(default_style == "form");
         let scalar = match &schema.ty {
-            Type::Array(items) if location == Location::Query => {
+            Type::Array(items) => {
                 if items.nullable {
                     return Err(node.req("schema")?.error(format!(
                         "the items of parameter `{name}` cannot be nullable"
                     )));
                 }
+                match location {
+                    Location::Query => {}
+                    // `simple`: `a,b,c`, exploded or not (explode only
+                    // changes objects).
+                    Location::Path | Location::Header => explode = false,
+                    Location::Cookie if !explode => {}
+                    Location::Cookie => {
+                        return Err(node.error(format!(
+                            "cookie parameter `{name}` is an array: give it `explode: false` (`{name}=a,b,c`); an exploded array has no form a cookie can carry"
+                        )));
+                    }
+                }
+                if matches!(items.ty, Type::Array(_)) {
+                    return Err(node.req("schema")?.error(format!(
+                        "parameter `{name}`: an array of arrays has no parameter form"
+                    )));
+                }
                 items
-            }
-            Type::Array(_) => {
-                return Err(node.req("schema")?.error(format!(
-                    "parameter `{name}`: arrays are supported in the query only, not yet in `in: {}`",
-                    node.req_str("in")?
-                )));
             }
             _ => &schema,
         };
@@ -964,7 +1125,7 @@ impl<'a> Loader<'a> {
             Type::String(_) | Type::Integer(_) | Type::Number(_) | Type::Boolean
         ) && !is_enum(self, &scalar.ty)
         {
-            return Err(node.req("schema")?.error(format!("parameter `{name}` must be a string, integer, number, boolean or string enum (or, in the query, an array of these); objects are not supported yet")));
+            return Err(node.req("schema")?.error(format!("parameter `{name}` must be a string, integer, number, boolean or string enum, or an array of these; object parameters are not supported yet")));
         }
         if schema.nullable {
             return Err(node.req("schema")?.error(format!(
@@ -999,13 +1160,19 @@ impl<'a> Loader<'a> {
                 "application/x-www-form-urlencoded" => BodyMedia::Form,
                 "multipart/form-data" => BodyMedia::Multipart,
                 "application/octet-stream" => BodyMedia::Binary,
+                "application/xml" => BodyMedia::Xml,
                 other => {
                     return Err(entry.error(format!(
-                        "request bodies of type `{other}` are not supported yet; use `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data`"
+                        "request bodies of type `{other}` are not supported yet; use `application/json`, `application/x-www-form-urlencoded`, `multipart/form-data` or `application/octet-stream` (and `application/xml` beside one of the first three)"
                     )));
                 }
             });
             let this = self.schema(&entry.req("schema")?, &format!("{}Body", pascal_case(op)))?;
+            // XML arrives as bytes the service reads itself (ADR 13): its
+            // schema documents them and is not compared with the others'.
+            if *name == "application/xml" {
+                continue;
+            }
             match &schema {
                 None => schema = Some(this),
                 Some(first) if first.ty == this.ty => {}
@@ -1017,7 +1184,11 @@ impl<'a> Loader<'a> {
                 }
             }
         }
-        let schema = schema.expect("at least one entry");
+        let Some(schema) = schema else {
+            return Err(content.error(
+                "an `application/xml` request body is supported beside `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data` (it reaches the service as bytes), not alone yet".into(),
+            ));
+        };
         if media.contains(&BodyMedia::Binary) {
             if media.len() > 1 || !schema.is_bytes() {
                 return Err(content.error(
@@ -1117,12 +1288,18 @@ impl<'a> Loader<'a> {
                         pascal_case(&status.to_string())
                     ),
                 )?;
-                // Bytes (a download) may be of any media type; JSON is JSON.
+                // Bytes (a download) may be of any media type; JSON is JSON;
+                // XML is bytes the service writes, whatever its schema says.
+                let schema = if is_xml(&media) && !schema.is_bytes() {
+                    bytes_schema()
+                } else {
+                    schema
+                };
                 if media != "application/json"
                     && media != "application/problem+json"
                     && !schema.is_bytes()
                 {
-                    return Err(c.error(format!("responses of type `{media}` are not supported yet; use `application/json` or `application/problem+json`, or any type with the schema `type: string, format: binary`")));
+                    return Err(c.error(format!("responses of type `{media}` are not supported yet; use `application/json` or `application/problem+json`, XML (read as bytes), or any type with the schema `type: string, format: binary`")));
                 }
                 if schema.is_bytes() && media.ends_with("json") {
                     return Err(c.error(format!(
@@ -1188,7 +1365,11 @@ impl<'a> Loader<'a> {
                         .error("bytes (`format: binary`) cannot be `application/json`".into()));
                 }
                 json = Some((media.to_string(), schema));
-            } else if schema.is_bytes() && !media.ends_with("json") && !media.contains('*') {
+            } else if (schema.is_bytes() || is_xml(media))
+                && !media.ends_with("json")
+                && !media.contains('*')
+            {
+                // XML is bytes too: the service writes it (ADR 13).
                 bytes.push(media.to_string());
             } else {
                 return Err(media_node.error(format!(
@@ -1245,7 +1426,7 @@ impl<'a> Loader<'a> {
             return Err(node.error(format!("schema `{name}` is defined twice")));
         }
         if node.child("oneOf").is_some() || node.child("anyOf").is_some() {
-            return Ok(SchemaKind::Union(self.union(node)?));
+            return Ok(SchemaKind::Union(self.union(node, name)?));
         }
         if is_inheritance_base(node) {
             return Ok(SchemaKind::Union(self.inheritance(node, name)?));
@@ -1324,8 +1505,11 @@ impl<'a> Loader<'a> {
         }
     }
 
-    /// `oneOf` over `$ref`s to object schemas, with or without a discriminator.
-    fn union(&mut self, node: &Node<'a>) -> Result<UnionSchema> {
+    /// `oneOf` or `anyOf`: with a discriminator, over `$ref`s to object
+    /// schemas; without, over any schemas, `$ref`s or inline ones (primitives,
+    /// arrays, objects, nested unions), each inline entry a named type of its
+    /// own (`{name}{Kind}`, see [`inline_variant_names`]).
+    fn union(&mut self, node: &Node<'a>, name: &str) -> Result<UnionSchema> {
         let mut allowed = vec!["oneOf", "anyOf", "discriminator", "type", "nullable"];
         allowed.extend(SCHEMA_ANNOTATIONS);
         node.check_keys(&allowed)?;
@@ -1348,7 +1532,65 @@ impl<'a> Loader<'a> {
         }
         let list = node.req(keyword)?;
         let mut variants = Vec::new();
-        for item in list.items()? {
+        let items = list.items()?;
+        let tagged = node.child("discriminator").is_some();
+        let inline_names = inline_variant_names(name, &items)?;
+        for (item, inline_name) in items.iter().zip(&inline_names) {
+            if item.child("$ref").is_none() || !tagged {
+                if tagged {
+                    return Err(item.error(format!(
+                        "with a `discriminator`, each `{keyword}` entry must be a `$ref` to `#/components/schemas/` (an inline entry has no name to tell it by)"
+                    )));
+                }
+                if let Some(target) = item.opt_str("$ref")? {
+                    item.check_keys(&["$ref"])?;
+                    let Some(component) = target.strip_prefix("#/components/schemas/") else {
+                        return Err(item.error(format!(
+                            "`{target}`: a `{keyword}` reference must point into `#/components/schemas/`"
+                        )));
+                    };
+                    let target_node = self
+                        .root
+                        .pointer(&format!("/components/schemas/{component}"));
+                    if target_node.is_some_and(|value| {
+                        is_inheritance_base(&Node {
+                            value,
+                            pointer: format!("/components/schemas/{}", escape_pointer(component)),
+                        })
+                    }) {
+                        return Err(item.error(format!(
+                            "`{keyword}` entry `{component}` has a discriminator of its own (it stands for its subtypes); list the subtypes instead"
+                        )));
+                    }
+                    if target_node.is_none() {
+                        return Err(item.error(format!("`$ref: {target}` points at nothing")));
+                    }
+                    variants.push(UnionVariant {
+                        schema: component.to_owned(),
+                        tag: None,
+                    });
+                    continue;
+                }
+                // An inline entry: a type of its own, named after the union.
+                let schema = self.schema(item, inline_name)?;
+                if schema.nullable {
+                    return Err(item.error(format!(
+                        "a `{keyword}` entry cannot be nullable; make the union's users nullable"
+                    )));
+                }
+                let variant = match schema.ty {
+                    Type::Named(named) => named,
+                    _ => {
+                        self.hoist(item, inline_name, SchemaKind::Alias(schema))?;
+                        inline_name.clone()
+                    }
+                };
+                variants.push(UnionVariant {
+                    schema: variant,
+                    tag: None,
+                });
+                continue;
+            }
             item.check_keys(&["$ref"])?;
             let target = item.req_str("$ref")?;
             let Some(name) = target.strip_prefix("#/components/schemas/") else {
@@ -1387,11 +1629,16 @@ impl<'a> Loader<'a> {
         }
         let discriminator = match node.child("discriminator") {
             None => None,
-            Some(d) => Some(tag_variants(&d, &mut variants, |value, schema| {
-                format!(
-                    "mapping `{value}` points at `{schema}`, which is not one of the `{keyword}` entries"
-                )
-            })?),
+            Some(d) => Some(tag_variants(
+                &d,
+                &mut variants,
+                &self.contract_names,
+                |value, schema| {
+                    format!(
+                        "mapping `{value}` points at `{schema}`, which is not one of the `{keyword}` entries"
+                    )
+                },
+            )?),
         };
         Ok(UnionSchema {
             variants,
@@ -1462,7 +1709,7 @@ impl<'a> Loader<'a> {
                 "no component schema extends `{name}` through `allOf`, so its discriminator has nothing to choose from"
             )));
         }
-        let property = tag_variants(&d, &mut variants, |value, schema| {
+        let property = tag_variants(&d, &mut variants, &self.contract_names, |value, schema| {
             format!(
                 "mapping `{value}` points at `{schema}`, which does not extend `{name}` through `allOf`"
             )
@@ -1668,7 +1915,7 @@ impl<'a> Loader<'a> {
             });
         }
         if node.child("oneOf").is_some() || node.child("anyOf").is_some() {
-            let union = self.union(node)?;
+            let union = self.union(node, inline_name)?;
             self.hoist(node, inline_name, SchemaKind::Union(union))?;
             return Ok(Schema {
                 ty: Type::Named(inline_name.to_owned()),
@@ -1865,6 +2112,50 @@ impl<'a> Loader<'a> {
     }
 }
 
+/// The names of a union's inline entries: `{union}{Kind}`, the kind being the
+/// entry's `title` (PascalCase) or else its type (`String`, `Integer`,
+/// `Number`, `Boolean`, `Array`, `Object`, `OneOf`, `AnyOf`, `AllOf`); kinds
+/// that occur twice get the entry's position from 1 (`ValueObject2`). Entries
+/// that are `$ref`s keep their schema's name (the returned one is unused).
+fn inline_variant_names(union: &str, items: &[Node]) -> Result<Vec<String>> {
+    let mut kinds = Vec::new();
+    for item in items {
+        let kind = if let Some(title) = item.opt_str("title")? {
+            pascal_case(title)
+        } else if item.child("oneOf").is_some() {
+            "OneOf".to_owned()
+        } else if item.child("anyOf").is_some() {
+            "AnyOf".to_owned()
+        } else if item.child("allOf").is_some() {
+            "AllOf".to_owned()
+        } else {
+            let (types, _) = types_of(item)?;
+            match types.as_slice() {
+                [ty] => pascal_case(ty),
+                _ if item.child("properties").is_some() => "Object".to_owned(),
+                _ => "Value".to_owned(),
+            }
+        };
+        kinds.push(kind);
+    }
+    Ok(kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            let inline = items[i].child("$ref").is_none();
+            let repeated = kinds
+                .iter()
+                .enumerate()
+                .any(|(j, other)| j != i && other == kind && items[j].child("$ref").is_none());
+            if inline && repeated {
+                format!("{union}{kind}{}", i + 1)
+            } else {
+                format!("{union}{kind}")
+            }
+        })
+        .collect())
+}
+
 /// A component schema with a `discriminator` and no `oneOf`/`anyOf`: the base
 /// of the schemas that extend it through `allOf` (see `Loader::inheritance`).
 fn is_inheritance_base(node: &Node) -> bool {
@@ -1908,12 +2199,14 @@ fn extends(
 }
 
 /// Reads `discriminator: {propertyName, mapping}` and gives every variant its
-/// tag: the mapping's value that names it, else its schema name. A mapping may
+/// tag: the mapping's value that names it, else its schema name (as the contract
+/// spells it, before any renaming to a type name). A mapping may
 /// only name variants (`stray` words the error), and no two variants may share
 /// a tag. Returns the property name.
 fn tag_variants(
     d: &Node,
     variants: &mut [UnionVariant],
+    contract_names: &BTreeMap<String, String>,
     stray: impl Fn(&str, &str) -> String,
 ) -> Result<String> {
     d.check_keys(&["propertyName", "mapping"])?;
@@ -1932,7 +2225,15 @@ fn tag_variants(
         let tag = mapping
             .iter()
             .find(|(_, schema)| schema == &variant.schema)
-            .map_or_else(|| variant.schema.clone(), |(value, _)| value.clone());
+            .map_or_else(
+                || {
+                    contract_names
+                        .get(&variant.schema)
+                        .unwrap_or(&variant.schema)
+                        .clone()
+                },
+                |(value, _)| value.clone(),
+            );
         variant.tag = Some(tag);
     }
     if let Some((value, schema)) = mapping
@@ -2268,6 +2569,51 @@ mod tests {
     }
 
     const HEAD: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nsecurity: []\n";
+
+    #[test]
+    fn schema_names_become_type_names_deterministically() {
+        let err = load_yaml(&format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    pet_tag:\n      type: string\n    PetTag:\n      type: object\n      properties:\n        tag: {{$ref: '#/components/schemas/pet_tag'}}\n    petTag:\n      type: string\n    2fa:\n      type: string\n    Vehicle:\n      oneOf:\n        - $ref: '#/components/schemas/s3Import'\n        - $ref: '#/components/schemas/gcs.import'\n      discriminator:\n        propertyName: kind\n        mapping:\n          gcs: gcs.import\n    s3Import:\n      type: object\n      required: [kind]\n      properties:\n        kind: {{type: string}}\n    gcs.import:\n      type: object\n      required: [kind]\n      properties:\n        kind: {{type: string}}\n        bad: {{not: {{}}}}\n"
+        ))
+        .unwrap_err();
+        // Errors name the schema as the contract does.
+        assert_eq!(
+            err.pointer,
+            "/components/schemas/gcs.import/properties/bad/not"
+        );
+        let api = load_yaml(&format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    pet_tag:\n      type: string\n    PetTag:\n      type: object\n      properties:\n        tag: {{$ref: '#/components/schemas/pet_tag'}}\n    petTag:\n      type: string\n    2fa:\n      type: string\n    Vehicle:\n      oneOf:\n        - $ref: '#/components/schemas/s3Import'\n        - $ref: '#/components/schemas/gcs.import'\n      discriminator:\n        propertyName: kind\n        mapping:\n          gcs: gcs.import\n    s3Import:\n      type: object\n      required: [kind]\n      properties:\n        kind: {{type: string}}\n    gcs.import:\n      type: object\n      required: [kind]\n      properties:\n        kind: {{type: string}}\n"
+        ))
+        .unwrap();
+        let names: Vec<&str> = api.schemas.iter().map(|s| s.name.as_str()).collect();
+        // `PetTag` keeps its name; the others get the next free one, in order.
+        assert_eq!(
+            names,
+            [
+                "GcsImport",
+                "PetTag",
+                "PetTag2",
+                "PetTag3",
+                "S3Import",
+                "Schema2fa",
+                "Vehicle"
+            ]
+        );
+        let SchemaKind::Object(tag) = &api.schemas[1].kind else {
+            panic!()
+        };
+        assert_eq!(tag.fields[0].schema.ty, Type::Named("PetTag2".into()));
+        let SchemaKind::Union(vehicle) = &api.schemas[6].kind else {
+            panic!()
+        };
+        // A discriminator tells a renamed variant by its name in the contract.
+        let tags: Vec<(&str, &str)> = vehicle
+            .variants
+            .iter()
+            .map(|v| (v.schema.as_str(), v.tag.as_deref().unwrap()))
+            .collect();
+        assert_eq!(tags, [("S3Import", "s3Import"), ("GcsImport", "gcs")]);
+    }
 
     #[test]
     fn nullable_reads_the_same_in_3_0_and_3_1() {

@@ -279,7 +279,8 @@ pub struct Param {
     pub schema: Schema,
     pub description: Option<String>,
     /// For an array in the query: one `name=value` pair per item (`explode`,
-    /// the default) or one pair with the items joined by commas.
+    /// the default) or one pair with the items joined by commas. Arrays in a
+    /// path, header or cookie are always joined by commas (`false`).
     pub explode: bool,
 }
 
@@ -319,6 +320,10 @@ pub enum BodyMedia {
     /// `application/octet-stream`: the body is the bytes of one file
     /// (`type: string, format: binary`).
     Binary,
+    /// `application/xml`, beside JSON, form or multipart: the service gets
+    /// the bytes (`JsonOrBytes::Bytes`), as Keel has no XML codec; the
+    /// contract's schema for it documents them.
+    Xml,
 }
 
 impl BodyMedia {
@@ -328,18 +333,30 @@ impl BodyMedia {
             BodyMedia::Form => "application/x-www-form-urlencoded",
             BodyMedia::Multipart => "multipart/form-data",
             BodyMedia::Binary => "application/octet-stream",
+            BodyMedia::Xml => "application/xml",
         }
     }
 }
 
 impl Body {
-    /// What a client sends: JSON if offered, else the first.
+    /// What a client sends when the body is typed: JSON if offered, else the
+    /// first that is not XML (an XML body is bytes the caller brings).
     pub fn preferred(&self) -> BodyMedia {
         if self.media.contains(&BodyMedia::Json) {
             BodyMedia::Json
         } else {
-            self.media[0]
+            self.media
+                .iter()
+                .copied()
+                .find(|m| *m != BodyMedia::Xml)
+                .unwrap_or(self.media[0])
         }
+    }
+
+    /// Whether the body may also be XML: then it is `JsonOrBytes<T>` in
+    /// Rust, typed or the XML's bytes.
+    pub fn has_xml(&self) -> bool {
+        self.media.contains(&BodyMedia::Xml)
     }
 }
 

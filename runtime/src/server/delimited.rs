@@ -1,0 +1,158 @@
+//! Array parameters outside the query: one value, items joined by commas.
+
+use std::borrow::Cow;
+use std::ops::Deref;
+
+use poem::{Request, RequestBody};
+use poem_openapi::error::ParseParamError;
+use poem_openapi::registry::{MetaParamIn, MetaSchemaRef, Registry};
+use poem_openapi::types::{ParseError, ParseFromParameter, ParseResult, Type};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
+
+/// An array parameter in a path, a header or a cookie: `a,b,c` (OpenAPI's
+/// `simple` style, and `form` with `explode: false` in a cookie). poem-openapi
+/// reads a `Vec<T>` there as one item per header line; this splits each value
+/// at its commas, so several header lines add their items in order, as HTTP
+/// reads repeated headers. An empty value is an empty array.
+///
+/// The value is split after poem has decoded it, so an item cannot contain a
+/// comma (clients percent-encode one inside an item, which the decoding undoes),
+/// as for `explode: false` in the query.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CommaSeparated<T>(pub Vec<T>);
+
+impl<T> Deref for CommaSeparated<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T: Type> Type for CommaSeparated<T> {
+    const IS_REQUIRED: bool = true;
+
+    type RawValueType = Self;
+
+    type RawElementValueType = T::RawValueType;
+
+    fn name() -> Cow<'static, str> {
+        <Vec<T> as Type>::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        <Vec<T> as Type>::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.0.iter().filter_map(|item| item.as_raw_value()))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<T: ParseFromParameter> ParseFromParameter for CommaSeparated<T> {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Self::parse_from_parameters(std::iter::once(value))
+    }
+
+    fn parse_from_parameters<I: IntoIterator<Item = A>, A: AsRef<str>>(
+        iter: I,
+    ) -> ParseResult<Self> {
+        let mut items = Vec::new();
+        for value in iter {
+            let value = value.as_ref();
+            if value.is_empty() {
+                continue;
+            }
+            for item in value.split(',') {
+                items.push(T::parse_from_parameter(item).map_err(ParseError::propagate)?);
+            }
+        }
+        Ok(CommaSeparated(items))
+    }
+}
+
+/// A query parameter that is an array with `explode: false` (`?ids=a,b`), of
+/// type `CommaSeparated<T>` or `Option<CommaSeparated<T>>`. poem-openapi's own
+/// `Query` with `explode = false` panics when the parameter is absent; this
+/// reads every `name=` pair of the query string instead (each split at its
+/// commas), so an absent parameter is `None` (or empty), as for exploded ones.
+pub struct JoinedQuery<T>(pub T);
+
+impl<'a, T: ParseFromParameter> ApiExtractor<'a> for JoinedQuery<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::Parameter];
+    const PARAM_IS_REQUIRED: bool = T::IS_REQUIRED;
+
+    type ParamType = T;
+    type ParamRawType = T::RawValueType;
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn param_in() -> Option<MetaParamIn> {
+        Some(MetaParamIn::Query)
+    }
+
+    fn param_schema_ref() -> Option<MetaSchemaRef> {
+        Some(T::schema_ref())
+    }
+
+    fn param_raw_type(&self) -> Option<&Self::ParamRawType> {
+        self.0.as_raw_value()
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _body: &mut RequestBody,
+        param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let pairs: Vec<(String, String)> = request.params().unwrap_or_default();
+        let values: Vec<&str> = pairs
+            .iter()
+            .filter(|(name, _)| name == param_opts.name)
+            .map(|(_, value)| value.as_str())
+            .collect();
+        if values.is_empty()
+            && let Some(default_value) = &param_opts.default_value
+        {
+            return Ok(Self(default_value()));
+        }
+        T::parse_from_parameters(values).map(Self).map_err(|err| {
+            ParseParamError {
+                name: param_opts.name,
+                reason: err.into_message(),
+            }
+            .into()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_split_at_commas_and_lines_add_up() {
+        let one = CommaSeparated::<i32>::parse_from_parameters(["1,2,3"]).unwrap();
+        assert_eq!(one.0, [1, 2, 3]);
+        let lines = CommaSeparated::<String>::parse_from_parameters(["a,b", "c"]).unwrap();
+        assert_eq!(lines.0, ["a", "b", "c"]);
+        let empty = CommaSeparated::<String>::parse_from_parameters([""]).unwrap();
+        assert!(empty.0.is_empty());
+        assert!(CommaSeparated::<i32>::parse_from_parameters(["1,x"]).is_err());
+    }
+}
