@@ -24,4 +24,4 @@ pub use event::{ContractEvent, EventKey};
 pub use media::JsonOrBytes;
 pub use multipart::File;
 pub use param::ToParam;
-pub use tristate::Tristate;
+pub use tristate::{Tristate, non_null};

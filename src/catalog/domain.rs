@@ -1,7 +1,5 @@
 //! Products and their stock, as the business sees them. No IO here.
 
-use std::num::NonZeroI64;
-
 use uuid::Uuid;
 
 use crate::kernel::{Money, Timestamp};
@@ -46,8 +44,6 @@ pub enum InvalidValue {
     Name,
     #[error("must be at most 5000 characters")]
     Description,
-    #[error("must not be 0")]
-    ZeroDelta,
     #[error("must be 1 to 500 characters")]
     Reason,
 }
@@ -177,12 +173,13 @@ impl Product {
     }
 }
 
-/// A change to available stock, and why.
+/// A change to available stock, and why. A delta of 0 records a count that
+/// found what the books said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockAdjustment {
     pub id: Uuid,
     pub product: ProductId,
-    pub delta: NonZeroI64,
+    pub delta: i64,
     pub reason: String,
     pub at: Timestamp,
 }
@@ -194,7 +191,6 @@ impl StockAdjustment {
         reason: &str,
         at: Timestamp,
     ) -> Result<Self, InvalidValue> {
-        let delta = NonZeroI64::new(delta).ok_or(InvalidValue::ZeroDelta)?;
         if !(1..=500).contains(&reason.chars().count()) {
             return Err(InvalidValue::Reason);
         }
@@ -222,12 +218,9 @@ mod tests {
     }
 
     #[test]
-    fn adjustments_are_never_zero() {
+    fn adjustments_need_a_reason() {
         let now = Timestamp::now();
-        assert_eq!(
-            StockAdjustment::new(ProductId::new(), 0, "count", now),
-            Err(InvalidValue::ZeroDelta)
-        );
+        assert!(StockAdjustment::new(ProductId::new(), 0, "count", now).is_ok());
         assert_eq!(
             StockAdjustment::new(ProductId::new(), 3, "", now),
             Err(InvalidValue::Reason)

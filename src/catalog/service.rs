@@ -240,14 +240,9 @@ impl<R: ProductRepository> ProductsApi for ProductsService<R> {
         ) {
             Ok(adjustment) => adjustment,
             Err(e) => {
-                let pointer = if e == InvalidValue::ZeroDelta {
-                    "/delta"
-                } else {
-                    "/reason"
-                };
                 return AdjustStockResponse::BadRequest(problem::invalid_field(
                     &ctx,
-                    invalid(pointer, e),
+                    invalid("/reason", e),
                 ));
             }
         };
@@ -262,7 +257,7 @@ impl<R: ProductRepository> ProductsApi for ProductsService<R> {
             Ok(stock) => AdjustStockResponse::Created(dto::StockAdjustmentRecord {
                 id: adjustment.id,
                 product_id: req.product_id,
-                delta: adjustment.delta.get(),
+                delta: adjustment.delta,
                 reason: adjustment.reason,
                 stock: stock_to_dto(stock),
                 created_at: adjustment.at.as_datetime(),
@@ -277,7 +272,7 @@ impl<R: ProductRepository> ProductsApi for ProductsService<R> {
                     "insufficient-stock",
                     format!(
                         "cannot remove {} units: only {available} are available (units reserved by orders in progress cannot be removed)",
-                        -adjustment.delta.get()
+                        -adjustment.delta
                     ),
                 ))
             }

@@ -11,8 +11,6 @@
 //! of the saga asks the order first, so a step that arrives late (after a
 //! cancel) does nothing. No IO here.
 
-use std::collections::BTreeSet;
-
 use uuid::Uuid;
 
 use crate::catalog::domain::ProductId;
@@ -165,8 +163,6 @@ pub struct PricedProduct {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlaceError {
-    #[error("product {0} appears more than once; order each product once, with its quantity")]
-    DuplicateProduct(ProductId),
     #[error("the products are priced in different currencies ({0} and {1}); order them separately")]
     MixedCurrencies(String, String),
     #[error("the total is too large")]
@@ -211,21 +207,27 @@ pub struct Order {
 
 impl Order {
     /// A pending order for `lines`, priced from the catalog: the server, never
-    /// the client, computes every amount.
+    /// the client, computes every amount. A product listed twice is one line
+    /// with the quantities added.
     pub fn place(
         customer: Uuid,
         lines: &[(PricedProduct, u32)],
         payment_token: PaymentToken,
         now: Timestamp,
     ) -> Result<Order, PlaceError> {
-        let mut seen = BTreeSet::new();
-        let mut items = Vec::with_capacity(lines.len());
-        let currency = lines.first().map(|(p, _)| p.price.currency());
-        let mut total = None::<Money>;
+        let mut merged: Vec<(PricedProduct, u32)> = Vec::with_capacity(lines.len());
         for (product, quantity) in lines {
-            if !seen.insert(product.id) {
-                return Err(PlaceError::DuplicateProduct(product.id));
+            match merged.iter_mut().find(|(p, _)| p.id == product.id) {
+                Some((_, sum)) => {
+                    *sum = sum.checked_add(*quantity).ok_or(PlaceError::TooLarge)?;
+                }
+                None => merged.push((product.clone(), *quantity)),
             }
+        }
+        let mut items = Vec::with_capacity(merged.len());
+        let currency = merged.first().map(|(p, _)| p.price.currency());
+        let mut total = None::<Money>;
+        for (product, quantity) in &merged {
             let line_total = product
                 .price
                 .checked_mul(*quantity)
@@ -340,18 +342,18 @@ mod tests {
     }
 
     #[test]
-    fn placing_refuses_duplicates_and_mixed_currencies() {
-        let teapot = product(eur(1));
+    fn placing_merges_repeated_products_and_refuses_mixed_currencies() {
+        let teapot = product(eur(3));
         let token = || PaymentToken::parse("tok_x").unwrap();
-        assert!(matches!(
-            Order::place(
-                Uuid::nil(),
-                &[(teapot.clone(), 1), (teapot, 2)],
-                token(),
-                Timestamp::now()
-            ),
-            Err(PlaceError::DuplicateProduct(_))
-        ));
+        let twice = Order::place(
+            Uuid::nil(),
+            &[(teapot.clone(), 1), (teapot, 2)],
+            token(),
+            Timestamp::now(),
+        )
+        .unwrap();
+        assert_eq!(twice.items.len(), 1);
+        assert_eq!((twice.items[0].quantity, twice.total), (3, eur(9)));
         let usd = Money::new(1, Currency::parse("USD").unwrap()).unwrap();
         assert!(matches!(
             Order::place(

@@ -253,9 +253,6 @@ impl<R: OrderRepository, I: Inventory> OrdersService<R, I> {
             lines.push((product.clone(), quantity));
         }
         Order::place(customer, &lines, token, Timestamp::now()).map_err(|e| match e {
-            PlaceError::DuplicateProduct(_) => {
-                Refusal::Invalid(FieldProblem::body("/items", "domain", e.to_string()))
-            }
             PlaceError::MixedCurrencies(..) => {
                 Refusal::Unprocessable("mixed-currencies", e.to_string())
             }

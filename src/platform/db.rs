@@ -46,9 +46,17 @@ impl Transactions {
         &self.db
     }
 
+    /// On SQLite the transaction takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): one that reads first and writes later can otherwise find
+    /// another writer ahead of it and fail with "database is locked" instead
+    /// of waiting its turn.
     pub async fn begin(&self) -> Result<Tx, StorageError> {
+        let options = sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
         Ok(Tx {
-            inner: self.db.begin().await?,
+            inner: self.db.begin_with_options(options).await?,
             events: AtomicUsize::new(0),
             committed_events: self.committed_events.clone(),
         })

@@ -233,7 +233,7 @@ impl ProductRepository for SeaOrmProducts {
 
     async fn adjust(&self, tx: &Tx, adjustment: &StockAdjustment) -> Result<Stock, WriteError> {
         let db = tx.connection();
-        if !move_stock(db, adjustment.product, adjustment.delta.get(), 0).await? {
+        if !move_stock(db, adjustment.product, adjustment.delta, 0).await? {
             return Err(match stock_of(db, adjustment.product).await? {
                 None => WriteError::NotFound,
                 Some(stock) => WriteError::Insufficient {
@@ -244,7 +244,7 @@ impl ProductRepository for SeaOrmProducts {
         adjustments::Entity::insert(adjustments::ActiveModel {
             id: Set(adjustment.id),
             product_id: Set(adjustment.product.as_uuid()),
-            delta: Set(adjustment.delta.get()),
+            delta: Set(adjustment.delta),
             reason: Set(adjustment.reason.clone()),
             created_at_us: Set(adjustment.at.micros()),
         })

@@ -403,7 +403,9 @@ fn field_type(field: &Field, boxed: bool) -> (String, Option<&'static str>) {
         (true, true) => (format!("Option<{inner}>"), None),
         (false, false) => (
             format!("Option<{inner}>"),
-            Some("default, skip_serializing_if = \"Option::is_none\""),
+            Some(
+                "default, deserialize_with = \"keel_runtime::non_null\", skip_serializing_if = \"Option::is_none\"",
+            ),
         ),
         (false, true) => (
             format!("Tristate<{inner}>"),
