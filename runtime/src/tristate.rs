@@ -192,6 +192,17 @@ mod openapi {
     }
 }
 
+/// For an optional property that is not nullable: absent is `None` (serde's
+/// `default`), but `null` is refused, as the contract says, rather than read
+/// as absent.
+pub fn non_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,15 +233,4 @@ mod tests {
         assert!(!Tristate::Value("nope".to_owned()).validate_email());
         assert_eq!(Tristate::Value("abc".to_owned()).length(), Some(3));
     }
-}
-
-/// For an optional property that is not nullable: absent is `None` (serde's
-/// `default`), but `null` is refused, as the contract says, rather than read
-/// as absent.
-pub fn non_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    T::deserialize(deserializer).map(Some)
 }
