@@ -5,6 +5,7 @@
 mod auth;
 mod docs;
 mod errors;
+mod logs;
 mod matrix;
 mod metrics;
 mod notifications;
