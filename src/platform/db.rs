@@ -41,9 +41,15 @@ impl Transactions {
         }
     }
 
+    /// Times the wait as `keel_db_pool_wait_seconds`: sqlx does not expose
+    /// its acquire time, and here it is most of what `begin` takes (one
+    /// `BEGIN` round trip besides), so a starved pool shows there first.
     pub async fn begin(&self) -> Result<Tx, StorageError> {
+        let started = std::time::Instant::now();
+        let inner = self.db.begin().await;
+        metrics::histogram!("keel_db_pool_wait_seconds").record(started.elapsed().as_secs_f64());
         Ok(Tx {
-            inner: self.db.begin().await?,
+            inner: inner?,
             events: AtomicUsize::new(0),
             committed_events: self.committed_events.clone(),
         })
