@@ -15,10 +15,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(error) = telemetry::init(cli.config.log_format, &cli.config.log) {
-        eprintln!("error: {error:#}");
-        return ExitCode::FAILURE;
-    }
+    let telemetry = match telemetry::init(&cli.config) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command.clone().unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config).await,
         Command::Migrate => keel::migrate(&cli.config)
@@ -29,6 +32,9 @@ async fn main() -> ExitCode {
             display_name,
         } => create_admin(&cli.config, &email, display_name.as_deref()).await,
     };
+    // After the server stopped: the spans of its last requests and events are
+    // in the batch still.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -71,6 +71,15 @@ pub struct Config {
     #[arg(long, env = "KEEL_LOG", default_value = "info", global = true)]
     pub log: String,
 
+    /// An OTLP/HTTP collector (`http://collector:4318`) to send traces to, as
+    /// protobuf to `{endpoint}/v1/traces`; unset: no traces leave the process.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_parser = parse_otlp_endpoint, global = true)]
+    pub otlp_endpoint: Option<String>,
+
+    /// The `service.name` of exported traces.
+    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = "keel", global = true)]
+    pub service_name: String,
+
     /// Directory of Ed25519 signing keys (`<kid>.pem`); one is generated if it is empty.
     /// The newest name signs, all verify: add a key to rotate, remove one to retire it.
     #[arg(
@@ -213,6 +222,14 @@ fn parse_amqp_url(text: &str) -> Result<String, String> {
         Ok(text.to_owned())
     } else {
         Err("must start with amqp:// or amqps://".to_owned())
+    }
+}
+
+fn parse_otlp_endpoint(text: &str) -> Result<String, String> {
+    if text.starts_with("http://") || text.starts_with("https://") {
+        Ok(text.trim_end_matches('/').to_owned())
+    } else {
+        Err("must start with http:// or https:// (OTLP over HTTP; gRPC is not built in)".to_owned())
     }
 }
 

@@ -50,13 +50,21 @@ impl Transactions {
     /// IMMEDIATE`): one that reads first and writes later can otherwise find
     /// another writer ahead of it and fail with "database is locked" instead
     /// of waiting its turn.
+    ///
+    /// Times the wait as `keel_db_pool_wait_seconds`: sqlx does not expose
+    /// its acquire time, and here it is most of what `begin` takes (one
+    /// `BEGIN` round trip besides, and on SQLite the wait for the write
+    /// lock), so a starved pool shows there first.
     pub async fn begin(&self) -> Result<Tx, StorageError> {
         let options = sea_orm::TransactionOptions {
             sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
             ..Default::default()
         };
+        let started = std::time::Instant::now();
+        let inner = self.db.begin_with_options(options).await;
+        metrics::histogram!("keel_db_pool_wait_seconds").record(started.elapsed().as_secs_f64());
         Ok(Tx {
-            inner: self.db.begin_with_options(options).await?,
+            inner: inner?,
             events: AtomicUsize::new(0),
             committed_events: self.committed_events.clone(),
         })

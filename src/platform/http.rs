@@ -251,6 +251,7 @@ async fn observe<E: Endpoint>(
     req.extensions_mut().insert(request_id.clone());
     let span = tracing::info_span!(
         "request",
+        otel.kind = "server",
         method = %req.method(),
         path = %req.uri().path(),
         route = Empty,
@@ -274,6 +275,7 @@ async fn observe<E: Endpoint>(
     // counts against its operation; "none" for what the contract does not serve.
     let operation =
         operation_of(req.method().as_str(), &path, keel_server::OPERATIONS).unwrap_or("none");
+    span.record("operation", operation);
     let in_flight = metrics::gauge!("keel_http_requests_in_flight");
     in_flight.increment(1.0);
     let https = req

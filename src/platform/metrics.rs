@@ -15,6 +15,14 @@ const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// From 50 µs to 5 s (the pool's acquire timeout): a healthy pool hands out a
+/// connection in well under a millisecond, so the request buckets would put
+/// every wait in their first.
+const POOL_WAIT_BUCKETS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 5.0,
+];
+
 /// The process's exporter, installed on first use. Tests start several servers
 /// in one process; they share it, as replicas would not.
 pub fn exporter() -> PrometheusHandle {
@@ -23,6 +31,12 @@ pub fn exporter() -> PrometheusHandle {
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+                .expect("the buckets are not empty")
+                // A full name outranks a suffix among the exporter's matchers.
+                .set_buckets_for_metric(
+                    Matcher::Full("keel_db_pool_wait_seconds".into()),
+                    POOL_WAIT_BUCKETS,
+                )
                 .expect("the buckets are not empty")
                 .build_recorder();
             let handle = recorder.handle();
@@ -69,6 +83,11 @@ fn describe() {
     describe_gauge!(
         "keel_db_pool_max_connections",
         "The database pool's size limit"
+    );
+    describe_histogram!(
+        "keel_db_pool_wait_seconds",
+        Unit::Seconds,
+        "Time for a unit of work to get a pooled connection and begin its transaction"
     );
     describe_gauge!(
         "keel_outbox_backlog",

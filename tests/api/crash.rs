@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use keel_client::types::OrderStatus;
 use keel_client::types::orders::{GetOrderRequest, GetOrderResponse};
 use uuid::Uuid;
@@ -17,30 +16,14 @@ use crate::support::{KeelProcess, TestDatabase, count};
 async fn a_saga_killed_between_charge_and_record_completes_after_restart_with_one_charge() {
     let database = TestDatabase::create().await;
     let keys = std::env::temp_dir().join(format!("keel-crash-{}", Uuid::now_v7()));
-    let (jwt, fields) = (keys.join("jwt"), keys.join("fields"));
-    let env = |latency: &'static str| {
-        vec![
-            ("DATABASE_URL", database.url.clone()),
-            ("KEEL_JWT_KEYS_DIR", jwt.to_str().unwrap().to_owned()),
-            ("KEEL_FIELD_KEYS_DIR", fields.to_str().unwrap().to_owned()),
-            // The provider acts, then takes this long to answer: the window
-            // in which the kill lands.
-            ("KEEL_TEST_GATEWAY_LATENCY_MS", latency.to_owned()),
-        ]
-    };
-    let start = |env: Vec<(&'static str, String)>| async move {
-        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        KeelProcess::start(&pairs).await
-    };
-    let mut keel = start(env("30000")).await;
-    let config = keel::platform::config::Cli::try_parse_from(["keel"])
-        .unwrap()
-        .config;
-    let tokens = keel::auth::AccessTokens::new(
-        keel::auth::SigningKeys::load_or_create(&jwt).unwrap(),
-        config.role_scopes,
-        900,
+    // The provider acts, then takes this long to answer: the window in which
+    // the kill lands.
+    let mut keel = KeelProcess::start_with_keys(
+        &database.url,
+        &keys,
+        &[("KEEL_TEST_GATEWAY_LATENCY_MS", "30000")],
     );
+    let tokens = keel.tokens();
     let admin = keel_client::Client::builder(&keel.base)
         .bearer(tokens.issue(Uuid::now_v7(), "admin"))
         .build()
@@ -80,7 +63,7 @@ async fn a_saga_killed_between_charge_and_record_completes_after_restart_with_on
     );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM payments").await, 0);
 
-    let keel = start(env("0")).await;
+    let keel = KeelProcess::start_with_keys(&database.url, &keys, &[]);
     let client = keel_client::Client::builder(&keel.base)
         .bearer(tokens.issue(customer, "customer"))
         .build()

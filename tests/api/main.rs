@@ -7,6 +7,7 @@ mod commerce;
 mod crash;
 mod docs;
 mod errors;
+mod logs;
 mod matrix;
 mod metrics;
 mod notifications;

@@ -32,6 +32,9 @@ async fn requests_and_events_are_counted_by_operation_never_by_id() {
         "keel_outbox_publish_seconds_bucket",
         r#"keel_events_consumed_total{consumer="notifications",outcome="processed"}"#,
         r#"keel_db_pool_connections{state="idle"}"#,
+        // Its own buckets, below the request latencies' first.
+        r#"keel_db_pool_wait_seconds_bucket{le="0.00005"}"#,
+        r#"keel_db_pool_wait_seconds_bucket{le="5"}"#,
         "keel_build_info{version=",
     ] {
         assert!(text.contains(expected), "no `{expected}` in:\n{text}");

@@ -14,29 +14,17 @@ use crate::support::{KeelProcess, TestDatabase};
 #[tokio::test]
 async fn sigterm_under_load_drops_no_request_and_loses_no_write() {
     let database = TestDatabase::create().await;
-    let keys = std::env::temp_dir().join(format!("keel-sigterm-{}", Uuid::now_v7()));
-    let tokens = keel::auth::AccessTokens::new(
-        keel::auth::SigningKeys::load_or_create(&keys.join("jwt")).unwrap(),
-        keel::auth::RoleScopes::parse("admin=users:read users:write users:admin").unwrap(),
-        900,
+    let mut server = KeelProcess::start(
+        &database.url,
+        &[
+            ("KEEL_SHUTDOWN_DELAY_SECS", "1"),
+            ("KEEL_SHUTDOWN_GRACE_SECS", "10"),
+            ("KEEL_RATE_LIMIT_PER_MINUTE", "1000000"),
+        ],
     );
-    let admin = tokens.issue(Uuid::now_v7(), "admin");
-    let jwt = keys.join("jwt");
-    let fields = keys.join("fields");
-    let mut server = KeelProcess::start(&[
-        ("DATABASE_URL", database.url.as_str()),
-        ("KEEL_JWT_KEYS_DIR", jwt.to_str().unwrap()),
-        ("KEEL_FIELD_KEYS_DIR", fields.to_str().unwrap()),
-        ("KEEL_SHUTDOWN_DELAY_SECS", "1"),
-        ("KEEL_SHUTDOWN_GRACE_SECS", "10"),
-        ("KEEL_RATE_LIMIT_PER_MINUTE", "1000000"),
-    ])
-    .await;
+    let admin = server.admin_token();
     let base = server.base.clone();
-    // Building the generated client installs the process's TLS crypto
-    // provider, which a plain reqwest client of the same build needs too.
-    let _ = keel_client::Client::builder(&base).build();
-    let client = reqwest::Client::new();
+    let client = server.client();
     let stop_sending = Arc::new(AtomicBool::new(false));
     let written = Arc::new(AtomicUsize::new(0));
 
@@ -126,11 +114,7 @@ async fn sigterm_under_load_drops_no_request_and_loses_no_write() {
         "the load ran: {} writes",
         acknowledged.len()
     );
-    let mut child = server.child.take().unwrap();
-    let exited = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let exited = server.wait().await;
     assert!(exited.success(), "keel exited with {exited}");
 
     let db = sea_orm::Database::connect(&database.url).await.unwrap();
@@ -152,5 +136,4 @@ async fn sigterm_under_load_drops_no_request_and_loses_no_write() {
         missing.is_empty(),
         "acknowledged but not stored: {missing:?}"
     );
-    let _ = std::fs::remove_dir_all(&keys);
 }

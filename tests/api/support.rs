@@ -314,59 +314,6 @@ pub async fn problem(response: Response, status: u16) -> Value {
     body
 }
 
-/// The real `keel` binary on a port of its own; killed (SIGKILL) when dropped,
-/// so a failing test leaves no server running.
-pub struct KeelProcess {
-    pub child: Option<std::process::Child>,
-    pub base: String,
-}
-
-impl KeelProcess {
-    /// Starts the binary with `env` (and logs at `warn`) and waits until it
-    /// answers on its port.
-    pub async fn start(env: &[(&str, &str)]) -> KeelProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_keel"))
-            .env("KEEL_LISTEN", format!("127.0.0.1:{port}"))
-            .env("KEEL_LOG", "warn")
-            .envs(env.iter().copied())
-            .spawn()
-            .expect("starting keel");
-        let process = KeelProcess {
-            child: Some(child),
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "keel did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        process
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("the process runs").id()
-    }
-
-    /// SIGKILL: the process gets no chance to finish anything.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for KeelProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 pub struct TestDatabase {
     pub url: String,
     cleanup: Option<(String, String)>,
@@ -441,6 +388,152 @@ impl Drop for TestDatabase {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The real `keel` binary on a port of its own, for what only the process
+/// shows (its log output, its exporter, its signals). Its standard output is
+/// kept line by line; it is killed if the test ends without stopping it.
+pub struct KeelProcess {
+    pub base: String,
+    keys: std::path::PathBuf,
+    /// Whether the keys directory is this process's alone (removed on drop).
+    own_keys: bool,
+    child: Option<std::process::Child>,
+    stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl KeelProcess {
+    /// Starts it on `database_url` with these environment variables added, and
+    /// waits until it accepts connections.
+    pub fn start(database_url: &str, env: &[(&str, &str)]) -> KeelProcess {
+        let keys = std::env::temp_dir().join(format!("keel-process-{}", uuid::Uuid::now_v7()));
+        let mut process = Self::start_with_keys(database_url, &keys, env);
+        process.own_keys = true;
+        process
+    }
+
+    /// As [`KeelProcess::start`], with the signing keys in `keys`: a restarted
+    /// process keeps accepting the tokens the first one's key signed.
+    pub fn start_with_keys(
+        database_url: &str,
+        keys: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> KeelProcess {
+        use std::io::BufRead;
+        let keys = keys.to_path_buf();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keel"))
+            .env("KEEL_LISTEN", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", database_url)
+            .env("KEEL_JWT_KEYS_DIR", keys.join("jwt"))
+            .env("KEEL_FIELD_KEYS_DIR", keys.join("fields"))
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting keel");
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (pipe, lines) = (child.stdout.take().expect("piped"), stdout.clone());
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let mut process = KeelProcess {
+            base: format!("http://127.0.0.1:{port}"),
+            keys,
+            own_keys: false,
+            child: Some(child),
+            stdout,
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = process.child.as_mut().and_then(|c| c.try_wait().ok()?) {
+                panic!("keel exited with {status}: {:?}", process.stdout_lines());
+            }
+            assert!(std::time::Instant::now() < deadline, "keel did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        process
+    }
+
+    /// A raw HTTP client. Building the generated client first installs the
+    /// process's TLS crypto provider, which a reqwest of the same build needs.
+    pub fn client(&self) -> Client {
+        let _ = keel_client::Client::builder(&self.base).build();
+        Client::new()
+    }
+
+    /// Mints tokens with the process's key and the default role scopes.
+    pub fn tokens(&self) -> AccessTokens {
+        let config = Cli::try_parse_from(["keel"])
+            .expect("defaults parse")
+            .config;
+        AccessTokens::new(
+            SigningKeys::load_or_create(&self.keys.join("jwt")).expect("the server's key"),
+            config.role_scopes,
+            900,
+        )
+    }
+
+    /// An access token of an administrator, signed with the process's key.
+    pub fn admin_token(&self) -> String {
+        self.tokens().issue(uuid::Uuid::now_v7(), "admin")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("still running").id()
+    }
+
+    /// Waits for the process to exit (after a signal the test sent).
+    pub async fn wait(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("still running");
+        tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap()
+            .expect("keel exits")
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// What it wrote to standard output so far.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("still running");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap()
+            .expect("keel exits")
+    }
+}
+
+impl Drop for KeelProcess {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if self.own_keys {
+            let _ = std::fs::remove_dir_all(&self.keys);
         }
     }
 }

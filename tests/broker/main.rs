@@ -5,6 +5,7 @@
 //! exchange and queues under a unique prefix and deletes them at the end.
 
 mod harness;
+mod otlp;
 mod pipeline;
 #[path = "../api/support.rs"]
 mod support;

@@ -95,6 +95,7 @@ async fn process<E: ContractEvent, S: ExternalStep<E>>(
 ) -> Result<Delivered, Rejection> {
     let span = tracing::info_span!(
         "consume",
+        otel.kind = "consumer",
         consumer,
         event = %envelope.key,
         event_id = %envelope.id,

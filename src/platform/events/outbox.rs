@@ -184,18 +184,35 @@ impl Relay {
         if claimed.is_empty() {
             return Ok(Round::default());
         }
-        let envelopes: Vec<Envelope> = claimed.iter().map(|c| c.envelope.clone()).collect();
+        // A span per event, continuing the trace recorded with it, and lasting
+        // until the broker confirmed the event; the message carries the
+        // span's own context, so the consumer's span is its child and one
+        // trace reads request → publish → consume.
+        let spans: Vec<tracing::Span> = claimed.iter().map(publish_span).collect();
+        let envelopes: Vec<Envelope> = claimed
+            .iter()
+            .zip(&spans)
+            .map(|(row, span)| {
+                let mut envelope = row.envelope.clone();
+                if let Some(own) = trace::adopt(span, row.envelope.traceparent.as_deref()) {
+                    envelope.traceparent = Some(own);
+                }
+                envelope
+            })
+            .collect();
         let started = Instant::now();
         let outcomes = self.transport.publish(&envelopes).await;
         metrics::histogram!("keel_outbox_publish_seconds").record(started.elapsed().as_secs_f64());
         let mut published = Vec::new();
         let mut failed = 0;
-        for (row, outcome) in claimed.iter().zip(outcomes) {
+        for ((row, outcome), span) in claimed.iter().zip(outcomes).zip(&spans) {
             match outcome {
                 Ok(()) => published.push(row.seq),
                 Err(error) => {
+                    span.record("otel.status_code", "ERROR");
+                    span.record("error", error.as_str());
                     failed += 1;
-                    tracing::warn!(event_id = %row.envelope.id, event = %row.envelope.key, %error, "publishing failed");
+                    span.in_scope(|| tracing::warn!(%error, "publishing failed"));
                     let update = Query::update()
                         .table(table())
                         .value(
@@ -263,6 +280,18 @@ impl Relay {
             tracing::warn!(%error, "pruning published events failed");
         }
     }
+}
+
+fn publish_span(row: &Claimed) -> tracing::Span {
+    tracing::info_span!(
+        "publish",
+        otel.kind = "producer",
+        event = %row.envelope.key,
+        event_id = %row.envelope.id,
+        trace_id = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        error = tracing::field::Empty,
+    )
 }
 
 #[derive(Debug, Default)]
