@@ -616,3 +616,93 @@ async fn stock_adjustments_never_take_stock_below_zero_and_updates_need_the_curr
         UpdateProductResponse::Ok { .. }
     ));
 }
+
+#[tokio::test]
+async fn listings_page_and_filter_and_customers_list_only_their_own_orders() {
+    use keel_client::types::orders::{ListOrdersRequest, ListOrdersResponse};
+    use keel_client::types::products::{ListProductsRequest, ListProductsResponse};
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for (n, stock) in [3, 0, 5].into_iter().enumerate() {
+        let request = CreateProductRequest {
+            body: NewProduct {
+                name: format!("Cup {n}"),
+                description: Tristate::Absent,
+                price: eur(100),
+                initial_stock: Some(stock),
+            },
+        };
+        let CreateProductResponse::Created { body, .. } =
+            app.api.create_product(&request).await.unwrap().value
+        else {
+            panic!("creating a product");
+        };
+        ids.push(body.id);
+    }
+    let public = app.client_as(None);
+    let list = |cursor: Option<String>, in_stock: Option<bool>| {
+        let request = ListProductsRequest {
+            limit: 2,
+            cursor,
+            name_contains: Some("cup".into()),
+            currency: Some("EUR".into()),
+            in_stock,
+        };
+        let public = public.clone();
+        async move {
+            match public.list_products(&request).await.unwrap().value {
+                ListProductsResponse::Ok(page) => page,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let first = list(None, None).await;
+    assert_eq!(
+        first.items.iter().map(|p| p.id).collect::<Vec<_>>(),
+        ids[..2]
+    );
+    let second = list(first.next_cursor.clone(), None).await;
+    assert_eq!(
+        second.items.iter().map(|p| p.id).collect::<Vec<_>>(),
+        ids[2..]
+    );
+    assert_eq!(second.next_cursor, None);
+    let stocked = list(None, Some(true)).await;
+    assert_eq!(
+        stocked.items.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [ids[0], ids[2]]
+    );
+
+    let (ann, ann_client) = customer(&app, "ann").await;
+    let (_, ben_client) = customer(&app, "ben").await;
+    place(&ann_client, "a1", new_order(ids[0], 1, "tok_approve")).await;
+    place(&ann_client, "a2", new_order(ids[0], 1, "tok_decline")).await;
+    place(&ben_client, "b1", new_order(ids[2], 1, "tok_approve")).await;
+    let orders = |client: keel_client::Client, user_id: Option<Uuid>| async move {
+        let request = ListOrdersRequest {
+            limit: 10,
+            cursor: None,
+            status: None,
+            user_id,
+        };
+        match client.list_orders(&request).await.unwrap().value {
+            ListOrdersResponse::Ok(page) => page.items,
+            other => panic!("{other:?}"),
+        }
+    };
+    let own = orders(ben_client.clone(), Some(ann)).await;
+    assert_eq!(
+        own.len(),
+        1,
+        "a customer sees only their own, whatever userId says"
+    );
+    assert!(own.iter().all(|o| o.user_id != ann));
+    assert_eq!(
+        orders(app.api.clone(), None).await.len(),
+        3,
+        "administrators see all"
+    );
+    let anns = orders(app.api.clone(), Some(ann)).await;
+    assert_eq!(anns.len(), 2);
+    assert!(anns[0].created_at >= anns[1].created_at, "newest first");
+}

@@ -91,14 +91,18 @@ fn capitalised_identifiers(body: &str) -> std::collections::HashSet<&str> {
 }
 
 /// The definition [`schemas_mentioned`] implements in one pass, for names that
-/// are not plain identifiers.
+/// are not plain identifiers: a whole word, not after `:`, outside comment lines.
 fn mentions_type(body: &str, name: &str) -> bool {
-    body.match_indices(name).any(|(i, _)| {
-        let before = body[..i].chars().next_back();
-        let after = body[i + name.len()..].chars().next();
-        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-            && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-    })
+    body.lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .any(|line| {
+            line.match_indices(name).any(|(i, _)| {
+                let before = line[..i].chars().next_back();
+                let after = line[i + name.len()..].chars().next();
+                !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+                    && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        })
 }
 
 pub fn operation_docs(out: &mut Code, op: &Operation) {
@@ -397,10 +401,12 @@ mod tests {
 
     #[test]
     fn the_one_pass_scan_agrees_with_the_definition() {
-        let body = "use x::Pet;\nfn f(a: Pet, b: Vec<PetInput>) -> Option<Owner> {}\n/// A Toy, or crate::Food; Café_Bowl éBowl Bowl_ 9Leash Leash9 Collar:";
+        let body = "use x::Pet;\nfn f(a: Pet, b: Vec<PetInput>) -> Option<Owner> {}\nconst C: &str = \"A Toy, or crate::Food; Café_Bowl éBowl Bowl_ 9Leash Leash9 Collar:\";\n    /// Stock in a doc comment is prose, not a type";
         let names = [
             "Pet", "PetInput", "Owner", "Toy", "Food", "Bowl", "Leash", "Collar", "Input", "Vec",
+            "Stock",
         ];
+        assert!(!mentions_type(body, "Stock"));
         let words = capitalised_identifiers(body);
         for name in names {
             assert_eq!(
