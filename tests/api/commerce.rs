@@ -706,3 +706,22 @@ async fn listings_page_and_filter_and_customers_list_only_their_own_orders() {
     assert_eq!(anns.len(), 2);
     assert!(anns[0].created_at >= anns[1].created_at, "newest first");
 }
+
+#[tokio::test]
+async fn an_expired_idempotency_key_is_a_new_key() {
+    let app = TestApp::spawn().await;
+    let teapot = product(&app, 100, 10).await;
+    let (_, client) = customer(&app, "liv").await;
+    let first = place(&client, "k1", new_order(teapot.id, 1, "tok_approve")).await;
+    // The key's lifetime passes (KEEL_IDEMPOTENCY_TTL_HOURS; here, by fiat).
+    let db = app.database().await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        "UPDATE idempotency_keys SET expires_at_us = 0",
+    )
+    .await
+    .unwrap();
+    let second = place(&client, "k1", new_order(teapot.id, 2, "tok_approve")).await;
+    assert_ne!(first.id, second.id, "another body under the expired key is a new order");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM orders").await, 2);
+}

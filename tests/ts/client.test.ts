@@ -157,6 +157,15 @@ test("the list iterator follows nextCursor to the last page", async () => {
 test("parseEvent types a contract event and names what is wrong with others", async () => {
   const { parseEvent, EVENTS } = await import("keel-api-client");
   assert.deepEqual(EVENTS, [
+    { name: "order.cancelled", version: 1, schema: "OrderCancelled" },
+    { name: "order.confirmed", version: 1, schema: "OrderConfirmed" },
+    { name: "order.paid", version: 1, schema: "OrderPaid" },
+    { name: "order.payment_failed", version: 1, schema: "OrderPaymentFailed" },
+    { name: "order.placed", version: 1, schema: "OrderPlaced" },
+    { name: "order.rejected", version: 1, schema: "OrderRejected" },
+    { name: "order.stock_reserved", version: 1, schema: "OrderStockReserved" },
+    { name: "payment.refund_requested", version: 1, schema: "RefundRequested" },
+    { name: "payment.refunded", version: 1, schema: "PaymentRefunded" },
     { name: "user.deleted", version: 1, schema: "UserDeleted" },
     { name: "user.registered", version: 1, schema: "UserRegistered" },
   ]);
