@@ -17,7 +17,7 @@ use keel_runtime::server::{InvalidToken, Principal, TokenVerifier};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::platform::key_dir::{key_files, new_kid, write_private};
+use crate::platform::key_dir::{ensure_first_key, key_files, new_kid};
 
 pub const ISSUER: &str = "keel";
 pub const AUDIENCE: &str = "keel-api";
@@ -44,20 +44,17 @@ impl SigningKeys {
                 dir.display()
             )
         })?;
-        let mut pems = key_files(dir, "pem")?;
-        if pems.is_empty() {
-            let kid = new_kid("k")?;
-            let key = SigningKey::generate(&mut rand::rngs::OsRng);
-            let pem = key
+        let made = ensure_first_key(dir, "pem", || {
+            let pem = SigningKey::generate(&mut rand::rngs::OsRng)
                 .to_pkcs8_pem(LineEnding::LF)
                 .context("encoding the new key")?;
-            let path = dir.join(format!("{kid}.pem"));
-            write_private(&path, pem.as_bytes())?;
-            tracing::info!(kid, path = %path.display(), "generated a JWT signing key");
-            pems = key_files(dir, "pem")?;
+            Ok((new_kid("k")?, pem.as_bytes().to_vec()))
+        })?;
+        if let Some(kid) = made {
+            tracing::info!(kid, dir = %dir.display(), "generated a JWT signing key");
         }
         let mut keys = Vec::new();
-        for (kid, path) in pems {
+        for (kid, path) in key_files(dir, "pem")? {
             let pem = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
             let signing = SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
@@ -243,6 +240,7 @@ impl TokenVerifier for AccessTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::key_dir::write_private;
 
     fn tokens(dir: &Path) -> AccessTokens {
         AccessTokens::new(
@@ -250,6 +248,29 @@ mod tests {
             RoleScopes::parse("customer=a b;admin=a b c").unwrap(),
             60,
         )
+    }
+
+    #[test]
+    fn servers_starting_together_on_an_empty_directory_make_one_key() {
+        let dir = std::env::temp_dir().join(format!("keel-keys-race-{}", Uuid::now_v7()));
+        let start = std::sync::Barrier::new(8);
+        let loaded: Vec<Vec<String>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        let keys = SigningKeys::load_or_create(&dir).unwrap();
+                        keys.jwks().keys.into_iter().map(|k| k.x).collect()
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(key_files(&dir, "pem").unwrap().len(), 1, "one key made");
+        for keys in &loaded {
+            assert_eq!(keys, &loaded[0], "every server loaded that one key");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -10,7 +10,7 @@ use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use anyhow::{Context, bail};
 
-use super::key_dir::{key_files, new_kid, write_private};
+use super::key_dir::{ensure_first_key, key_files, new_kid};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
@@ -29,13 +29,11 @@ impl FieldCipher {
     pub fn load_or_create(dir: &Path) -> anyhow::Result<FieldCipher> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating {} (KEEL_FIELD_KEYS_DIR)", dir.display()))?;
-        if key_files(dir, "key")?.is_empty() {
-            let kid = new_kid("f")?;
+        let made = ensure_first_key(dir, "key", || {
             let key = Aes256Gcm::generate_key(OsRng);
-            write_private(
-                &dir.join(format!("{kid}.key")),
-                STANDARD.encode(key).as_bytes(),
-            )?;
+            Ok((new_kid("f")?, STANDARD.encode(key).into_bytes()))
+        })?;
+        if let Some(kid) = made {
             tracing::info!(kid, "generated a field encryption key");
         }
         let mut keys = Vec::new();
@@ -105,6 +103,36 @@ impl FieldCipher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::key_dir::write_private;
+
+    #[test]
+    fn servers_starting_together_on_an_empty_directory_make_one_key() {
+        let dir =
+            std::env::temp_dir().join(format!("keel-field-keys-race-{}", uuid::Uuid::now_v7()));
+        let start = std::sync::Barrier::new(8);
+        let ciphers: Vec<FieldCipher> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        FieldCipher::load_or_create(&dir).unwrap()
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(key_files(&dir, "key").unwrap().len(), 1, "one key made");
+        for (n, cipher) in ciphers.iter().enumerate() {
+            let stored = cipher.encrypt("+4915112345678", b"row-1");
+            for other in &ciphers {
+                assert!(
+                    other.decrypt(&stored, b"row-1").is_ok(),
+                    "server {n}'s data"
+                );
+            }
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn values_round_trip_bind_to_their_row_and_survive_rotation() {

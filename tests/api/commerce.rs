@@ -13,24 +13,18 @@ use keel_client::types::payments::{
     GetPaymentRequest, GetPaymentResponse, RefundPaymentRequest, RefundPaymentResponse,
 };
 use keel_client::types::products::{
-    AdjustStockRequest, AdjustStockResponse, CreateProductRequest, CreateProductResponse,
-    GetProductRequest, GetProductResponse, UpdateProductRequest, UpdateProductResponse,
+    AdjustStockRequest, AdjustStockResponse, GetProductRequest, GetProductResponse,
+    UpdateProductRequest, UpdateProductResponse,
 };
 use keel_client::types::{
-    Currency, Money, NewOrder, NewProduct, NotificationKind, Order, OrderLine, OrderStatus,
-    Payment, PaymentStatus, Product, ProductPatch, RefundRequest, RefundStatus, StockAdjustment,
-    Tristate,
+    NotificationKind, OrderLine, OrderStatus, Payment, PaymentStatus, Product, ProductPatch,
+    RefundRequest, RefundStatus, StockAdjustment, Tristate,
 };
 use uuid::Uuid;
 
-use crate::support::{TestApp, count};
-
-pub fn eur(amount: i64) -> Money {
-    Money {
-        amount,
-        currency: Currency("EUR".into()),
-    }
-}
+use crate::support::{
+    CHARGES, TestApp, count, eur, new_order, place, product_via, settle, stock_via,
+};
 
 pub async fn product(app: &TestApp, price: i64, stock: i64) -> Product {
     let id = product_via(&app.api, price, stock).await;
@@ -46,22 +40,6 @@ pub async fn product(app: &TestApp, price: i64, stock: i64) -> Product {
     }
 }
 
-/// Creates a product as `admin`; its id.
-pub async fn product_via(admin: &keel_client::Client, price: i64, stock: i64) -> Uuid {
-    let request = CreateProductRequest {
-        body: NewProduct {
-            name: "Teapot".into(),
-            description: Tristate::Absent,
-            price: eur(price),
-            initial_stock: Some(stock),
-        },
-    };
-    match admin.create_product(&request).await.unwrap().value {
-        CreateProductResponse::Created { body, .. } => body.id,
-        other => panic!("creating a product: {other:?}"),
-    }
-}
-
 /// A registered customer and a client acting as them.
 pub async fn customer(app: &TestApp, name: &str) -> (Uuid, keel_client::Client) {
     let (user, _) = app
@@ -71,71 +49,8 @@ pub async fn customer(app: &TestApp, name: &str) -> (Uuid, keel_client::Client) 
     (user.id, client)
 }
 
-pub fn new_order(product: Uuid, quantity: i32, token: &str) -> NewOrder {
-    NewOrder {
-        items: vec![OrderLine {
-            product_id: product,
-            quantity,
-        }],
-        payment_token: token.into(),
-    }
-}
-
-pub async fn place(client: &keel_client::Client, key: &str, order: NewOrder) -> Order {
-    let request = PlaceOrderRequest {
-        idempotency_key: key.into(),
-        body: order,
-    };
-    match client.place_order(&request).await.unwrap().value {
-        PlaceOrderResponse::Created { body, .. } => body,
-        other => panic!("placing an order: {other:?}"),
-    }
-}
-
-fn settled(status: &OrderStatus) -> bool {
-    matches!(
-        status,
-        OrderStatus::Confirmed
-            | OrderStatus::Rejected
-            | OrderStatus::PaymentFailed
-            | OrderStatus::Cancelled
-    )
-}
-
-/// Polls the order until its process has ended (30 s at most).
-pub async fn settle(client: &keel_client::Client, id: Uuid) -> Order {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let reply = client
-            .get_order(&GetOrderRequest { order_id: id })
-            .await
-            .unwrap();
-        let GetOrderResponse::Ok { body, .. } = reply.value else {
-            panic!("reading order {id}: {:?}", reply.value);
-        };
-        if settled(&body.status) {
-            return body;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "order {id} is still {:?}",
-            body.status
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 pub async fn stock_of(app: &TestApp, id: Uuid) -> (i64, i64) {
-    match app
-        .api
-        .get_product(&GetProductRequest { product_id: id })
-        .await
-        .unwrap()
-        .value
-    {
-        GetProductResponse::Ok { body, .. } => (body.stock.available, body.stock.reserved),
-        other => panic!("reading product {id}: {other:?}"),
-    }
+    stock_via(&app.api, id).await
 }
 
 async fn payment(client: &keel_client::Client, id: Uuid) -> Payment {
@@ -149,10 +64,6 @@ async fn payment(client: &keel_client::Client, id: Uuid) -> Payment {
         other => panic!("reading payment {id}: {other:?}"),
     }
 }
-
-/// Charges the test provider captured, by its own books.
-pub const CHARGES: &str =
-    "SELECT COUNT(*) FROM test_gateway_operations WHERE kind = 'charge' AND outcome = 'captured'";
 
 #[tokio::test]
 async fn an_order_is_confirmed_its_stock_taken_its_payment_captured_and_its_customer_told() {

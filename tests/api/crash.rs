@@ -9,8 +9,9 @@ use keel_client::types::OrderStatus;
 use keel_client::types::orders::{GetOrderRequest, GetOrderResponse};
 use uuid::Uuid;
 
-use crate::commerce::{CHARGES, eur, new_order, place};
-use crate::support::{KeelProcess, TestDatabase, count};
+use crate::support::{
+    CHARGES, KeelProcess, TestDatabase, count, eur, new_order, place, product_via,
+};
 
 #[tokio::test]
 async fn a_saga_killed_between_charge_and_record_completes_after_restart_with_one_charge() {
@@ -28,7 +29,7 @@ async fn a_saga_killed_between_charge_and_record_completes_after_restart_with_on
         .bearer(tokens.issue(Uuid::now_v7(), "admin"))
         .build()
         .unwrap();
-    let teapot = crate::commerce::product_via(&admin, 800, 5).await;
+    let teapot = product_via(&admin, 800, 5).await;
     let customer = Uuid::now_v7();
     let client = keel_client::Client::builder(&keel.base)
         .bearer(tokens.issue(customer, "customer"))

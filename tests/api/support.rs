@@ -16,11 +16,21 @@ use keel_client::Reply;
 use keel_client::types::notifications::{
     ListUserNotificationsRequest, ListUserNotificationsResponse,
 };
+use keel_client::types::orders::{
+    GetOrderRequest, GetOrderResponse, PlaceOrderRequest, PlaceOrderResponse,
+};
+use keel_client::types::products::{
+    CreateProductRequest, CreateProductResponse, GetProductRequest, GetProductResponse,
+};
 use keel_client::types::users::{CreateUserRequest, CreateUserResponse};
-use keel_client::types::{NewUser, Notification, Problem, Tristate, User};
+use keel_client::types::{
+    Currency, Money, NewOrder, NewProduct, NewUser, Notification, Order, OrderLine, OrderStatus,
+    Problem, Tristate, User,
+};
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 use tokio::sync::oneshot;
+use uuid::Uuid;
 
 pub struct TestApp {
     pub base: String,
@@ -535,6 +545,103 @@ impl Drop for KeelProcess {
         if self.own_keys {
             let _ = std::fs::remove_dir_all(&self.keys);
         }
+    }
+}
+
+// Commerce helpers, for the `commerce` and `crash` tests and the broker
+// binary's replicas test.
+
+/// Charges the test provider captured, by its own books.
+pub const CHARGES: &str =
+    "SELECT COUNT(*) FROM test_gateway_operations WHERE kind = 'charge' AND outcome = 'captured'";
+
+pub fn eur(amount: i64) -> Money {
+    Money {
+        amount,
+        currency: Currency("EUR".into()),
+    }
+}
+
+/// Creates a product as `admin`; its id.
+pub async fn product_via(admin: &keel_client::Client, price: i64, stock: i64) -> Uuid {
+    let request = CreateProductRequest {
+        body: NewProduct {
+            name: "Teapot".into(),
+            description: Tristate::Absent,
+            price: eur(price),
+            initial_stock: Some(stock),
+        },
+    };
+    match admin.create_product(&request).await.unwrap().value {
+        CreateProductResponse::Created { body, .. } => body.id,
+        other => panic!("creating a product: {other:?}"),
+    }
+}
+
+pub fn new_order(product: Uuid, quantity: i32, token: &str) -> NewOrder {
+    NewOrder {
+        items: vec![OrderLine {
+            product_id: product,
+            quantity,
+        }],
+        payment_token: token.into(),
+    }
+}
+
+pub async fn place(client: &keel_client::Client, key: &str, order: NewOrder) -> Order {
+    let request = PlaceOrderRequest {
+        idempotency_key: key.into(),
+        body: order,
+    };
+    match client.place_order(&request).await.unwrap().value {
+        PlaceOrderResponse::Created { body, .. } => body,
+        other => panic!("placing an order: {other:?}"),
+    }
+}
+
+pub fn settled(status: &OrderStatus) -> bool {
+    matches!(
+        status,
+        OrderStatus::Confirmed
+            | OrderStatus::Rejected
+            | OrderStatus::PaymentFailed
+            | OrderStatus::Cancelled
+    )
+}
+
+/// Polls the order until its process has ended (60 s at most).
+pub async fn settle(client: &keel_client::Client, id: Uuid) -> Order {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let reply = client
+            .get_order(&GetOrderRequest { order_id: id })
+            .await
+            .unwrap();
+        let GetOrderResponse::Ok { body, .. } = reply.value else {
+            panic!("reading order {id}: {:?}", reply.value);
+        };
+        if settled(&body.status) {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "order {id} is still {:?}",
+            body.status
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The product's stock as (available, reserved), read through `client`.
+pub async fn stock_via(client: &keel_client::Client, id: Uuid) -> (i64, i64) {
+    match client
+        .get_product(&GetProductRequest { product_id: id })
+        .await
+        .unwrap()
+        .value
+    {
+        GetProductResponse::Ok { body, .. } => (body.stock.available, body.stock.reserved),
+        other => panic!("reading product {id}: {other:?}"),
     }
 }
 

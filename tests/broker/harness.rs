@@ -147,17 +147,23 @@ impl Broker {
 
     /// Deletes everything the test's server declared.
     pub async fn clean_up(&self) {
-        for suffix in [
-            "notifications",
-            "notifications.retry",
-            "notifications.dead",
-            "unrouted",
-            "tap",
+        // Every consumer's queues: a server declares them all, whichever
+        // events the test sends.
+        let mut queues = vec!["unrouted".to_owned(), "tap".to_owned()];
+        for consumer in [
+            keel::notifications::CONSUMER,
+            keel::orders::saga::CONSUMER,
+            keel::payments::service::CONSUMER,
         ] {
+            for suffix in ["", ".retry", ".dead"] {
+                queues.push(format!("{consumer}{suffix}"));
+            }
+        }
+        for suffix in queues {
             let _ = self
                 .channel
                 .queue_delete(
-                    self.queue(suffix).as_str().into(),
+                    self.queue(&suffix).as_str().into(),
                     QueueDeleteOptions::default(),
                 )
                 .await;

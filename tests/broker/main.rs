@@ -7,5 +7,6 @@
 mod harness;
 mod otlp;
 mod pipeline;
+mod replicas;
 #[path = "../api/support.rs"]
 mod support;
