@@ -530,8 +530,11 @@ async fn stock_adjustments_never_take_stock_below_zero_and_updates_need_the_curr
 
 #[tokio::test]
 async fn listings_page_and_filter_and_customers_list_only_their_own_orders() {
+    use keel_client::types::NewProduct;
     use keel_client::types::orders::{ListOrdersRequest, ListOrdersResponse};
-    use keel_client::types::products::{ListProductsRequest, ListProductsResponse};
+    use keel_client::types::products::{
+        CreateProductRequest, CreateProductResponse, ListProductsRequest, ListProductsResponse,
+    };
     let app = TestApp::spawn().await;
     let mut ids = Vec::new();
     for (n, stock) in [3, 0, 5].into_iter().enumerate() {
@@ -633,6 +636,9 @@ async fn an_expired_idempotency_key_is_a_new_key() {
     .await
     .unwrap();
     let second = place(&client, "k1", new_order(teapot.id, 2, "tok_approve")).await;
-    assert_ne!(first.id, second.id, "another body under the expired key is a new order");
+    assert_ne!(
+        first.id, second.id,
+        "another body under the expired key is a new order"
+    );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM orders").await, 2);
 }
