@@ -288,12 +288,12 @@ async fn tampered_expired_and_unknown_key_tokens_get_401() {
     let stranger_dir = std::env::temp_dir().join(format!("keel-stranger-{}", Uuid::now_v7()));
     // Generated under a timestamp kid, then renamed: the server cannot know this kid.
     keel::auth::SigningKeys::load_or_create(&stranger_dir).unwrap();
+    // The key, not the lock file written beside it.
     let generated = std::fs::read_dir(&stranger_dir)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|e| e == "pem"))
+        .unwrap();
     std::fs::rename(&generated, stranger_dir.join("stranger.pem")).unwrap();
     let stranger = keel::auth::AccessTokens::new(
         keel::auth::SigningKeys::load_or_create(&stranger_dir).unwrap(),
