@@ -383,6 +383,15 @@ impl CatalogApi for Catalog {
         }
     }
 
+    /// The nil book is already held: a `default` response without a body.
+    async fn hold_book(&self, _: RequestContext, req: HoldBookRequest) -> HoldBookResponse {
+        if req.book_id.is_nil() {
+            HoldBookResponse::Other { status: 409 }
+        } else {
+            HoldBookResponse::NoContent
+        }
+    }
+
     /// Reached only with a token that has `books:write`; says whose it was.
     async fn withdraw_book(
         &self,
@@ -870,6 +879,40 @@ async fn files_go_from_the_client_to_the_server_as_multipart_parts() {
         .await
         .unwrap();
     assert_eq!(as_json.status(), 415, "files come as multipart only");
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_default_response_without_content_carries_its_status_alone() {
+    let (addr, server) = serve().await;
+    let client = Client::builder(format!("http://{addr}")).build().unwrap();
+    let held = client
+        .hold_book(&HoldBookRequest {
+            book_id: uuid::Uuid::now_v7(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(held.value, HoldBookResponse::NoContent);
+    let taken = client
+        .hold_book(&HoldBookRequest {
+            book_id: uuid::Uuid::nil(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(taken.value, HoldBookResponse::Other { status: 409 });
+    let raw = reqwest::Client::new()
+        .put(format!("http://{addr}/books/{}/hold", uuid::Uuid::nil()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 409);
+    assert_eq!(raw.bytes().await.unwrap().len(), 0, "no body");
+    // The served document declares it without content, as the contract does.
+    let spec: serde_json::Value =
+        serde_json::from_str(&fixture_catalog_server::emitted_spec()).unwrap();
+    let default = &spec["paths"]["/books/{bookId}/hold"]["put"]["responses"]["default"];
+    assert!(default.is_object(), "{spec}");
+    assert!(default.get("content").is_none(), "{default}");
     server.abort();
 }
 

@@ -21,7 +21,7 @@ pub use delimited::{CommaSeparated, JoinedQuery};
 pub use problem::{
     FieldError, Problem, allowed_methods, operation_of, problem_from_error, response_from_error,
 };
-pub use reply::{BytesMedia, JsonOrBytesReply, JsonReply};
+pub use reply::{BytesMedia, JsonOrBytesReply, JsonReply, NoBody};
 
 /// Names the operation on the current request span, so logs carry the route
 /// template (`/v1/users/{userId}`) rather than the concrete path.

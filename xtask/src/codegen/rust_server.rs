@@ -557,6 +557,10 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             } else {
                 fields.push(format!("JsonReply<{}>", rust_type(schema)));
             }
+        } else if response.status == Status::Default {
+            // poem-openapi reads a bare `default` variant as a body without a
+            // status; an empty body beside the status describes no content.
+            fields.push("keel_runtime::server::NoBody".to_owned());
         }
         for header in &response.headers {
             fields.push(format!(
@@ -629,6 +633,8 @@ fn reply_enum(out: &mut Code, op: &Operation) {
                 if content.is_some() {
                     bind.push("body".to_owned());
                     args.push(wrap.to_owned());
+                } else if response.status == Status::Default {
+                    args.push("keel_runtime::server::NoBody".to_owned());
                 }
                 bind.extend(headers.iter().cloned());
                 args.extend(headers.iter().cloned());
