@@ -8,7 +8,7 @@ use fixture_catalog_server::catalog::*;
 use fixture_catalog_server::{RequestContext, api};
 use fixture_catalog_types::{
     Base64, Book, BookKind, Category, CoverReceipt, CoverUpload, Currency, ExportTitlesFormat,
-    Money, Partner, Problem, SearchHit, SearchResponse200, Stars,
+    HoldBookBody, Money, Partner, Problem, SearchHit, SearchResponse200, Stars,
 };
 use keel_runtime::server::{ApiKeyVerifier, InvalidToken, Principal, TokenVerifier};
 use keel_runtime::{File, JsonOrBytes};
@@ -383,10 +383,14 @@ impl CatalogApi for Catalog {
         }
     }
 
-    /// The nil book is already held: a `default` response without a body.
+    /// The nil book is already held, and no hold is longer than 30 days: a
+    /// `default` response without a body. The form is optional.
     async fn hold_book(&self, _: RequestContext, req: HoldBookRequest) -> HoldBookResponse {
+        let days = req.body.and_then(|form| form.days).unwrap_or(14);
         if req.book_id.is_nil() {
             HoldBookResponse::Other { status: 409 }
+        } else if days > 30 {
+            HoldBookResponse::Other { status: 422 }
         } else {
             HoldBookResponse::NoContent
         }
@@ -883,23 +887,43 @@ async fn files_go_from_the_client_to_the_server_as_multipart_parts() {
 }
 
 #[tokio::test]
-async fn a_default_response_without_content_carries_its_status_alone() {
+async fn an_optional_form_and_a_default_response_without_content() {
     let (addr, server) = serve().await;
     let client = Client::builder(format!("http://{addr}")).build().unwrap();
-    let held = client
-        .hold_book(&HoldBookRequest {
-            book_id: uuid::Uuid::now_v7(),
-        })
+    let hold = |book_id, days: Option<i64>| {
+        let client = client.clone();
+        async move {
+            client
+                .hold_book(&HoldBookRequest {
+                    book_id,
+                    body: days.map(|days| HoldBookBody { days: Some(days) }),
+                })
+                .await
+                .unwrap()
+                .value
+        }
+    };
+    let book = uuid::Uuid::now_v7();
+    // The form is optional: left out, then sent.
+    assert_eq!(hold(book, None).await, HoldBookResponse::NoContent);
+    assert_eq!(hold(book, Some(7)).await, HoldBookResponse::NoContent);
+    assert_eq!(
+        hold(book, Some(60)).await,
+        HoldBookResponse::Other { status: 422 }
+    );
+    assert_eq!(
+        hold(uuid::Uuid::nil(), None).await,
+        HoldBookResponse::Other { status: 409 }
+    );
+    // An optional form is still checked when sent.
+    let invalid = reqwest::Client::new()
+        .put(format!("http://{addr}/books/{book}/hold"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("days=0")
+        .send()
         .await
         .unwrap();
-    assert_eq!(held.value, HoldBookResponse::NoContent);
-    let taken = client
-        .hold_book(&HoldBookRequest {
-            book_id: uuid::Uuid::nil(),
-        })
-        .await
-        .unwrap();
-    assert_eq!(taken.value, HoldBookResponse::Other { status: 409 });
+    assert_eq!(invalid.status(), 400);
     let raw = reqwest::Client::new()
         .put(format!("http://{addr}/books/{}/hold", uuid::Uuid::nil()))
         .send()

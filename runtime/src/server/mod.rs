@@ -14,7 +14,8 @@ pub use auth::{
     TokenVerifier, authenticate, oauth2_scheme,
 };
 pub use body::{
-    BytesBody, FormBody, JsonBody, MultipartBody, OptionalJsonBody, OptionalMultipartBody, XmlBody,
+    BytesBody, FormBody, JsonBody, MultipartBody, OptionalFormBody, OptionalJsonBody,
+    OptionalMultipartBody, XmlBody,
 };
 pub use context::{Headers, Principal, RequestContext, RequestId};
 pub use delimited::{CommaSeparated, JoinedQuery};

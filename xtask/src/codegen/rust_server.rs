@@ -380,6 +380,10 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             ("Cookie<", "use poem_openapi::param::Cookie;"),
             ("JsonBody<", "use keel_runtime::server::JsonBody;"),
             ("FormBody<", "use keel_runtime::server::FormBody;"),
+            (
+                "OptionalFormBody<",
+                "use keel_runtime::server::OptionalFormBody;",
+            ),
             ("MultipartBody<", "use keel_runtime::server::MultipartBody;"),
             (
                 "OptionalMultipartBody<",
@@ -798,6 +802,9 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
                 out.line(&format!("body: OptionalJsonBody<{ty}>,"))
             }
             [BodyMedia::Json] => out.line(&format!("body: JsonBody<{ty}>,")),
+            [BodyMedia::Form] if !body.required => {
+                out.line(&format!("body: OptionalFormBody<{ty}>,"))
+            }
             [BodyMedia::Form] => out.line(&format!("body: FormBody<{ty}>,")),
             [BodyMedia::Multipart] if !body.required => {
                 out.line(&format!("body: OptionalMultipartBody<{ty}>,"))

@@ -1242,9 +1242,13 @@ impl<'a> Loader<'a> {
         }
         // OpenAPI's default is optional.
         let required = node.opt_bool("required")?.unwrap_or(false);
-        if !required && media != [BodyMedia::Json] && media != [BodyMedia::Multipart] {
+        if !required
+            && media != [BodyMedia::Json]
+            && media != [BodyMedia::Multipart]
+            && media != [BodyMedia::Form]
+        {
             return Err(node.error(
-                "an optional request body must be `application/json` or `multipart/form-data` only; mark it `required: true`"
+                "an optional request body must be `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data` only; mark it `required: true`"
                     .into(),
             ));
         }
