@@ -8,7 +8,7 @@ use fixture_catalog_server::catalog::*;
 use fixture_catalog_server::{RequestContext, api};
 use fixture_catalog_types::{
     Base64, Book, BookKind, Category, CoverReceipt, CoverUpload, Currency, ExportTitlesFormat,
-    HoldBookBody, Money, Partner, Problem, SearchHit, SearchResponse200, Stars,
+    HoldBookBody, HoldBooksBody, Money, Partner, Problem, SearchHit, SearchResponse200, Stars,
 };
 use keel_runtime::server::{ApiKeyVerifier, InvalidToken, Principal, TokenVerifier};
 use keel_runtime::{File, JsonOrBytes};
@@ -381,6 +381,11 @@ impl CatalogApi for Catalog {
                 ),
             }),
         }
+    }
+
+    /// Counts the books in the JSON array.
+    async fn hold_books(&self, _: RequestContext, req: HoldBooksRequest) -> HoldBooksResponse {
+        HoldBooksResponse::Ok(req.body.len() as i64)
     }
 
     /// The nil book is already held, and no hold is longer than 30 days: a
@@ -883,6 +888,31 @@ async fn files_go_from_the_client_to_the_server_as_multipart_parts() {
         .await
         .unwrap();
     assert_eq!(as_json.status(), 415, "files come as multipart only");
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_json_array_is_a_request_body_that_checks_its_rules() {
+    let (addr, server) = serve().await;
+    let client = Client::builder(format!("http://{addr}")).build().unwrap();
+    let books = HoldBooksBody(vec![uuid::Uuid::now_v7(), uuid::Uuid::now_v7()]);
+    let held = client
+        .hold_books(&HoldBooksRequest { body: books })
+        .await
+        .unwrap();
+    assert_eq!(held.value, HoldBooksResponse::Ok(2));
+    // `minItems: 1` and `maxItems: 3` hold on the server.
+    let http = reqwest::Client::new();
+    let four = vec![uuid::Uuid::nil(); 4];
+    for body in [json!([]), json!(four)] {
+        let refused = http
+            .post(format!("http://{addr}/books/holds"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400, "{body}");
+    }
     server.abort();
 }
 

@@ -1220,7 +1220,7 @@ impl<'a> Loader<'a> {
                 }
             }
         }
-        let Some(schema) = schema else {
+        let Some(mut schema) = schema else {
             return Err(content.error(
                 "an `application/xml` request body is supported beside `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data` (it reaches the service as bytes), not alone yet".into(),
             ));
@@ -1231,9 +1231,26 @@ impl<'a> Loader<'a> {
                     "an `application/octet-stream` body is the one media type of its body, with the schema `type: string, format: binary`".into(),
                 ));
             }
+        } else if media == [BodyMedia::Json] && matches!(schema.ty, Type::Array(_)) {
+            // An inline JSON array becomes a named array (`{Op}Body`), a
+            // newtype that checks its own rules, as a `$ref` to one would be.
+            let name = format!("{}Body", pascal_case(op));
+            let (_, entry) = &entries[0];
+            self.hoist(
+                &entry.req("schema")?,
+                &name,
+                SchemaKind::Alias(schema.clone()),
+            )?;
+            schema = Schema {
+                ty: Type::Named(name),
+                nullable: false,
+                rules: Rules::default(),
+                description: None,
+                default: None,
+            };
         } else if !matches!(schema.ty, Type::Named(_)) {
             return Err(node.req("content")?.error(
-                "a request body schema must be an object schema (a `$ref` or an inline object)"
+                "a request body schema must be an object schema, an array (JSON only) or a `$ref` to a named schema"
                     .into(),
             ));
         }
@@ -1359,6 +1376,20 @@ impl<'a> Loader<'a> {
                 if !matches!(schema.ty, Type::String(_) | Type::Integer(_)) {
                     return Err(header.error(format!(
                         "response header `{name}` must be a string or integer"
+                    )));
+                }
+                if let Type::String(
+                    format @ (StringFormat::DateTime | StringFormat::Date | StringFormat::Byte),
+                ) = schema.ty
+                {
+                    // poem-openapi writes no such header (`ToHeader`).
+                    let format = match format {
+                        StringFormat::DateTime => "date-time",
+                        StringFormat::Date => "date",
+                        _ => "byte",
+                    };
+                    return Err(header.req("schema")?.error(format!(
+                        "response header `{name}` with `format: {format}` is not supported yet; declare it a plain string"
                     )));
                 }
                 headers.push(Header {
@@ -2602,6 +2633,34 @@ mod tests {
     }
 
     const HEAD: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nsecurity: []\n";
+
+    #[test]
+    fn an_inline_json_array_body_is_a_named_array_and_a_date_header_is_refused() {
+        let api = load_yaml(&format!(
+            "{HEAD}paths:\n  /a:\n    post:\n      operationId: addAll\n      tags: [a]\n      requestBody:\n        required: true\n        content:\n          application/json:\n            schema: {{type: array, maxItems: 2, items: {{type: string}}}}\n      responses:\n        '204': {{description: ok}}\n"
+        ))
+        .unwrap();
+        let body = api.operations[0].body.as_ref().unwrap();
+        assert_eq!(body.schema.ty, Type::Named("AddAllBody".into()));
+        let named = api.schemas.iter().find(|s| s.name == "AddAllBody").unwrap();
+        let SchemaKind::Alias(array) = &named.kind else {
+            panic!("{named:?}")
+        };
+        assert_eq!(array.rules.max_items, Some(2));
+        let err = load_yaml(&format!(
+            "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: [a]\n      responses:\n        '204':\n          description: ok\n          headers:\n            X-Expires: {{schema: {{type: string, format: date-time}}}}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.pointer,
+            "/paths/~1a/get/responses/204/headers/X-Expires/schema"
+        );
+        assert!(
+            err.message.contains("`format: date-time`"),
+            "{}",
+            err.message
+        );
+    }
 
     /// Parameters the generator refuses, each at its pointer and saying why.
     #[test]
