@@ -8,7 +8,7 @@ use fixture_catalog_server::catalog::*;
 use fixture_catalog_server::{RequestContext, api};
 use fixture_catalog_types::{
     Base64, Book, BookKind, Category, CoverReceipt, CoverUpload, Currency, ExportTitlesFormat,
-    Money, Partner, Problem, SearchHit, SearchResponse200, Stars,
+    HoldBookBody, HoldBooksBody, Money, Partner, Problem, SearchHit, SearchResponse200, Stars,
 };
 use keel_runtime::server::{ApiKeyVerifier, InvalidToken, Principal, TokenVerifier};
 use keel_runtime::{File, JsonOrBytes};
@@ -380,6 +380,24 @@ impl CatalogApi for Catalog {
                     note.scan.map_or(0, |scan| scan.bytes.len())
                 ),
             }),
+        }
+    }
+
+    /// Counts the books in the JSON array.
+    async fn hold_books(&self, _: RequestContext, req: HoldBooksRequest) -> HoldBooksResponse {
+        HoldBooksResponse::Ok(req.body.len() as i64)
+    }
+
+    /// The nil book is already held, and no hold is longer than 30 days: a
+    /// `default` response without a body. The form is optional.
+    async fn hold_book(&self, _: RequestContext, req: HoldBookRequest) -> HoldBookResponse {
+        let days = req.body.and_then(|form| form.days).unwrap_or(14);
+        if req.book_id.is_nil() {
+            HoldBookResponse::Other { status: 409 }
+        } else if days > 30 {
+            HoldBookResponse::Other { status: 422 }
+        } else {
+            HoldBookResponse::NoContent
         }
     }
 
@@ -870,6 +888,85 @@ async fn files_go_from_the_client_to_the_server_as_multipart_parts() {
         .await
         .unwrap();
     assert_eq!(as_json.status(), 415, "files come as multipart only");
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_json_array_is_a_request_body_that_checks_its_rules() {
+    let (addr, server) = serve().await;
+    let client = Client::builder(format!("http://{addr}")).build().unwrap();
+    let books = HoldBooksBody(vec![uuid::Uuid::now_v7(), uuid::Uuid::now_v7()]);
+    let held = client
+        .hold_books(&HoldBooksRequest { body: books })
+        .await
+        .unwrap();
+    assert_eq!(held.value, HoldBooksResponse::Ok(2));
+    // `minItems: 1` and `maxItems: 3` hold on the server.
+    let http = reqwest::Client::new();
+    let four = vec![uuid::Uuid::nil(); 4];
+    for body in [json!([]), json!(four)] {
+        let refused = http
+            .post(format!("http://{addr}/books/holds"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400, "{body}");
+    }
+    server.abort();
+}
+
+#[tokio::test]
+async fn an_optional_form_and_a_default_response_without_content() {
+    let (addr, server) = serve().await;
+    let client = Client::builder(format!("http://{addr}")).build().unwrap();
+    let hold = |book_id, days: Option<i64>| {
+        let client = client.clone();
+        async move {
+            client
+                .hold_book(&HoldBookRequest {
+                    book_id,
+                    body: days.map(|days| HoldBookBody { days: Some(days) }),
+                })
+                .await
+                .unwrap()
+                .value
+        }
+    };
+    let book = uuid::Uuid::now_v7();
+    // The form is optional: left out, then sent.
+    assert_eq!(hold(book, None).await, HoldBookResponse::NoContent);
+    assert_eq!(hold(book, Some(7)).await, HoldBookResponse::NoContent);
+    assert_eq!(
+        hold(book, Some(60)).await,
+        HoldBookResponse::Other { status: 422 }
+    );
+    assert_eq!(
+        hold(uuid::Uuid::nil(), None).await,
+        HoldBookResponse::Other { status: 409 }
+    );
+    // An optional form is still checked when sent.
+    let invalid = reqwest::Client::new()
+        .put(format!("http://{addr}/books/{book}/hold"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("days=0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), 400);
+    let raw = reqwest::Client::new()
+        .put(format!("http://{addr}/books/{}/hold", uuid::Uuid::nil()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 409);
+    assert_eq!(raw.bytes().await.unwrap().len(), 0, "no body");
+    // The served document declares it without content, as the contract does.
+    let spec: serde_json::Value =
+        serde_json::from_str(&fixture_catalog_server::emitted_spec()).unwrap();
+    let default = &spec["paths"]["/books/{bookId}/hold"]["put"]["responses"]["default"];
+    assert!(default.is_object(), "{spec}");
+    assert!(default.get("content").is_none(), "{default}");
     server.abort();
 }
 

@@ -67,7 +67,18 @@ pub fn run() -> Result<Vec<String>> {
 /// (with Keel's lock file, so the dependency graph is the one Keel tests) and
 /// type-checks the TypeScript declarations when the harness has TypeScript.
 fn build(contract: &Contract, path: &Path, stem: &str, out: &Path) -> Result<()> {
-    let mut files = codegen::generate(contract, &path.display().to_string(), stem)?;
+    // Crate names take letters, digits, `-` and `_` (`swagger-petstore-3.0`).
+    let prefix: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut files = codegen::generate(contract, &path.display().to_string(), &prefix)?;
     codegen::standalone::make_standalone(&mut files, &std::env::current_dir()?)?;
     codegen::write(out, &files)?;
     std::fs::copy("Cargo.lock", out.join("Cargo.lock"))?;

@@ -200,6 +200,95 @@ impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for FormBody<T> 
 
 impl_apirequest_for_payload!(FormBody<T>, T: Type + DeserializeOwned + Validate + Send);
 
+/// An optional `application/x-www-form-urlencoded` request body
+/// (`requestBody.required: false`): no body, or an empty one, is `None` (an
+/// empty form and no form cannot be told apart); anything else is read and
+/// checked like a [`FormBody`].
+pub struct OptionalFormBody<T>(pub Option<T>);
+
+impl<T: Type> Payload for OptionalFormBody<T> {
+    const CONTENT_TYPE: &'static str = "application/x-www-form-urlencoded";
+
+    fn check_content_type(content_type: &str) -> bool {
+        FormBody::<T>::check_content_type(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type + DeserializeOwned + Validate + Send> ParsePayload for OptionalFormBody<T> {
+    const IS_REQUIRED: bool = false;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let bytes = <Vec<u8> as FromRequest>::from_request(request, body).await?;
+        if bytes.is_empty() {
+            return Ok(OptionalFormBody(None));
+        }
+        let value: T = serde_html_form::from_bytes(&bytes).map_err(|e| {
+            BodyRejected::invalid(vec![FieldError::body(
+                String::new(),
+                "type".to_owned(),
+                format!("the form is invalid: {e}"),
+            )])
+        })?;
+        validated(&value)?;
+        Ok(OptionalFormBody(Some(value)))
+    }
+}
+
+/// As for [`OptionalJsonBody`]: a request without `Content-Type` and without
+/// a body leaves the form out.
+impl<'a, T: Type + DeserializeOwned + Validate + Send> ApiExtractor<'a> for OptionalFormBody<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        Some(MetaRequest {
+            description: None,
+            content: vec![MetaMediaType {
+                content_type: "application/x-www-form-urlencoded",
+                schema: T::schema_ref(),
+            }],
+            required: false,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
+        match request.content_type() {
+            Some(content_type) if Self::check_content_type(content_type) => {
+                <Self as ParsePayload>::from_request(request, body).await
+            }
+            Some(content_type) => Err(ContentTypeError::NotSupported {
+                content_type: content_type.to_owned(),
+            }
+            .into()),
+            None => {
+                let bytes = <Vec<u8> as FromRequest>::from_request(request, body).await?;
+                if bytes.is_empty() {
+                    Ok(OptionalFormBody(None))
+                } else {
+                    Err(ContentTypeError::ExpectContentType.into())
+                }
+            }
+        }
+    }
+}
+
 /// A `multipart/form-data` request body: the parts go to the type's
 /// `MultipartForm` impl (the one the Rust client sends with), then its rules
 /// are checked as for JSON. poem-openapi documents the schema the contract

@@ -14,14 +14,15 @@ pub use auth::{
     TokenVerifier, authenticate, oauth2_scheme,
 };
 pub use body::{
-    BytesBody, FormBody, JsonBody, MultipartBody, OptionalJsonBody, OptionalMultipartBody, XmlBody,
+    BytesBody, FormBody, JsonBody, MultipartBody, OptionalFormBody, OptionalJsonBody,
+    OptionalMultipartBody, XmlBody,
 };
 pub use context::{Headers, Principal, RequestContext, RequestId};
 pub use delimited::{CommaSeparated, JoinedQuery};
 pub use problem::{
     FieldError, Problem, allowed_methods, operation_of, problem_from_error, response_from_error,
 };
-pub use reply::{BytesMedia, JsonOrBytesReply, JsonReply};
+pub use reply::{BytesMedia, JsonOrBytesReply, JsonReply, NoBody};
 
 /// Names the operation on the current request span, so logs carry the route
 /// template (`/v1/users/{userId}`) rather than the concrete path.

@@ -43,6 +43,23 @@ impl<T> JsonReply<T> {
     const CONTENT_TYPE_STR: &'static str = "application/json";
 }
 
+/// The body of a response the contract declares without `content` under a
+/// status poem-openapi cannot describe bare (`default`: its derive wants a
+/// body beside the status). No media types, an empty body.
+pub struct NoBody;
+
+impl ResponseContent for NoBody {
+    fn media_types() -> Vec<MetaMediaType> {
+        Vec::new()
+    }
+}
+
+impl IntoResponse for NoBody {
+    fn into_response(self) -> Response {
+        Response::builder().body(poem::Body::empty())
+    }
+}
+
 /// The media types, other than JSON, a response may be sent in as bytes:
 /// implemented by a marker type the generator writes per response.
 pub trait BytesMedia: Send {

@@ -221,6 +221,9 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
                 out.line("if let Some(body) = &req.body { request = request.json(body); }")
             }
             BodyMedia::Json => out.line("request = request.json(&req.body);"),
+            BodyMedia::Form if !body.required => out.line(
+                "if let Some(body) = &req.body { request = keel_runtime::client::form(request, body)?; }",
+            ),
             BodyMedia::Form => {
                 out.line("request = keel_runtime::client::form(request, &req.body)?;")
             }

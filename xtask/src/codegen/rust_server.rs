@@ -380,6 +380,10 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             ("Cookie<", "use poem_openapi::param::Cookie;"),
             ("JsonBody<", "use keel_runtime::server::JsonBody;"),
             ("FormBody<", "use keel_runtime::server::FormBody;"),
+            (
+                "OptionalFormBody<",
+                "use keel_runtime::server::OptionalFormBody;",
+            ),
             ("MultipartBody<", "use keel_runtime::server::MultipartBody;"),
             (
                 "OptionalMultipartBody<",
@@ -557,6 +561,10 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             } else {
                 fields.push(format!("JsonReply<{}>", rust_type(schema)));
             }
+        } else if response.status == Status::Default {
+            // poem-openapi reads a bare `default` variant as a body without a
+            // status; an empty body beside the status describes no content.
+            fields.push("keel_runtime::server::NoBody".to_owned());
         }
         for header in &response.headers {
             fields.push(format!(
@@ -629,6 +637,8 @@ fn reply_enum(out: &mut Code, op: &Operation) {
                 if content.is_some() {
                     bind.push("body".to_owned());
                     args.push(wrap.to_owned());
+                } else if response.status == Status::Default {
+                    args.push("keel_runtime::server::NoBody".to_owned());
                 }
                 bind.extend(headers.iter().cloned());
                 args.extend(headers.iter().cloned());
@@ -792,6 +802,9 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
                 out.line(&format!("body: OptionalJsonBody<{ty}>,"))
             }
             [BodyMedia::Json] => out.line(&format!("body: JsonBody<{ty}>,")),
+            [BodyMedia::Form] if !body.required => {
+                out.line(&format!("body: OptionalFormBody<{ty}>,"))
+            }
             [BodyMedia::Form] => out.line(&format!("body: FormBody<{ty}>,")),
             [BodyMedia::Multipart] if !body.required => {
                 out.line(&format!("body: OptionalMultipartBody<{ty}>,"))

@@ -1065,6 +1065,12 @@ impl<'a> Loader<'a> {
         if let Some(style) = node.opt_str("style")?
             && style != default_style
         {
+            if style == "deepObject" {
+                return Err(node.child("style").unwrap().error(format!(
+                    "`style: deepObject` (`{name}[property]=value`) is not supported yet: object parameters are not; declare each property as a query parameter of its own, or send the object in a request body",
+                    name = node.req_str("name")?
+                )));
+            }
             return Err(node.child("style").unwrap().error(format!(
                 "`style: {style}` is not supported yet; only the default `{default_style}` in `in: {}`",
                 node.req_str("in")?
@@ -1095,8 +1101,14 @@ impl<'a> Loader<'a> {
                     Location::Path | Location::Header => explode = false,
                     Location::Cookie if !explode => {}
                     Location::Cookie => {
+                        // OpenAPI 3.0/3.1 define `form, explode: true` as
+                        // `name=a&name=b`, and `&` separates nothing in a
+                        // `Cookie` header; repeating the cookie
+                        // (`name=a; name=b`) is what 3.2's `style: cookie`
+                        // means, but RFC 6265 lets a server keep one pair per
+                        // name and a browser stores one cookie per name.
                         return Err(node.error(format!(
-                            "cookie parameter `{name}` is an array: give it `explode: false` (`{name}=a,b,c`); an exploded array has no form a cookie can carry"
+                            "cookie parameter `{name}` is an array with `style: form, explode: true` (the default), which OpenAPI defines as `{name}=a&{name}=b`: a `Cookie` header has no `&`, and repeated cookies (`{name}=a; {name}=b`) are not kept by browsers or cookie parsers (one value per name); give it `explode: false` (`{name}=a,b,c`)"
                         )));
                     }
                 }
@@ -1125,6 +1137,30 @@ impl<'a> Loader<'a> {
             Type::String(_) | Type::Integer(_) | Type::Number(_) | Type::Boolean
         ) && !is_enum(self, &scalar.ty)
         {
+            let object = match &scalar.ty {
+                Type::Named(n) => {
+                    matches!(self.hoisted.get(n), Some((SchemaKind::Object(_), _)))
+                        || self
+                            .root
+                            .pointer(&format!("/components/schemas/{n}"))
+                            .is_some_and(|s| {
+                                s.get("type").and_then(Value::as_str) == Some("object")
+                                    || s.get("properties").is_some()
+                                    || s.get("allOf").is_some()
+                            })
+                }
+                _ => false,
+            };
+            if object && location == Location::Query {
+                return Err(node.req("schema")?.error(format!(
+                    "parameter `{name}` is an object: object parameters are not supported yet (`style: form, explode: true` would send each property as a query parameter of its own, `style: deepObject` as `{name}[property]=value`); declare each property as a query parameter, or send the object in a request body"
+                )));
+            }
+            if object {
+                return Err(node.req("schema")?.error(format!(
+                    "parameter `{name}` is an object: object parameters are not supported yet; declare each property as a parameter of its own"
+                )));
+            }
             return Err(node.req("schema")?.error(format!("parameter `{name}` must be a string, integer, number, boolean or string enum, or an array of these; object parameters are not supported yet")));
         }
         if schema.nullable {
@@ -1184,7 +1220,7 @@ impl<'a> Loader<'a> {
                 }
             }
         }
-        let Some(schema) = schema else {
+        let Some(mut schema) = schema else {
             return Err(content.error(
                 "an `application/xml` request body is supported beside `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data` (it reaches the service as bytes), not alone yet".into(),
             ));
@@ -1195,9 +1231,26 @@ impl<'a> Loader<'a> {
                     "an `application/octet-stream` body is the one media type of its body, with the schema `type: string, format: binary`".into(),
                 ));
             }
+        } else if media == [BodyMedia::Json] && matches!(schema.ty, Type::Array(_)) {
+            // An inline JSON array becomes a named array (`{Op}Body`), a
+            // newtype that checks its own rules, as a `$ref` to one would be.
+            let name = format!("{}Body", pascal_case(op));
+            let (_, entry) = &entries[0];
+            self.hoist(
+                &entry.req("schema")?,
+                &name,
+                SchemaKind::Alias(schema.clone()),
+            )?;
+            schema = Schema {
+                ty: Type::Named(name),
+                nullable: false,
+                rules: Rules::default(),
+                description: None,
+                default: None,
+            };
         } else if !matches!(schema.ty, Type::Named(_)) {
             return Err(node.req("content")?.error(
-                "a request body schema must be an object schema (a `$ref` or an inline object)"
+                "a request body schema must be an object schema, an array (JSON only) or a `$ref` to a named schema"
                     .into(),
             ));
         }
@@ -1206,9 +1259,13 @@ impl<'a> Loader<'a> {
         }
         // OpenAPI's default is optional.
         let required = node.opt_bool("required")?.unwrap_or(false);
-        if !required && media != [BodyMedia::Json] && media != [BodyMedia::Multipart] {
+        if !required
+            && media != [BodyMedia::Json]
+            && media != [BodyMedia::Multipart]
+            && media != [BodyMedia::Form]
+        {
             return Err(node.error(
-                "an optional request body must be `application/json` or `multipart/form-data` only; mark it `required: true`"
+                "an optional request body must be `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data` only; mark it `required: true`"
                     .into(),
             ));
         }
@@ -1260,13 +1317,6 @@ impl<'a> Loader<'a> {
     fn response(&mut self, node: &Node<'a>, status: Status, op: &str) -> Result<Response> {
         let node = self.deref(node)?;
         node.check_keys(&["description", "headers", "content", "links"])?;
-        if status == Status::Default && node.child("content").is_none() {
-            // poem-openapi, which serves the routes, cannot describe it.
-            return Err(node.error(
-                "a `default` response needs `content`; declare the statuses without a body explicitly"
-                    .into(),
-            ));
-        }
         let mut bytes_media = Vec::new();
         let content = match node.child("content") {
             Some(c) if c.entries()?.len() > 1 => {
@@ -1326,6 +1376,20 @@ impl<'a> Loader<'a> {
                 if !matches!(schema.ty, Type::String(_) | Type::Integer(_)) {
                     return Err(header.error(format!(
                         "response header `{name}` must be a string or integer"
+                    )));
+                }
+                if let Type::String(
+                    format @ (StringFormat::DateTime | StringFormat::Date | StringFormat::Byte),
+                ) = schema.ty
+                {
+                    // poem-openapi writes no such header (`ToHeader`).
+                    let format = match format {
+                        StringFormat::DateTime => "date-time",
+                        StringFormat::Date => "date",
+                        _ => "byte",
+                    };
+                    return Err(header.req("schema")?.error(format!(
+                        "response header `{name}` with `format: {format}` is not supported yet; declare it a plain string"
                     )));
                 }
                 headers.push(Header {
@@ -2569,6 +2633,91 @@ mod tests {
     }
 
     const HEAD: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nsecurity: []\n";
+
+    #[test]
+    fn an_inline_json_array_body_is_a_named_array_and_a_date_header_is_refused() {
+        let api = load_yaml(&format!(
+            "{HEAD}paths:\n  /a:\n    post:\n      operationId: addAll\n      tags: [a]\n      requestBody:\n        required: true\n        content:\n          application/json:\n            schema: {{type: array, maxItems: 2, items: {{type: string}}}}\n      responses:\n        '204': {{description: ok}}\n"
+        ))
+        .unwrap();
+        let body = api.operations[0].body.as_ref().unwrap();
+        assert_eq!(body.schema.ty, Type::Named("AddAllBody".into()));
+        let named = api.schemas.iter().find(|s| s.name == "AddAllBody").unwrap();
+        let SchemaKind::Alias(array) = &named.kind else {
+            panic!("{named:?}")
+        };
+        assert_eq!(array.rules.max_items, Some(2));
+        let err = load_yaml(&format!(
+            "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: [a]\n      responses:\n        '204':\n          description: ok\n          headers:\n            X-Expires: {{schema: {{type: string, format: date-time}}}}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.pointer,
+            "/paths/~1a/get/responses/204/headers/X-Expires/schema"
+        );
+        assert!(
+            err.message.contains("`format: date-time`"),
+            "{}",
+            err.message
+        );
+    }
+
+    /// Parameters the generator refuses, each at its pointer and saying why.
+    #[test]
+    fn object_parameters_and_exploded_cookie_arrays_are_refused_with_the_reason() {
+        let op = |param: &str| {
+            load_yaml(&format!(
+                "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: [a]\n      parameters:\n        - {param}\n      responses:\n        '204': {{description: ok}}\ncomponents:\n  schemas:\n    Filter:\n      type: object\n      properties:\n        name: {{type: string}}\n        size: {{type: integer}}\n"
+            ))
+            .unwrap_err()
+        };
+        let deep = op(
+            "{name: filter, in: query, style: deepObject, schema: {$ref: '#/components/schemas/Filter'}}",
+        );
+        assert_eq!(deep.pointer, "/paths/~1a/get/parameters/0/style");
+        assert!(
+            deep.message
+                .contains("`style: deepObject` (`filter[property]=value`)"),
+            "{}",
+            deep.message
+        );
+        let exploded =
+            op("{name: filter, in: query, schema: {$ref: '#/components/schemas/Filter'}}");
+        assert_eq!(exploded.pointer, "/paths/~1a/get/parameters/0/schema");
+        assert!(
+            exploded.message.contains("parameter `filter` is an object"),
+            "{}",
+            exploded.message
+        );
+        let inline = op(
+            "{name: filter, in: query, explode: true, schema: {type: object, properties: {name: {type: string}}}}",
+        );
+        assert_eq!(inline.pointer, "/paths/~1a/get/parameters/0/schema");
+        assert!(
+            inline.message.contains("is an object"),
+            "{}",
+            inline.message
+        );
+        let header =
+            op("{name: X-Filter, in: header, schema: {$ref: '#/components/schemas/Filter'}}");
+        assert!(
+            header.message.contains("parameter `X-Filter` is an object"),
+            "{}",
+            header.message
+        );
+        let cookie = op("{name: ids, in: cookie, schema: {type: array, items: {type: string}}}");
+        assert_eq!(cookie.pointer, "/paths/~1a/get/parameters/0");
+        assert!(
+            cookie.message.contains("`ids=a&ids=b`"),
+            "{}",
+            cookie.message
+        );
+        assert!(
+            cookie.message.contains("give it `explode: false`"),
+            "{}",
+            cookie.message
+        );
+    }
 
     #[test]
     fn schema_names_become_type_names_deterministically() {
