@@ -103,8 +103,17 @@ async fn an_outage_of_the_broker_loses_nothing_and_doubles_nothing() {
     broker.wait_for_topology().await;
     let db = app.database().await;
 
-    let ready: serde_json::Value = app.get("/health/ready").await.json().await.unwrap();
-    assert_eq!(ready["broker"], "up", "{ready}");
+    // The topology is declared per consumer (three of them): the connection is
+    // reported up once all of it is, a moment after the first queue appears.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready: serde_json::Value = app.get("/health/ready").await.json().await.unwrap();
+        if ready["broker"] == "up" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{ready}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     proxy.cut();
     // Readiness reports the broker down but stays 200: writes still succeed.
