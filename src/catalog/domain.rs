@@ -2,39 +2,13 @@
 
 use uuid::Uuid;
 
-use crate::kernel::{Money, Timestamp};
+pub use crate::kernel::Version;
+use crate::kernel::{Money, Timestamp, entity_id};
 
-/// A product's id: a UUIDv7, so listings in id order are in creation order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ProductId(Uuid);
-
-impl ProductId {
-    pub fn new() -> Self {
-        ProductId(Uuid::now_v7())
-    }
-
-    pub fn as_uuid(self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for ProductId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl From<Uuid> for ProductId {
-    fn from(id: Uuid) -> Self {
-        ProductId(id)
-    }
-}
-
-impl std::fmt::Display for ProductId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+entity_id!(
+    /// A product's id.
+    ProductId
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidValue {
@@ -92,29 +66,6 @@ pub struct Stock {
     pub reserved: u64,
 }
 
-/// The version of what `updateProduct` changes (name, description, price):
-/// stock moves with every order and does not bump it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Version(i64);
-
-impl Version {
-    pub fn first() -> Self {
-        Version(1)
-    }
-
-    pub fn next(self) -> Self {
-        Version(self.0 + 1)
-    }
-
-    pub fn get(self) -> i64 {
-        self.0
-    }
-
-    pub fn from_stored(value: i64) -> Self {
-        Version(value)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
     pub id: ProductId,
@@ -152,7 +103,7 @@ impl Product {
                 available: initial_stock,
                 reserved: 0,
             },
-            version: Version::first(),
+            version: Version::FIRST,
             created_at: now,
             updated_at: now,
         }

@@ -14,38 +14,13 @@
 use uuid::Uuid;
 
 use crate::catalog::domain::ProductId;
-use crate::kernel::{Money, MoneyError, Timestamp};
+pub use crate::kernel::Version;
+use crate::kernel::{Money, MoneyError, Timestamp, entity_id};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct OrderId(Uuid);
-
-impl OrderId {
-    pub fn new() -> Self {
-        OrderId(Uuid::now_v7())
-    }
-
-    pub fn as_uuid(self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for OrderId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl From<Uuid> for OrderId {
-    fn from(id: Uuid) -> Self {
-        OrderId(id)
-    }
-}
-
-impl std::fmt::Display for OrderId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+entity_id!(
+    /// An order's id.
+    OrderId
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
@@ -169,27 +144,6 @@ pub enum PlaceError {
     TooLarge,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Version(i64);
-
-impl Version {
-    pub fn first() -> Self {
-        Version(1)
-    }
-
-    pub fn next(self) -> Self {
-        Version(self.0 + 1)
-    }
-
-    pub fn get(self) -> i64 {
-        self.0
-    }
-
-    pub fn from_stored(value: i64) -> Self {
-        Version(value)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
     pub id: OrderId,
@@ -263,7 +217,7 @@ impl Order {
             payment_token,
             payment: None,
             failure_reason: None,
-            version: Version::first(),
+            version: Version::FIRST,
             created_at: now,
             updated_at: now,
         })

@@ -2,33 +2,13 @@
 
 use uuid::Uuid;
 
-use crate::kernel::{Money, Timestamp};
+use crate::kernel::{Money, Timestamp, entity_id};
 use crate::orders::domain::OrderId;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PaymentId(Uuid);
-
-impl PaymentId {
-    pub fn new() -> Self {
-        PaymentId(Uuid::now_v7())
-    }
-
-    pub fn as_uuid(self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for PaymentId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl From<Uuid> for PaymentId {
-    fn from(id: Uuid) -> Self {
-        PaymentId(id)
-    }
-}
+entity_id!(
+    /// A payment's id.
+    PaymentId
+);
 
 /// A captured charge of an order. `refunded` counts refunds that succeeded or
 /// are pending, so that together they can never exceed `amount`.

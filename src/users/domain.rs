@@ -152,25 +152,7 @@ impl Phone {
     }
 }
 
-/// How many times a user has been written; the basis of its ETag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Version(i64);
-
-impl Version {
-    pub const FIRST: Version = Version(1);
-
-    pub fn from_stored(value: i64) -> Self {
-        Version(value)
-    }
-
-    pub fn next(self) -> Self {
-        Version(self.0 + 1)
-    }
-
-    pub fn get(self) -> i64 {
-        self.0
-    }
-}
+pub use crate::kernel::Version;
 
 pub use crate::kernel::Timestamp;
 
