@@ -2,30 +2,12 @@
 
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct NotificationId(Uuid);
+use crate::kernel::entity_id;
 
-impl NotificationId {
-    pub fn new() -> Self {
-        NotificationId(Uuid::now_v7())
-    }
-
-    pub fn as_uuid(self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for NotificationId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl From<Uuid> for NotificationId {
-    fn from(id: Uuid) -> Self {
-        NotificationId(id)
-    }
-}
+entity_id!(
+    /// A notification's id: the id of the event that caused it.
+    NotificationId
+);
 
 /// The user a notification is for, as this context knows them: from the
 /// events it consumed, never from the users context's tables.

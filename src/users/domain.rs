@@ -1,41 +1,12 @@
 //! Users as the business sees them. No IO and no framework types: every value
 //! here is valid by construction, so code holding a `User` never re-checks it.
 
-use std::fmt;
+use crate::kernel::entity_id;
 
-use uuid::Uuid;
-
-/// A user's id: a UUIDv7, so ids sort in creation order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct UserId(Uuid);
-
-impl UserId {
-    pub fn new() -> Self {
-        UserId(Uuid::now_v7())
-    }
-
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl Default for UserId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl From<Uuid> for UserId {
-    fn from(id: Uuid) -> Self {
-        UserId(id)
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+entity_id!(
+    /// A user's id.
+    UserId
+);
 
 /// Why a value cannot become one of this context's types.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
