@@ -137,6 +137,15 @@ impl<S: PaymentStore, G: PaymentGateway> PaymentsService<S, G> {
     }
 }
 
+/// What came of a `refundPayment` request, short of a storage failure.
+enum Refunding {
+    /// The refund, and whether it is a replay of an earlier request's.
+    Done(dto::Refund, bool),
+    KeyReused,
+    NoPayment,
+    Refused(RefundError),
+}
+
 fn refund_to_dto(refund: &Refund) -> dto::Refund {
     dto::Refund {
         id: refund.id,
@@ -235,20 +244,20 @@ impl<S: PaymentStore, G: PaymentGateway> PaymentsApi for PaymentsService<S, G> {
                     Claim::Replay(stored) => {
                         let refund = serde_json::from_str(&stored.body)
                             .map_err(|e| StorageError(format!("the stored response: {e}")))?;
-                        return Ok(Ok((refund, true)));
+                        return Ok(Refunding::Done(refund, true));
                     }
-                    Claim::Mismatch => return Ok(Err(None)),
+                    Claim::Mismatch => return Ok(Refunding::KeyReused),
                 }
             }
             let Some(payment) = self.store.get_in(&tx, req.payment_id.into()).await? else {
-                return Ok(Err(Some(Err(()))));
+                return Ok(Refunding::NoPayment);
             };
             let refund = match self
                 .request_refund(&tx, &payment, amount, &req.body.reason)
                 .await?
             {
                 Ok(refund) => refund_to_dto(&refund),
-                Err(refused) => return Ok(Err(Some(Ok(refused)))),
+                Err(refused) => return Ok(Refunding::Refused(refused)),
             };
             if let Some(scope) = &scope {
                 let stored = StoredResponse {
@@ -259,24 +268,26 @@ impl<S: PaymentStore, G: PaymentGateway> PaymentsApi for PaymentsService<S, G> {
                 idempotency::complete(&tx, scope, &stored).await?;
             }
             tx.commit().await?;
-            Ok::<_, StorageError>(Ok((refund, false)))
+            Ok::<_, StorageError>(Refunding::Done(refund, false))
         }
         .await;
         match outcome {
-            Ok(Ok((refund, replayed))) => RefundPaymentResponse::Created {
+            Ok(Refunding::Done(refund, replayed)) => RefundPaymentResponse::Created {
                 body: refund,
                 idempotent_replayed: replayed.then(|| "true".to_owned()),
             },
-            Ok(Err(None)) => RefundPaymentResponse::UnprocessableContent(problem::problem(
-                &ctx,
-                422,
-                "idempotency-key-reused",
-                "this Idempotency-Key was used for a different request; use a new key for a new refund",
-            )),
-            Ok(Err(Some(Err(())))) => {
+            Ok(Refunding::KeyReused) => {
+                RefundPaymentResponse::UnprocessableContent(problem::problem(
+                    &ctx,
+                    422,
+                    "idempotency-key-reused",
+                    "this Idempotency-Key was used for a different request; use a new key for a new refund",
+                ))
+            }
+            Ok(Refunding::NoPayment) => {
                 RefundPaymentResponse::NotFound(not_found(&ctx, req.payment_id))
             }
-            Ok(Err(Some(Ok(refused)))) => {
+            Ok(Refunding::Refused(refused)) => {
                 let slug = match refused {
                     RefundError::Zero => {
                         let field =
