@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -28,6 +28,15 @@ fn table() -> Alias {
 pub struct Scope {
     pub principal: Uuid,
     pub key: String,
+}
+
+impl Scope {
+    /// The row of this key.
+    fn row(&self) -> Condition {
+        Condition::all()
+            .add(Expr::col(Alias::new("principal")).eq(self.principal))
+            .add(Expr::col(Alias::new("key")).eq(self.key.clone()))
+    }
 }
 
 /// A response as it was first sent.
@@ -119,8 +128,7 @@ pub async fn claim(
     let select = Query::select()
         .columns(["request_hash", "status", "headers", "body"].map(Alias::new))
         .from(table())
-        .and_where(Expr::col(Alias::new("principal")).eq(scope.principal))
-        .and_where(Expr::col(Alias::new("key")).eq(scope.key.clone()))
+        .cond_where(scope.row())
         .to_owned();
     let row = tx
         .connection()
@@ -156,8 +164,7 @@ pub async fn complete(
             serde_json::to_string(&response.headers).expect("a map of strings serializes"),
         )
         .value(Alias::new("body"), response.body.clone())
-        .and_where(Expr::col(Alias::new("principal")).eq(scope.principal))
-        .and_where(Expr::col(Alias::new("key")).eq(scope.key.clone()))
+        .cond_where(scope.row())
         .to_owned();
     tx.connection().execute(&update).await?;
     Ok(())
