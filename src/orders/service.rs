@@ -264,17 +264,21 @@ impl<R: OrderRepository, I: Inventory> OrdersService<R, I> {
     /// back, and `order.cancelled` asks payments to refund what was taken.
     async fn cancel(&self, order: &mut Order) -> Result<(), WriteError> {
         let tx = self.transactions.begin().await?;
-        let lines = order.quantities();
-        match order.status.stock_hold() {
-            StockHold::None => {}
-            StockHold::Reserved => self.inventory.release(&tx, &lines).await?,
-            StockHold::Taken => self.inventory.restock(&tx, &lines).await?,
-        }
+        // The order first: its conditional update fails on a saga step that
+        // committed since the read (a decline that already released the
+        // stock), before any stock is moved on the strength of a stale status.
+        let hold = order.status.stock_hold();
         let expected = order.version;
         order
             .take(Step::Cancel, Timestamp::now())
             .expect("the caller checked the order can be cancelled");
         self.orders.update(&tx, order, expected).await?;
+        let lines = order.quantities();
+        match hold {
+            StockHold::None => {}
+            StockHold::Reserved => self.inventory.release(&tx, &lines).await?,
+            StockHold::Taken => self.inventory.restock(&tx, &lines).await?,
+        }
         let event = OrderCancelled {
             order_id: order.id.as_uuid(),
             user_id: order.customer,
