@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::listener::{Acceptor, TcpAcceptor};
 
 use platform::config::Config;
 
@@ -74,9 +74,7 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         cipher,
         config: config.clone(),
     };
-    let acceptor = TcpListener::bind(config.listen)
-        .into_acceptor()
-        .await
+    let acceptor = listen(config.listen, config.reuse_port)
         .with_context(|| format!("listening on {} (KEEL_LISTEN)", config.listen))?;
     let addr = acceptor
         .local_addr()
@@ -92,6 +90,22 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         events,
         background,
     })
+}
+
+/// The listening socket; with `reuse_port`, shared with other processes.
+fn listen(addr: std::net::SocketAddr, reuse_port: bool) -> std::io::Result<TcpAcceptor> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std's and tokio's `bind` do: a restart may take the port at once.
+    socket.set_reuseaddr(true)?;
+    if reuse_port {
+        socket.set_reuseport(true)?;
+    }
+    socket.bind(addr)?;
+    TcpAcceptor::from_tokio(socket.listen(1024)?)
 }
 
 /// Expired `Idempotency-Key`s are ignored when met; this drops them, hourly.

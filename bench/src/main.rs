@@ -1,295 +1,552 @@
-//! `cargo xtask bench`: requests/s and latency of `GET /v1/users/{id}` on a release
-//! build of Keel, and of a minimal hyper "hello" server measured the same way in
-//! the same run. The ratio between the two is the number to watch: it cancels out
-//! the machine, which absolute numbers on a shared 2-core box do not.
+//! `cargo xtask bench`: the performance campaign. Every figure is measured
+//! against a baseline measured in the same run on the same machine — a bare
+//! hyper server for HTTP, pgbench for database writes, a raw lapin publisher
+//! for the relay, the seed's NestJS stack for the same endpoint — because
+//! absolute numbers on a shared 2-core box say little, and ratios cancel the
+//! machine out. Load comes from standard generators (wrk, oha).
 //!
-//! Each server runs in its own process; the load generator keeps `--connections`
-//! HTTP/1.1 keep-alive connections busy for `--seconds` after a short warm-up.
+//! Sections, each selectable with `--only`: `http` (getUser against hyper and
+//! the NestJS peer, and P99 at a constant offered rate), `orders` (placeOrder
+//! against pgbench), `relay` (the outbox relay against lapin), `idle` (memory
+//! per idle keep-alive connection), `codegen` (read from the generator's own
+//! benchmark, `cargo xtask bench --codegen`, which xtask runs first).
 
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod api;
+mod figures;
+mod hello;
+mod idle;
+mod load;
+mod orders;
+mod peer;
+mod process;
+mod relay;
+mod report;
 
-use anyhow::{Context, Result, bail};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
 use clap::Parser;
-use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Empty, Full};
-use hyper::body::Bytes;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+
+use figures::{Figure, Measure, Target};
+use load::{Oha, Wrk};
+use process::{Database, Guard, Keel, Vhost, free_port, wait_for};
 
 #[derive(Parser)]
 struct Args {
-    /// Seconds of measured load per target.
+    /// Seconds of measured load per run.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Concurrent keep-alive connections.
+    /// Runs per figure (the report shows their median, min and max).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Concurrent keep-alive connections of the closed-loop runs.
     #[arg(long, default_value_t = 64)]
     connections: usize,
-    /// Serve the baseline instead of measuring (used by the benchmark itself).
+    /// Requests per second offered in the constant-rate run.
+    #[arg(long, default_value_t = 10_000)]
+    rate: u32,
+    /// Idle keep-alive connections held open.
+    #[arg(long, default_value_t = 50_000)]
+    idle_connections: usize,
+    /// Events the relay and the raw publisher send per run.
+    #[arg(long, default_value_t = 20_000)]
+    events: usize,
+    /// Sections to run (http, orders, relay, idle, codegen); all by default.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Where the report goes.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results"))]
+    out: PathBuf,
+    /// The release binary of Keel.
+    #[arg(long)]
+    keel: Option<PathBuf>,
+
+    /// Serve the HTTP baseline on this address instead (the campaign starts
+    /// itself this way).
     #[arg(long, hide = true)]
     hello: Option<SocketAddr>,
+    #[arg(long, hide = true)]
+    reuse_port: bool,
+    /// Hold idle connections to this address instead.
+    #[arg(long, hide = true)]
+    hold: Option<SocketAddr>,
+    #[arg(long, hide = true, default_value = "127.0.0.1")]
+    source: IpAddr,
+    #[arg(long, hide = true, default_value_t = 0)]
+    count: usize,
+    #[arg(long, hide = true, default_value = "/")]
+    path: String,
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(addr) = args.hello {
-        return hello_server(addr).await;
+        return hello::serve(addr, args.reuse_port).await;
     }
-    let duration = Duration::from_secs(args.seconds);
-    let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .context("the benchmark binary has a directory")?;
-
-    let keel_addr: SocketAddr = "127.0.0.1:18931".parse()?;
-    let hello_addr: SocketAddr = "127.0.0.1:18932".parse()?;
-    let db = std::env::temp_dir().join(format!("keel-bench-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&db);
-
-    let keel = Guard(
-        Command::new(dir.join("keel"))
-            .env("KEEL_LISTEN", keel_addr.to_string())
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}?mode=rwc", db.display()),
-            )
-            .env("KEEL_LOG", "warn")
-            // The limiter stays on, with a budget the load cannot exhaust.
-            .env("KEEL_RATE_LIMIT_PER_MINUTE", "1000000000")
-            .env("KEEL_JWT_KEYS_DIR", db.with_extension("jwt"))
-            .env("KEEL_FIELD_KEYS_DIR", db.with_extension("fields"))
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting target/release/keel (build it with `cargo build --release`)")?,
-    );
-    let hello = Guard(
-        Command::new(&exe)
-            .arg("--hello")
-            .arg(hello_addr.to_string())
-            .spawn()?,
-    );
-    wait_for(keel_addr).await?;
-    wait_for(hello_addr).await?;
-
-    let (id, token) = create_user(keel_addr).await?;
-    let keel_path = format!("/v1/users/{id}");
-
-    println!(
-        "load: {} connections, {}s per target, after a 2s warm-up",
-        args.connections, args.seconds
-    );
-    let baseline = measure(hello_addr, "/", None, args.connections, duration).await?;
-    let keel_result = measure(
-        keel_addr,
-        &keel_path,
-        Some(&token),
-        args.connections,
-        duration,
-    )
-    .await?;
-    drop(keel);
-    drop(hello);
-    let _ = std::fs::remove_file(&db);
-    let _ = std::fs::remove_dir_all(db.with_extension("jwt"));
-    let _ = std::fs::remove_dir_all(db.with_extension("fields"));
-
-    println!();
-    println!(
-        "{:<34} {:>10} {:>10} {:>10}",
-        "target", "req/s", "p50 ms", "p99 ms"
-    );
-    for (name, r) in [
-        ("hyper hello (baseline)", &baseline),
-        ("keel GET /v1/users/{id} (JWT, SQLite)", &keel_result),
-    ] {
-        println!(
-            "{name:<34} {:>10.0} {:>10.2} {:>10.2}",
-            r.rps, r.p50_ms, r.p99_ms
-        );
+    if let Some(addr) = args.hold {
+        return idle::hold(addr, args.source, args.count, &args.path).await;
     }
-    println!();
-    println!(
-        "keel / baseline throughput: {:.3}",
-        keel_result.rps / baseline.rps
-    );
-    println!(
-        "keel / baseline p99 latency: {:.2}x",
-        keel_result.p99_ms / baseline.p99_ms
-    );
-    if keel_result.errors > 0 || baseline.errors > 0 {
-        bail!(
-            "{} keel and {} baseline requests failed",
-            keel_result.errors,
-            baseline.errors
-        );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let campaign = Campaign::new(&args)?;
+    let mut figures = Vec::new();
+    for section in ["http", "orders", "relay", "idle", "codegen"] {
+        if !args.only.is_empty() && !args.only.iter().any(|s| s == section) {
+            continue;
+        }
+        println!("== {section}");
+        let result = match section {
+            "http" => campaign.http().await,
+            "orders" => campaign.orders().await,
+            "relay" => campaign.relay().await,
+            "idle" => campaign.idle().await,
+            _ => campaign.codegen(),
+        };
+        match result {
+            Ok(mut more) => figures.append(&mut more),
+            Err(error) => {
+                eprintln!("the {section} section failed: {error:#}");
+                let mut failed = Figure {
+                    measure: Measure::new(&format!("{section} section"), "", "—"),
+                    baseline: None,
+                    target: Target::None,
+                    note: Some(format!("failed: {error:#}")),
+                };
+                failed.measure.how = "not measured".into();
+                figures.push((section.to_owned(), failed));
+            }
+        }
     }
+    let report = report::Report {
+        title: "Performance campaign".into(),
+        machine: machine(),
+        command: "cargo xtask bench".into(),
+        figures,
+    };
+    std::fs::create_dir_all(&args.out)?;
+    let chart = match report.chart(&args.out.join("campaign.png")) {
+        Ok(()) => Some("campaign.png"),
+        Err(error) => {
+            eprintln!("no chart: {error:#}");
+            None
+        }
+    };
+    let markdown = report.markdown(chart);
+    std::fs::write(args.out.join("campaign.md"), &markdown)?;
+    std::fs::write(
+        args.out.join("campaign.json"),
+        serde_json::to_string_pretty(&report.figures)?,
+    )?;
+    println!("\n{markdown}");
+    println!("written to {}", args.out.join("campaign.md").display());
     Ok(())
 }
 
-/// Kills the child process when dropped, so a failed run leaves no server behind.
-struct Guard(Child);
+struct Campaign<'a> {
+    args: &'a Args,
+    keel: PathBuf,
+    exe: PathBuf,
+    work: PathBuf,
+    id: u32,
+}
 
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+impl<'a> Campaign<'a> {
+    fn new(args: &'a Args) -> Result<Self> {
+        let exe = std::env::current_exe()?;
+        let keel = match &args.keel {
+            Some(path) => path.clone(),
+            None => exe.parent().context("a directory")?.join("keel"),
+        };
+        let id = std::process::id();
+        let work = std::env::temp_dir().join(format!("keel-bench-{id}"));
+        std::fs::create_dir_all(&work)?;
+        Ok(Campaign {
+            args,
+            keel,
+            exe,
+            work,
+            id,
+        })
     }
-}
 
-struct Outcome {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
-}
-
-async fn measure(
-    addr: SocketAddr,
-    path: &str,
-    token: Option<&str>,
-    connections: usize,
-    duration: Duration,
-) -> Result<Outcome> {
-    // Warm-up: fill caches and pools; not counted.
-    run_load(addr, path, token, connections, Duration::from_secs(2)).await?;
-    let started = Instant::now();
-    let (histogram, errors) = run_load(addr, path, token, connections, duration).await?;
-    let elapsed = started.elapsed().as_secs_f64();
-    Ok(Outcome {
-        rps: histogram.len() as f64 / elapsed,
-        p50_ms: histogram.value_at_quantile(0.50) as f64 / 1000.0,
-        p99_ms: histogram.value_at_quantile(0.99) as f64 / 1000.0,
-        errors,
-    })
-}
-
-async fn run_load(
-    addr: SocketAddr,
-    path: &str,
-    token: Option<&str>,
-    connections: usize,
-    duration: Duration,
-) -> Result<(Histogram<u64>, u64)> {
-    let deadline = Instant::now() + duration;
-    let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let path = path.to_owned();
-        let authorization = token.map(|t| format!("Bearer {t}"));
-        tasks.push(tokio::spawn(async move {
-            let mut histogram =
-                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
-            let mut errors = 0u64;
-            let stream = TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            let (mut sender, connection) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-            tokio::spawn(connection);
-            while Instant::now() < deadline {
-                let mut request = Request::get(&path).header("host", addr.to_string());
-                if let Some(value) = &authorization {
-                    request = request.header("authorization", value);
-                }
-                let request = request.body(Empty::<Bytes>::new())?;
-                let sent = Instant::now();
-                let response = sender.send_request(request).await?;
-                let ok = response.status().is_success();
-                response.into_body().collect().await?;
-                if ok {
-                    histogram.record(sent.elapsed().as_micros().max(1) as u64)?;
-                } else {
-                    errors += 1;
-                }
-            }
-            anyhow::Ok((histogram, errors))
-        }));
+    fn duration(&self) -> Duration {
+        Duration::from_secs(self.args.seconds)
     }
-    let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    let mut errors = 0;
-    for task in tasks {
-        let (histogram, failed) = task.await??;
-        total.add(histogram)?;
-        errors += failed;
+
+    fn addr(&self) -> Result<SocketAddr> {
+        Ok(SocketAddr::from(([127, 0, 0, 1], free_port()?)))
     }
-    Ok((total, errors))
-}
 
-/// Registers and logs in a user; returns its id and an access token.
-async fn create_user(addr: SocketAddr) -> Result<(String, String)> {
-    let password = "benchmark password";
-    let user = post(addr, "/v1/auth/register", serde_json::json!({ "email": "bench@example.com", "displayName": "Bench", "password": password }), 201).await?;
-    let tokens = post(
-        addr,
-        "/v1/auth/token",
-        serde_json::json!({ "email": "bench@example.com", "password": password }),
-        200,
-    )
-    .await?;
-    Ok((
-        user["id"]
-            .as_str()
-            .context("the user has an id")?
-            .to_owned(),
-        tokens["accessToken"]
-            .as_str()
-            .context("an access token")?
-            .to_owned(),
-    ))
-}
-
-async fn post(
-    addr: SocketAddr,
-    path: &str,
-    body: serde_json::Value,
-    expected: u16,
-) -> Result<serde_json::Value> {
-    let stream = TcpStream::connect(addr).await?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
-    let request = Request::post(path)
-        .header("host", addr.to_string())
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))?;
-    let response = sender.send_request(request).await?;
-    let status = response.status();
-    let bytes = response.into_body().collect().await?.to_bytes();
-    if status != expected {
-        bail!("POST {path}: {status} {}", String::from_utf8_lossy(&bytes));
-    }
-    Ok(serde_json::from_slice(&bytes)?)
-}
-
-async fn wait_for(addr: SocketAddr) -> Result<()> {
-    for _ in 0..100 {
-        if TcpStream::connect(addr).await.is_ok() {
-            return Ok(());
+    async fn start_hello(&self, addr: SocketAddr, reuse_port: bool) -> Result<Guard> {
+        let mut command = std::process::Command::new(&self.exe);
+        command.arg("--hello").arg(addr.to_string());
+        if reuse_port {
+            command.arg("--reuse-port");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let guard = Guard(command.spawn()?);
+        wait_for(addr).await?;
+        Ok(guard)
     }
-    bail!("nothing listens on {addr} after 10s")
+
+    fn wrk<'w>(&self, url: &'w str, headers: &'w [(&'w str, String)], seconds: u64) -> Wrk<'w> {
+        Wrk {
+            url,
+            connections: self.args.connections,
+            duration: Duration::from_secs(seconds),
+            headers,
+            script: None,
+        }
+    }
+
+    /// getUser on PostgreSQL against bare hyper and the NestJS peer, then P99
+    /// at a constant offered rate.
+    async fn http(&self) -> Result<Vec<(String, Figure)>> {
+        let hello_addr = self.addr()?;
+        let _hello = self.start_hello(hello_addr, false).await?;
+        let db = Database::create(&format!("keel_bench_{}_users", self.id))?;
+        let keel_addr = self.addr()?;
+        let keel = Keel::new(&self.keel, keel_addr, &db.url(), &self.work.join("keys"));
+        let _keel = keel.start().await?;
+        let api = api::Api::new(keel_addr);
+        let user = api.customer("bench@example.com").await?;
+        let auth = [("authorization", format!("Bearer {}", user.token))];
+        let hello_url = format!("http://{hello_addr}/");
+        let keel_url = format!("http://{keel_addr}/v1/users/{}", user.id);
+
+        let peer_db = Database::create(&format!("keel_bench_{}_peer", self.id))?;
+        let peer_addr = self.addr()?;
+        let peer = match peer::build(&self.work) {
+            Ok(dir) => Some(peer::start(&dir, peer_addr, &peer_db, keel_addr, &user.id).await?),
+            Err(why) => {
+                eprintln!("the NestJS peer is not measured: {why:#}");
+                None
+            }
+        };
+        let peer_url = format!("http://{peer_addr}/v1/users/{}", user.id);
+
+        let how = format!(
+            "wrk, 1 thread, {} keep-alive connections, {} s per run",
+            self.args.connections, self.args.seconds
+        );
+        let mut hello = Measure::new("bare hyper: GET / (hello)", "req/s", how.clone());
+        let mut get_user = Measure::new(
+            "getUser: JWT + one row from PostgreSQL",
+            "req/s",
+            how.clone(),
+        );
+        let mut nest = Measure::new("NestJS peer: the same getUser", "req/s", how);
+        // Warm up, then interleave the targets run by run, so a drift of the
+        // machine's speed touches all of them alike.
+        self.wrk(&hello_url, &[], 2).run()?;
+        self.wrk(&keel_url, &auth, 2).run()?;
+        if peer.is_some() {
+            self.wrk(&peer_url, &auth, 2).run()?;
+        }
+        for run in 0..self.args.runs {
+            println!("run {}", run + 1);
+            hello.runs.push(checked(
+                self.wrk(&hello_url, &[], self.args.seconds).run()?,
+            )?);
+            get_user.runs.push(checked(
+                self.wrk(&keel_url, &auth, self.args.seconds).run()?,
+            )?);
+            if peer.is_some() {
+                nest.runs.push(checked(
+                    self.wrk(&peer_url, &auth, self.args.seconds).run()?,
+                )?);
+            }
+        }
+        drop(peer);
+
+        let mut figures = vec![
+            (
+                "getUser ÷ hyper".to_owned(),
+                Figure {
+                    measure: get_user.clone(),
+                    baseline: Some(hello),
+                    target: Target::RatioAtLeast(0.25),
+                    note: None,
+                },
+            ),
+            (
+                "getUser ÷ NestJS".to_owned(),
+                Figure {
+                    measure: get_user,
+                    baseline: Some(nest),
+                    target: Target::RatioAtLeast(5.0),
+                    note: None,
+                },
+            ),
+        ];
+
+        match oha() {
+            Some(binary) => {
+                let rate = self.args.rate;
+                let how = format!(
+                    "oha, {rate} req/s offered for {} s, {} connections, latency corrected for coordinated omission",
+                    self.args.seconds, self.args.connections
+                );
+                let mut keel_p99 = Measure::new(
+                    &format!("getUser P99 at {rate} req/s offered"),
+                    "ms",
+                    how.clone(),
+                );
+                let mut hello_p99 =
+                    Measure::new(&format!("bare hyper P99 at {rate} req/s"), "ms", how);
+                let mut shortfall = Vec::new();
+                for run in 0..self.args.runs {
+                    println!("constant rate, run {}", run + 1);
+                    for (url, headers, measure) in [
+                        (&hello_url, &[][..], &mut hello_p99),
+                        (&keel_url, &auth[..], &mut keel_p99),
+                    ] {
+                        let outcome = Oha {
+                            binary: &binary,
+                            url,
+                            rate,
+                            connections: self.args.connections,
+                            duration: self.duration(),
+                            headers,
+                        }
+                        .run()?;
+                        checked(outcome)?;
+                        if outcome.ok_per_second < 0.95 * f64::from(rate) {
+                            shortfall.push(format!(
+                                "{url} carried {:.0} of {rate} req/s",
+                                outcome.ok_per_second
+                            ));
+                        }
+                        measure.runs.push(outcome.p99_ms);
+                    }
+                }
+                figures.push((
+                    format!("P99 @{}k/s", rate / 1000),
+                    Figure {
+                        measure: keel_p99,
+                        baseline: Some(hello_p99),
+                        target: Target::AtMost(10.0),
+                        note: (!shortfall.is_empty()).then(|| shortfall.join("; ")),
+                    },
+                ));
+            }
+            None => eprintln!("oha is not installed: no constant-rate figure (cargo install oha)"),
+        }
+        Ok(figures)
+    }
+
+    /// placeOrder against pgbench's single-row inserts.
+    async fn orders(&self) -> Result<Vec<(String, Figure)>> {
+        let pg = Database::create(&format!("keel_bench_{}_pgbench", self.id))?;
+        let pgbench = orders::pgbench(&pg, &self.work, self.args.seconds, self.args.runs)?;
+        drop(pg);
+        let db = Database::create(&format!("keel_bench_{}_orders", self.id))?;
+        let addr = self.addr()?;
+        let keel = Keel::new(&self.keel, addr, &db.url(), &self.work.join("keys"));
+        let _server = keel.start().await?;
+        let api = api::Api::new(addr);
+        let admin = api.admin(&db).await?;
+        let customer = api.customer("buyer@example.com").await?;
+        let placed = orders::place_order(
+            &api,
+            &db,
+            &admin,
+            &customer,
+            &format!("http://{addr}/v1/orders"),
+            &self.work,
+            self.args.connections,
+            self.args.seconds,
+            self.args.runs,
+        )
+        .await?;
+        Ok(vec![
+            (
+                "placeOrder ÷ pgbench".into(),
+                Figure {
+                    measure: placed.accepted,
+                    baseline: Some(pgbench.clone()),
+                    target: Target::RatioAtLeast(0.30),
+                    note: None,
+                },
+            ),
+            (
+                "saga ÷ pgbench".into(),
+                Figure {
+                    measure: placed.settled,
+                    baseline: Some(pgbench),
+                    target: Target::None,
+                    note: Some(
+                        "context: the whole saga, four transactions and a charge per order".into(),
+                    ),
+                },
+            ),
+        ])
+    }
+
+    /// The outbox relay against a raw lapin publisher.
+    async fn relay(&self) -> Result<Vec<(String, Figure)>> {
+        let vhost = Vhost::create(&format!("keel-bench-{}", self.id))?;
+        let raw = relay::raw_lapin(&vhost, self.args.events, self.args.runs).await?;
+        let db = Database::create(&format!("keel_bench_{}_relay", self.id))?;
+        let keel = Keel::new(&self.keel, self.addr()?, &db.url(), &self.work.join("keys"))
+            .env("AMQP_URL", vhost.url())
+            .env("KEEL_EVENTS_PREFIX", "bench");
+        let relayed = relay::keel_relay(&keel, &db, self.args.events, self.args.runs).await?;
+        Ok(vec![(
+            "relay ÷ lapin".into(),
+            Figure {
+                measure: relayed,
+                baseline: Some(raw),
+                target: Target::RatioAtLeast(0.5),
+                note: None,
+            },
+        )])
+    }
+
+    /// Server memory per idle keep-alive connection, Keel and bare hyper.
+    async fn idle(&self) -> Result<Vec<(String, Figure)>> {
+        const PROCESSES: usize = 4;
+        let connections = self.args.idle_connections;
+        let how = format!(
+            "{connections} connections over {PROCESSES} processes on one port (SO_REUSEPORT), \
+             one request each, then idle; growth of resident memory ÷ connections"
+        );
+        let mut keel_kib = Measure::new("Keel: memory per idle connection", "KiB", how.clone());
+        let mut hello_kib = Measure::new("bare hyper: memory per idle connection", "KiB", how);
+        for run in 0..self.args.runs {
+            println!("idle connections, run {}", run + 1);
+            let addr = self.addr()?;
+            let mut servers = Vec::new();
+            for _ in 0..PROCESSES {
+                servers.push(self.start_hello(addr, true).await?);
+            }
+            let pids: Vec<u32> = servers.iter().map(Guard::pid).collect();
+            hello_kib
+                .runs
+                .push(idle::per_connection_kib(&pids, addr, connections, "/").await?);
+            drop(servers);
+
+            let addr = self.addr()?;
+            let mut servers = Vec::new();
+            for i in 0..PROCESSES {
+                let file = self.work.join(format!("idle-{run}-{i}.db"));
+                let keel = Keel::new(
+                    &self.keel,
+                    addr,
+                    &format!("sqlite://{}?mode=rwc", file.display()),
+                    &self.work.join("keys"),
+                )
+                .env("KEEL_REUSE_PORT", "true")
+                .env("KEEL_IDLE_TIMEOUT_SECS", "600");
+                servers.push(keel.start().await?);
+            }
+            let pids: Vec<u32> = servers.iter().map(Guard::pid).collect();
+            keel_kib
+                .runs
+                .push(idle::per_connection_kib(&pids, addr, connections, "/health").await?);
+        }
+        Ok(vec![(
+            "idle KiB/conn".into(),
+            Figure {
+                measure: keel_kib,
+                baseline: Some(hello_kib),
+                target: Target::AtMost(12.0),
+                note: None,
+            },
+        )])
+    }
+
+    /// The generator's figure, from its own benchmark's JSON.
+    fn codegen(&self) -> Result<Vec<(String, Figure)>> {
+        let path = self.args.out.join("codegen.json");
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "reading {} (written by `cargo xtask bench --codegen`)",
+                path.display()
+            )
+        })?;
+        let json: serde_json::Value = serde_json::from_str(&text)?;
+        let number = |key: &str| {
+            json[key]
+                .as_f64()
+                .with_context(|| format!("{} has {key}", path.display()))
+        };
+        let runs = number("runs")? as usize;
+        let spread = |median: f64, min: f64, max: f64| {
+            // Only median, min and max are kept: enough for the table.
+            let mut values = vec![min, median, max];
+            values.truncate(runs.max(1).min(3));
+            values
+        };
+        let how = format!(
+            "`cargo xtask codegen --contract … --out …` on a synthetic {}-operation, {:.1} MB contract, all four outputs",
+            number("operations")?,
+            number("contract_bytes")? / 1e6
+        );
+        let mut command = Measure::new("codegen: 1,000 operations", "s", how);
+        command.runs = spread(
+            number("command_median_s")?,
+            number("command_min_s")?,
+            number("command_max_s")?,
+        );
+        let mut parse = Measure::new(
+            "parsing the contract's YAML",
+            "s",
+            "serde_norway to a Value",
+        );
+        parse.runs = vec![number("yaml_parse_median_s")?];
+        Ok(vec![(
+            "codegen s".into(),
+            Figure {
+                measure: command,
+                baseline: Some(parse),
+                target: Target::AtMost(number("target_s").unwrap_or(3.0)),
+                note: None,
+            },
+        )])
+    }
 }
 
-/// The baseline: the least an HTTP/1.1 server on this runtime can do per request.
-async fn hello_server(addr: SocketAddr) -> Result<()> {
-    let listener = TcpListener::bind(addr).await?;
-    loop {
-        let (stream, _) = listener.accept().await?;
-        stream.set_nodelay(true)?;
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(|_request| async {
-                Ok::<_, std::convert::Infallible>(
-                    Response::builder()
-                        .header("content-type", "text/plain")
-                        .body(Full::new(Bytes::from_static(b"hello")))
-                        .expect("a valid response"),
-                )
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
+/// A run's throughput, or an error if any request failed.
+fn checked(outcome: load::Outcome) -> Result<f64> {
+    if outcome.failed > 0 {
+        anyhow::bail!("{} of {} requests failed", outcome.failed, outcome.requests);
     }
+    Ok(outcome.ok_per_second)
+}
+
+/// oha from `KEEL_BENCH_OHA`, the PATH, or where `cargo xtask bench` installs it.
+fn oha() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("KEEL_BENCH_OHA") {
+        return Some(path.into());
+    }
+    if std::process::Command::new("oha")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        return Some("oha".into());
+    }
+    let cached = Path::new(&std::env::var("HOME").ok()?).join(".cache/tools/bin/oha");
+    cached.is_file().then_some(cached)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let date = std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!("Measured {date} on {cores} cores ({cpu}), Linux, load generators on the same machine")
 }

@@ -12,6 +12,7 @@ mod m20261125_000003_audit;
 mod m20261125_000004_encrypted_phone;
 mod m20261203_000005_events;
 mod m20261203_000006_commerce;
+mod m20261203_000007_outbox_claim_index;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_encrypted_phone::Migration),
             Box::new(m20261203_000005_events::Migration),
             Box::new(m20261203_000006_commerce::Migration),
+            Box::new(m20261203_000007_outbox_claim_index::Migration),
         ]
     }
 }

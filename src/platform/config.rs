@@ -137,6 +137,13 @@ pub struct Config {
     #[arg(long, env = "KEEL_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub idle_timeout_secs: u64,
 
+    /// Bind the listener with `SO_REUSEPORT`, so several processes on one
+    /// machine share the port and the kernel spreads connections over them
+    /// (more processes than one's file limit allows, or a replacement process
+    /// starting before the old one leaves).
+    #[arg(long, env = "KEEL_REUSE_PORT", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub reuse_port: bool,
+
     /// Origins allowed to call the API from a browser, comma-separated (empty: no CORS).
     #[arg(long, env = "KEEL_CORS_ORIGINS", default_value = "", global = true)]
     pub cors_origins: String,
