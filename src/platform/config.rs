@@ -181,8 +181,11 @@ pub struct Config {
     #[arg(long, env = "KEEL_OUTBOX_POLL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000), global = true)]
     pub outbox_poll_ms: u64,
 
-    /// Events the relay publishes per round.
-    #[arg(long, env = "KEEL_OUTBOX_BATCH", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000), global = true)]
+    /// Events the relay publishes per round. A round waits for its confirms
+    /// and then records them, so a backlog drains at about a batch per round
+    /// trip: 200 drained 19 % of a raw publisher's rate, 1,000 42 %, 2,000
+    /// over half (`cargo xtask bench --only relay`, ADR 18).
+    #[arg(long, env = "KEEL_OUTBOX_BATCH", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=10_000), global = true)]
     pub outbox_batch: u64,
 
     /// Days published events stay in the outbox table before deletion.
