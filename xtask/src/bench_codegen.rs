@@ -257,7 +257,7 @@ fn measure(args: &CodegenArgs, dir: &Path) -> Result<(String, serde_json::Value)
     let secs = |d: Duration| d.as_secs_f64();
     let (before_median, before_min, before_max, before_rustfmt) = BEFORE;
     report.push_str(&format!(
-        "\n## Before and after ADR 17\n\n         Before, rustfmt laid out every generated Rust file; now the generator lays out the          items a contract repeats per schema (structs, enums, `Validate` impls, schema          documentation) and rustfmt the rest. Same machine, not the same load: compare the          ratios to the YAML parse as well.\n\n         | `cargo xtask codegen` (1000 operations) | median | min | max | rustfmt wait (median) |\n         |---|---:|---:|---:|---:|\n         | before (report at bd19202) | {before_median:.2} s | {before_min:.2} s | {before_max:.2} s | {before_rustfmt:.2} s |\n         | this run | {} | {} | {} | {} |\n",
+        "\n## Before and after ADR 17\n\nBefore, rustfmt laid out every generated Rust file; now the generator lays out the items a contract repeats per schema (structs, enums, `Validate` impls, schema documentation) and rustfmt the rest. Same machine, not the same load: compare the ratios to the YAML parse as well.\n\n| `cargo xtask codegen` (1000 operations) | median | min | max | rustfmt wait (median) |\n|---|---:|---:|---:|---:|\n| before (report at bd19202) | {before_median:.2} s | {before_min:.2} s | {before_max:.2} s | {before_rustfmt:.2} s |\n| this run | {} | {} | {} | {} |\n",
         show(headline),
         show(*through_cargo.iter().min().expect("runs >= 3")),
         show(*through_cargo.iter().max().expect("runs >= 3")),
