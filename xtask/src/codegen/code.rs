@@ -287,6 +287,8 @@ fn parse_items(chars: &[char], i: &mut usize, open: Option<char>) -> Vec<Node> {
                 break;
             }
             ',' if open.is_some() => {
+                let trimmed = text.trim_end().len();
+                text.truncate(trimmed);
                 flush_text(&mut text, &mut seq);
                 items.push(Node::Seq(std::mem::take(&mut seq)));
                 skip_spaces(i);
@@ -303,22 +305,55 @@ fn parse_items(chars: &[char], i: &mut usize, open: Option<char>) -> Vec<Node> {
     items
 }
 
-fn flat(node: &Node) -> String {
+/// The length of `node` written on one line (what [`write_flat`] writes),
+/// without writing it: [`write_node`] asks at every level, so this must not
+/// cost more than the node's own items (the layout is linear in the text).
+fn flat_len(node: &Node) -> usize {
     match node {
-        Node::Text(t) => t.clone(),
-        Node::Seq(parts) => parts.iter().map(flat).collect(),
+        Node::Text(t) => t.len(),
+        Node::Seq(parts) => parts.iter().map(flat_len).sum(),
         Node::Group(open, items) => {
-            let inner: Vec<String> = items.iter().map(flat).collect();
-            let inner = inner
-                .iter()
-                .map(|s| s.trim())
-                .collect::<Vec<_>>()
-                .join(", ");
+            let inner =
+                items.iter().map(flat_len).sum::<usize>() + 2 * items.len().saturating_sub(1);
             match open {
-                '{' => format!(" {inner} }}"),
-                _ => format!("{inner}{}", close_of(*open)),
+                '{' => inner + 3,
+                _ => inner + 1,
             }
         }
+    }
+}
+
+/// `node` on one line: the items of a group joined with `, `, a brace group
+/// padded with spaces.
+fn write_flat(out: &mut String, node: &Node) {
+    match node {
+        Node::Text(t) => out.push_str(t),
+        Node::Seq(parts) => parts.iter().for_each(|part| write_flat(out, part)),
+        Node::Group(open, items) => {
+            if *open == '{' {
+                out.push(' ');
+            }
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_flat(out, item);
+            }
+            if *open == '{' {
+                out.push_str(" }");
+            } else {
+                out.push(close_of(*open));
+            }
+        }
+    }
+}
+
+/// Whether `node` starts with `text` (items start with text, not a group).
+fn starts_with(node: &Node, text: &str) -> bool {
+    match node {
+        Node::Text(t) => t.starts_with(text),
+        Node::Seq(parts) => parts.first().is_some_and(|p| starts_with(p, text)),
+        Node::Group(..) => false,
     }
 }
 
@@ -327,9 +362,9 @@ fn flat(node: &Node) -> String {
 fn write_node(out: &mut String, node: &Node, indent: usize) {
     let line_start = out.rfind('\n').map_or(0, |i| i + 1);
     let used = out.len() - line_start;
-    let one_line = flat(node);
-    if used + one_line.len() <= MAX_WIDTH && one_line.len() <= FN_CALL_WIDTH {
-        out.push_str(&one_line);
+    let one_line = flat_len(node);
+    if used + one_line <= MAX_WIDTH && one_line <= FN_CALL_WIDTH {
+        write_flat(out, node);
         return;
     }
     match node {
@@ -352,7 +387,7 @@ fn write_node(out: &mut String, node: &Node, indent: usize) {
                 push_indent(out, indent + 4);
                 write_node(out, item, indent + 4);
                 // A struct literal's `..base` takes no comma after it.
-                if !flat(item).trim_start().starts_with("..") {
+                if !starts_with(item, "..") {
                     out.push(',');
                 }
                 out.push('\n');
