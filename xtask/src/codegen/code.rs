@@ -29,14 +29,20 @@ impl Code {
         self.0.push('\n');
     }
 
-    /// Adds `item` (one or more whole top-level items, each line indented and
-    /// ending with a newline) as it is: [`Formatter`] hands rustfmt a placeholder
-    /// in its place, so `item` must be exactly what rustfmt would make of it.
+    /// Adds `item` (one or more whole items, at the top level or in an `impl` or
+    /// `trait` block, each line indented and ending with a newline) as it is:
+    /// [`Formatter`] hands rustfmt a placeholder in its place (a macro call, which
+    /// both places accept), so `item` must be exactly what rustfmt would make of it.
     pub fn preformatted(&mut self, item: &str) {
         debug_assert!(item.ends_with('\n'));
         self.0.push_str(BEGIN);
         self.0.push_str(item);
         self.0.push_str(END);
+    }
+
+    /// Adds text as it is (whole lines, for rustfmt to lay out).
+    pub fn text(&mut self, text: &str) {
+        self.0.push_str(text);
     }
 
     pub fn finish(self) -> String {
@@ -70,8 +76,8 @@ fn placeholder(i: usize) -> String {
     format!("keel_preformatted!({i});\n")
 }
 
-/// Puts the items back where rustfmt left their placeholders (at the top level,
-/// on lines of their own, in order).
+/// Puts the items back where rustfmt left their placeholders (on lines of
+/// their own, indented as the block they are in, in order).
 fn put_back(formatted: &str, items: &[&str]) -> Result<String> {
     if items.is_empty() {
         return Ok(formatted.to_owned());
@@ -80,7 +86,7 @@ fn put_back(formatted: &str, items: &[&str]) -> Result<String> {
         String::with_capacity(formatted.len() + items.iter().map(|i| i.len()).sum::<usize>());
     let mut next = 0;
     for line in formatted.split_inclusive('\n') {
-        if next < items.len() && line == placeholder(next) {
+        if next < items.len() && line.trim_start() == placeholder(next) {
             out.push_str(items[next]);
             next += 1;
         } else {
