@@ -185,6 +185,49 @@ pub fn call_statement(out: &mut String, indent: usize, callee: &str, args: &str)
     push_line(out, indent, &format!("{callee}({args});"))
 }
 
+/// A statement rustfmt keeps on one line: it fits, and its expression is no
+/// wider than any of rustfmt's small widths (calls, chains, arrays: 60) and
+/// has no block, closure or struct literal in it.
+pub fn simple_statement(out: &mut String, indent: usize, stmt: &str) -> Option<()> {
+    if stmt.contains(['{', '}', '|']) {
+        return None;
+    }
+    let expr = match stmt.split_once(" = ") {
+        Some((target, expr)) if !target.contains('"') => expr,
+        _ => stmt,
+    };
+    // With its `;`: rustfmt keeps a 60-character chain on one line only
+    // without one (`.await?;` of a 60-character chain breaks).
+    if expr.len() > 60 {
+        return None;
+    }
+    push_line(out, indent, stmt)
+}
+
+/// `text` split at the commas outside brackets and strings; `None` for an
+/// escape in a string (not worth following).
+pub fn split_top_level(text: &str) -> Option<Vec<&str>> {
+    let mut items = Vec::new();
+    let (mut depth, mut in_string, mut start) = (0usize, false, 0);
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\\' => return None,
+            b'"' => in_string = !in_string,
+            b'(' | b'[' | b'{' | b'<' if !in_string => depth += 1,
+            b')' | b']' | b'}' | b'>' if !in_string => depth = depth.checked_sub(1)?,
+            b',' if !in_string && depth == 0 => {
+                items.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    (depth == 0 && !in_string).then_some(())?;
+    items.push(text[start..].trim());
+    Some(items)
+}
+
 /// An expression of calls, struct literals, `vec!`s and tuples laid out for
 /// reading: a group on one line when it is short, else one item per line; a
 /// group whose one item breaks hugs it (`inline(MetaSchema {`). Only for text

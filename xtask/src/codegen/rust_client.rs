@@ -3,7 +3,9 @@
 
 use anyhow::Result;
 
-use super::code::{Code, fits, push_indent, push_line, rust_str};
+use super::code::{
+    Code, fits, push_indent, push_line, rust_str, simple_statement, split_top_level,
+};
 use super::rust_ops::{operation_docs, param_ident, variant_name};
 use crate::openapi::model::*;
 use crate::openapi::names::{header_snake_case, pascal_case, snake_case};
@@ -381,25 +383,6 @@ fn signature(out: &mut String, line: &str) -> Option<()> {
     push_line(out, 4, &format!(") -> {ret}"))
 }
 
-/// A statement rustfmt keeps on one line: it fits, and its expression is no
-/// wider than any of rustfmt's small widths (calls, chains, arrays: 60) and
-/// has no block, closure or struct literal in it.
-fn simple_statement(out: &mut String, indent: usize, stmt: &str) -> Option<()> {
-    if stmt.contains(['{', '}', '|']) {
-        return None;
-    }
-    let expr = match stmt.split_once(" = ") {
-        Some((target, expr)) if !target.contains('"') => expr,
-        _ => stmt,
-    };
-    // With its `;`: rustfmt keeps a 60-character chain on one line only
-    // without one (`.await?;` of a 60-character chain breaks).
-    if expr.len() > 60 {
-        return None;
-    }
-    push_line(out, indent, stmt)
-}
-
 /// `let request = self.config.request(…).await?;`: one line, else one link a line.
 fn request_chain(out: &mut String, stmt: &str) -> Option<()> {
     let (target, chain) = stmt.split_once(" = ")?;
@@ -473,30 +456,6 @@ fn match_arm(out: &mut String, arm: &str) -> Option<()> {
         push_line(out, 16, &format!("{field},"))?;
     }
     push_line(out, 12, "},")
-}
-
-/// `text` split at the commas outside brackets and strings; `None` for an
-/// escape in a string (not worth following).
-fn split_top_level(text: &str) -> Option<Vec<&str>> {
-    let mut items = Vec::new();
-    let (mut depth, mut in_string, mut start) = (0usize, false, 0);
-    let bytes = text.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'\\' => return None,
-            b'"' => in_string = !in_string,
-            b'(' | b'[' | b'{' | b'<' if !in_string => depth += 1,
-            b')' | b']' | b'}' | b'>' if !in_string => depth = depth.checked_sub(1)?,
-            b',' if !in_string && depth == 0 => {
-                items.push(text[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    (depth == 0 && !in_string).then_some(())?;
-    items.push(text[start..].trim());
-    Some(items)
 }
 
 /// `let <var>: Vec<(&str, String)>` with a pair per parameter value sent: what
