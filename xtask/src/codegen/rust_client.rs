@@ -360,7 +360,9 @@ fn laid_out(flat: &str) -> Option<String> {
                 return None;
             }
             push_line(&mut out, 8, &format!("{head} {{"))?;
-            simple_statement(&mut out, 12, body)?;
+            if simple_statement(&mut out, 12, body).is_none() {
+                joined_push(&mut out, body)?;
+            }
             push_line(&mut out, 8, "}")?;
         } else {
             simple_statement(&mut out, 8, line)?;
@@ -381,6 +383,34 @@ fn signature(out: &mut String, line: &str) -> Option<()> {
         push_line(out, 8, &format!("{param},"))?;
     }
     push_line(out, 4, &format!(") -> {ret}"))
+}
+
+/// `query.push((name, req.ids.iter()…join(",")));`, an array parameter sent
+/// joined with commas: always past the chain width, so one link a line.
+fn joined_push(out: &mut String, stmt: &str) -> Option<()> {
+    let (var, rest) = stmt.split_once(".push((")?;
+    let (name, rest) = rest.split_once(", req.")?;
+    let ident =
+        rest.strip_suffix(".iter().map(ToParam::to_param).collect::<Vec<_>>().join(\",\")));")?;
+    let quoted = name.strip_prefix('"')?.strip_suffix('"')?;
+    if quoted.contains(['"', '\\']) {
+        return None;
+    }
+    if ident.contains(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        return None;
+    }
+    push_line(out, 12, &format!("{var}.push(("))?;
+    push_line(out, 16, &format!("{name},"))?;
+    push_line(out, 16, &format!("req.{ident}"))?;
+    for link in [
+        ".iter()",
+        ".map(ToParam::to_param)",
+        ".collect::<Vec<_>>()",
+        ".join(\",\"),",
+    ] {
+        push_line(out, 20, link)?;
+    }
+    push_line(out, 12, "));")
 }
 
 /// `let request = self.config.request(…).await?;`: one line, else one link a line.
@@ -515,7 +545,7 @@ mod tests {
 
     /// Every method the rules lay out is what rustfmt makes of the same code,
     /// for the project's contract, every fixture and a synthetic contract; and
-    /// the rules cover most methods of the synthetic one (the case they are for).
+    /// the rules cover 90 % of the synthetic one's methods (the case they are for).
     #[test]
     fn laid_out_methods_are_rustfmts() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -573,7 +603,7 @@ mod tests {
             );
             if i == paths.len() - 1 {
                 assert!(
-                    covered * 10 >= api.operations.len() * 7,
+                    covered * 10 >= api.operations.len() * 9,
                     "the rules lay out {covered} of {} methods",
                     api.operations.len()
                 );
