@@ -692,19 +692,36 @@ fn work(queue: &Mutex<Receiver<Vec<(String, String)>>>) -> Result<Formatted> {
 /// The `use` lines a generated file needs, decided by what its body mentions, so
 /// a contract that never uses (say) a pattern does not get an unused import.
 pub fn imports(body: &str, candidates: &[(&str, &str)]) -> String {
-    let mut out = String::new();
     // A needle counts where it starts a word: `JsonBody<` is not in
-    // `OptionalJsonBody<`.
-    let starts_word = |needle: &str| {
-        body.match_indices(needle).any(|(i, _)| {
-            !body[..i]
-                .chars()
-                .next_back()
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
-    };
-    for (needle, import) in candidates {
-        if starts_word(needle) {
+    // `OptionalJsonBody<`. One pass over the word starts for all the needles
+    // (a search per needle was half the server modules' generation time).
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = body.as_bytes();
+    let mut found = vec![false; candidates.len()];
+    for (i, &b) in bytes.iter().enumerate() {
+        if !ident(b) || (i > 0 && ident(bytes[i - 1])) {
+            continue;
+        }
+        for (seen, (needle, _)) in found.iter_mut().zip(candidates) {
+            if !*seen && bytes[i..].starts_with(needle.as_bytes()) {
+                *seen = true;
+            }
+        }
+    }
+    // A needle that does not start with a word character: searched for.
+    for (seen, (needle, _)) in found.iter_mut().zip(candidates) {
+        if !needle.as_bytes().first().copied().is_some_and(ident) {
+            *seen = body.match_indices(needle).any(|(i, _)| {
+                !body[..i]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+        }
+    }
+    let mut out = String::new();
+    for ((_, import), seen) in candidates.iter().zip(found) {
+        if seen {
             out.push_str(import);
             out.push('\n');
         }
