@@ -698,12 +698,19 @@ pub fn imports(body: &str, candidates: &[(&str, &str)]) -> String {
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let bytes = body.as_bytes();
     let mut found = vec![false; candidates.len()];
+    // The bytes a needle starts with: any other byte is passed over at once.
+    let mut first = [false; 256];
+    for (needle, _) in candidates {
+        if let Some(&b) = needle.as_bytes().first() {
+            first[usize::from(b)] = ident(b);
+        }
+    }
     for (i, &b) in bytes.iter().enumerate() {
-        if !ident(b) || (i > 0 && ident(bytes[i - 1])) {
+        if !first[usize::from(b)] || (i > 0 && ident(bytes[i - 1])) {
             continue;
         }
         for (seen, (needle, _)) in found.iter_mut().zip(candidates) {
-            if !*seen && bytes[i..].starts_with(needle.as_bytes()) {
+            if !*seen && needle.as_bytes()[0] == b && bytes[i..].starts_with(needle.as_bytes()) {
                 *seen = true;
             }
         }
