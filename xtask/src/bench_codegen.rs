@@ -8,7 +8,8 @@
 //! (the very function the command calls), and then the command end to end as
 //! its own process, once bare and once through `cargo xtask`. The table of
 //! medians, minimums and maximums is printed and written to
-//! `bench/results/codegen.md`.
+//! `bench/results/codegen.md`, with the headline figures in `codegen.json`
+//! beside it for reports that compare them (to the YAML parse, to the target).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,6 +22,17 @@ use crate::phases::Phases;
 
 /// The target of issue 9, for `cargo xtask codegen` end to end.
 const TARGET: Duration = Duration::from_secs(3);
+
+/// `cargo xtask codegen` on the default contract (1,000 operations, 3 runs)
+/// before the generator laid out its bulk items itself (ADR 17), as the report
+/// at commit bd19202 gave it: median, min, max in seconds, and the rustfmt wait.
+/// The last figure is the median as a multiple of the same run's YAML parse.
+const BEFORE: (f64, f64, f64, f64, f64) = (5.42, 5.10, 5.52, 3.05, 25.2);
+
+/// The same after the generator laid out the types crate's items (ADR 17's
+/// first step, report at 12512be), before it laid out the client's methods and
+/// the server modules' repeated items too.
+const TYPES_LAID_OUT: (f64, f64, f64, f64, f64) = (6.82, 6.21, 8.75, 2.58, 17.1);
 
 #[derive(clap::Args)]
 pub struct CodegenArgs {
@@ -59,18 +71,26 @@ pub fn run(args: &CodegenArgs) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let result = measure(args, &dir);
     let _ = std::fs::remove_dir_all(&dir);
-    let report = result?;
+    let (report, figures) = result?;
     println!("{report}");
     if let Some(parent) = args.results.parent() {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(&args.results, &report)
         .with_context(|| format!("writing {}", args.results.display()))?;
-    println!("written to {}", args.results.display());
+    let json = args.results.with_extension("json");
+    std::fs::write(&json, serde_json::to_string_pretty(&figures)? + "\n")
+        .with_context(|| format!("writing {}", json.display()))?;
+    println!(
+        "written to {} and {}",
+        args.results.display(),
+        json.display()
+    );
     Ok(())
 }
 
-fn measure(args: &CodegenArgs, dir: &Path) -> Result<String> {
+/// The Markdown report and the machine-readable figures.
+fn measure(args: &CodegenArgs, dir: &Path) -> Result<(String, serde_json::Value)> {
     let started = Instant::now();
     let text = bench_contract::yaml(options(args))?;
     let made_in = started.elapsed();
@@ -232,6 +252,28 @@ fn measure(args: &CodegenArgs, dir: &Path) -> Result<String> {
         headline = show(headline),
         ratio = headline.as_secs_f64() / base.as_secs_f64(),
     );
+    let rustfmt_wait: Vec<Duration> = runs
+        .iter()
+        .map(|p| {
+            p.iter()
+                .find(|(q, _)| q.starts_with("rustfmt"))
+                .map_or(Duration::ZERO, |(_, d)| d)
+        })
+        .collect();
+    let secs = |d: Duration| d.as_secs_f64();
+    let row = |(median, min, max, rustfmt, ratio): (f64, f64, f64, f64, f64)| {
+        format!("{median:.2} s | {min:.2} s | {max:.2} s | {rustfmt:.2} s | {ratio:.1}×")
+    };
+    report.push_str(&format!(
+        "\n## Before and after ADR 17\n\nBefore, rustfmt laid out every generated Rust file; now the generator lays out the items a contract repeats (per schema: structs, enums, `Validate` impls, schema documentation; per operation: the client's methods and the server modules' reply enums, conversions and markers) and rustfmt the rest. Same machine, not the same load: compare the ratios to the YAML parse of the same run.\n\n| `cargo xtask codegen` (1000 operations) | median | min | max | rustfmt wait (median) | × YAML parse |\n|---|---:|---:|---:|---:|---:|\n| before (report at bd19202) | {} |\n| types laid out (report at 12512be) | {} |\n| this run | {} | {} | {} | {} | {:.1}× |\n",
+        row(BEFORE),
+        row(TYPES_LAID_OUT),
+        show(headline),
+        show(*through_cargo.iter().min().expect("runs >= 3")),
+        show(*through_cargo.iter().max().expect("runs >= 3")),
+        show(median(&rustfmt_wait)),
+        headline.as_secs_f64() / base.as_secs_f64(),
+    ));
     match check {
         Some(took) => report.push_str(&format!(
             "\n`cargo check` of the generated crates (once, not part of the target): {}.\n",
@@ -240,7 +282,27 @@ fn measure(args: &CodegenArgs, dir: &Path) -> Result<String> {
         None => report
             .push_str("\n`--cargo-check` also compiles the generated crates once (timed apart).\n"),
     }
-    Ok(report)
+    let figures = serde_json::json!({
+        "operations": args.operations,
+        "seed": args.seed,
+        "contract_bytes": text.len(),
+        "generated_files": generated.0,
+        "generated_bytes": generated.1,
+        "runs": args.runs,
+        "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "command_median_s": secs(headline),
+        "command_min_s": secs(*through_cargo.iter().min().expect("runs >= 3")),
+        "command_max_s": secs(*through_cargo.iter().max().expect("runs >= 3")),
+        "process_median_s": secs(median(&process)),
+        "in_process_median_s": secs(median(&totals)),
+        "rustfmt_wait_median_s": secs(median(&rustfmt_wait)),
+        "yaml_parse_median_s": secs(base),
+        "command_to_yaml_parse": headline.as_secs_f64() / base.as_secs_f64(),
+        "target_s": TARGET.as_secs_f64(),
+        "target_met": headline < TARGET,
+        "cargo_check_s": check.map(secs),
+    });
+    Ok((report, figures))
 }
 
 fn options(args: &CodegenArgs) -> Options {

@@ -304,6 +304,48 @@ mod tests {
         );
     }
 
+    /// The generator lays out some items itself (ADR 17); rustfmt must agree
+    /// with it byte for byte, on every contract the repository has, or the
+    /// committed crates would fail `cargo fmt --check`.
+    #[test]
+    fn generated_rust_is_what_rustfmt_makes_of_it() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut contracts = vec![root.join("api/openapi.yaml")];
+        for fixture in std::fs::read_dir(root.join("tests/fixtures")).unwrap() {
+            contracts.push(fixture.unwrap().path().join("openapi.yaml"));
+        }
+        let synthetic =
+            std::env::temp_dir().join(format!("keel-layout-{}.yaml", std::process::id()));
+        let options = crate::bench_contract::Options {
+            operations: 120,
+            ..Default::default()
+        };
+        std::fs::write(&synthetic, crate::bench_contract::yaml(options).unwrap()).unwrap();
+        contracts.push(synthetic.clone());
+        for path in &contracts {
+            let contract = crate::openapi::read_with(path, false).unwrap();
+            let files = generate(&contract, "c", "keel").unwrap();
+            for (file, source) in files
+                .iter()
+                .filter(|(p, _)| p.extension() == Some("rs".as_ref()))
+            {
+                let formatted = code::rustfmt(source).unwrap();
+                let first = formatted
+                    .lines()
+                    .zip(source.lines())
+                    .position(|(a, b)| a != b);
+                assert!(
+                    formatted == *source,
+                    "{} from {}: rustfmt changes line {:?}",
+                    file.display(),
+                    path.display(),
+                    first.map(|i| i + 1)
+                );
+            }
+        }
+        std::fs::remove_file(synthetic).unwrap();
+    }
+
     #[test]
     fn a_new_schema_property_changes_every_output() {
         let text = project_contract();

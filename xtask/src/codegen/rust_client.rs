@@ -3,7 +3,9 @@
 
 use anyhow::Result;
 
-use super::code::{Code, rust_str};
+use super::code::{
+    Code, fits, push_indent, push_line, rust_str, simple_statement, split_top_level,
+};
 use super::rust_ops::{operation_docs, param_ident, variant_name};
 use crate::openapi::model::*;
 use crate::openapi::names::{header_snake_case, pascal_case, snake_case};
@@ -77,7 +79,18 @@ pub fn lib_rs(api: &Api, header: &str) -> Result<String> {
     out.line("pub fn builder(base_url: impl Into<String>) -> Builder { Builder(ClientBuilder::new(base_url, DEFAULT_USER_AGENT)) }");
     out.blank();
     for op in &api.operations {
-        method(&mut out, api, op);
+        let mut flat = Code::default();
+        method(&mut flat, api, op);
+        let flat = flat.finish();
+        // One method per operation: laid out here where the rules below cover
+        // it (ADR 17), else by rustfmt.
+        match laid_out(&flat) {
+            Some(item) => {
+                out.preformatted(&item);
+                out.blank();
+            }
+            None => out.text(&flat),
+        }
     }
     out.line("}");
     Ok(out.finish())
@@ -298,6 +311,183 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
     out.blank();
 }
 
+/// `method`'s text (one statement a line) laid out as rustfmt lays it out in
+/// `impl Client`, or `None` where these rules are not sure to agree with
+/// rustfmt (the method then goes to rustfmt as it is).
+fn laid_out(flat: &str) -> Option<String> {
+    let mut out = String::with_capacity(flat.len() + flat.len() / 2);
+    let mut lines = flat.lines().filter(|l| !l.is_empty());
+    let mut line = lines.next()?;
+    while line.starts_with("///") {
+        if line.ends_with(char::is_whitespace) || line.contains(|c: char| c.is_control()) {
+            return None;
+        }
+        push_indent(&mut out, 4);
+        out.push_str(line);
+        out.push('\n');
+        line = lines.next()?;
+    }
+    signature(&mut out, line)?;
+    while let Some(line) = lines.next() {
+        if line == "}" {
+            out.push_str("    }\n");
+            return lines.next().is_none().then_some(out);
+        }
+        if line.starts_with("let value = match ") && line.ends_with(" {") {
+            push_line(&mut out, 8, line)?;
+            for arm in lines.by_ref() {
+                if arm == "};" {
+                    break;
+                }
+                match_arm(&mut out, arm)?;
+            }
+            push_line(&mut out, 8, "};")?;
+        } else if line.starts_with("let ") && line.contains(" = self.config.request(") {
+            request_chain(&mut out, line)?;
+        } else if line.contains(": Vec<(&str, String)> = vec![") {
+            vec_statement(&mut out, line)?;
+        } else if line.starts_with("if ") || line.starts_with("for ") {
+            let (head, body) = line.split_once(" { ")?;
+            let body = body.strip_suffix(" }")?;
+            // The condition (or iterated expression) within the small widths.
+            let condition = [" = ", " in "]
+                .iter()
+                .filter_map(|sep| head.rsplit_once(sep))
+                .map(|(_, expr)| expr)
+                .next()
+                .unwrap_or(head);
+            if head.contains(['{', '}', '|']) || condition.len() > 60 {
+                return None;
+            }
+            push_line(&mut out, 8, &format!("{head} {{"))?;
+            if simple_statement(&mut out, 12, body).is_none() {
+                joined_push(&mut out, body)?;
+            }
+            push_line(&mut out, 8, "}")?;
+        } else {
+            simple_statement(&mut out, 8, line)?;
+        }
+    }
+    None
+}
+
+/// The signature on one line, else one parameter a line.
+fn signature(out: &mut String, line: &str) -> Option<()> {
+    if fits(4, line) {
+        return push_line(out, 4, line);
+    }
+    let (name, rest) = line.split_once('(')?;
+    let (params, ret) = rest.split_once(") -> ")?;
+    push_line(out, 4, &format!("{name}("))?;
+    for param in params.split(", ") {
+        push_line(out, 8, &format!("{param},"))?;
+    }
+    push_line(out, 4, &format!(") -> {ret}"))
+}
+
+/// `query.push((name, req.ids.iter()…join(",")));`, an array parameter sent
+/// joined with commas: always past the chain width, so one link a line.
+fn joined_push(out: &mut String, stmt: &str) -> Option<()> {
+    let (var, rest) = stmt.split_once(".push((")?;
+    let (name, rest) = rest.split_once(", req.")?;
+    let ident =
+        rest.strip_suffix(".iter().map(ToParam::to_param).collect::<Vec<_>>().join(\",\")));")?;
+    let quoted = name.strip_prefix('"')?.strip_suffix('"')?;
+    if quoted.contains(['"', '\\']) {
+        return None;
+    }
+    if ident.contains(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        return None;
+    }
+    push_line(out, 12, &format!("{var}.push(("))?;
+    push_line(out, 16, &format!("{name},"))?;
+    push_line(out, 16, &format!("req.{ident}"))?;
+    for link in [
+        ".iter()",
+        ".map(ToParam::to_param)",
+        ".collect::<Vec<_>>()",
+        ".join(\",\"),",
+    ] {
+        push_line(out, 20, link)?;
+    }
+    push_line(out, 12, "));")
+}
+
+/// `let request = self.config.request(…).await?;`: one line, else one link a line.
+fn request_chain(out: &mut String, stmt: &str) -> Option<()> {
+    let (target, chain) = stmt.split_once(" = ")?;
+    let chain = chain.strip_suffix(';')?;
+    // rustfmt's `chain_width` (60), counting the `;`.
+    if chain.len() < 60 && fits(8, stmt) {
+        return push_line(out, 8, stmt);
+    }
+    let args = chain
+        .strip_prefix("self.config.request(")?
+        .strip_suffix(").await?")?;
+    if args.contains(['{', '}', '(', ')']) {
+        return None;
+    }
+    push_line(out, 8, &format!("{target} = self"))?;
+    push_line(out, 12, ".config")?;
+    if args.len() <= 60 && fits(12, &format!(".request({args})")) {
+        push_line(out, 12, &format!(".request({args})"))?;
+    } else {
+        let (method, path) = args.split_once(", ")?;
+        if path.len() > 60 {
+            return None;
+        }
+        push_line(out, 12, ".request(")?;
+        push_line(out, 16, &format!("{method},"))?;
+        push_line(out, 16, &format!("{path},"))?;
+        push_line(out, 12, ")")?;
+    }
+    push_line(out, 12, ".await?;")
+}
+
+/// `let query: Vec<(&str, String)> = vec![…];`: one line, else a pair a line.
+fn vec_statement(out: &mut String, stmt: &str) -> Option<()> {
+    let (head, items) = stmt.split_once(" = vec![")?;
+    let items = items.strip_suffix("];")?;
+    if items.len() <= 60 && fits(8, stmt) {
+        return push_line(out, 8, stmt);
+    }
+    push_line(out, 8, &format!("{head} = vec!["))?;
+    for item in split_top_level(items)? {
+        if item.len() > 60 || item.contains(['{', '}']) {
+            return None;
+        }
+        push_line(out, 12, &format!("{item},"))?;
+    }
+    push_line(out, 8, "];")
+}
+
+/// A match arm: one line, or a struct literal with a field a line.
+fn match_arm(out: &mut String, arm: &str) -> Option<()> {
+    let (pattern, body) = arm.split_once(" => ")?;
+    let body = body.strip_suffix(',')?;
+    let Some((path, fields)) = body.split_once(" { ") else {
+        // A call, a path or `return …`: its arguments within the call width.
+        let args = body.split_once('(').map_or("", |(_, a)| a);
+        if args.len() > 60 || body.contains(['{', '}', '|']) {
+            return None;
+        }
+        return push_line(out, 12, arm);
+    };
+    let fields = fields.strip_suffix(" }")?;
+    // rustfmt's `struct_lit_width`: a short literal stays on one line.
+    if fields.len() <= 18 || path.contains(['{', '}', '(']) {
+        return None;
+    }
+    push_line(out, 12, &format!("{pattern} => {path} {{"))?;
+    for field in split_top_level(fields)? {
+        if field.len() > 60 || field.contains(['{', '}']) {
+            return None;
+        }
+        push_line(out, 16, &format!("{field},"))?;
+    }
+    push_line(out, 12, "},")
+}
+
 /// `let <var>: Vec<(&str, String)>` with a pair per parameter value sent: what
 /// is always sent in the initializer, the rest pushed when present.
 fn name_value_pairs(out: &mut Code, var: &str, params: &[&Param]) {
@@ -345,3 +535,80 @@ keel-runtime = { workspace = true, features = ["client"] }
 # Without the `server` feature: a client does not pull poem.
 keel-types = { path = "../types", package = "{prefix}-types" }
 "#;
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::codegen::code::rustfmt;
+
+    /// Every method the rules lay out is what rustfmt makes of the same code,
+    /// for the project's contract, every fixture and a synthetic contract; and
+    /// the rules cover 90 % of the synthetic one's methods (the case they are for).
+    #[test]
+    fn laid_out_methods_are_rustfmts() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut paths = vec![root.join("api/openapi.yaml")];
+        for fixture in std::fs::read_dir(root.join("tests/fixtures")).unwrap() {
+            paths.push(fixture.unwrap().path().join("openapi.yaml"));
+        }
+        let synthetic =
+            std::env::temp_dir().join(format!("keel-client-layout-{}.yaml", std::process::id()));
+        let options = crate::bench_contract::Options {
+            operations: 120,
+            ..Default::default()
+        };
+        std::fs::write(&synthetic, crate::bench_contract::yaml(options).unwrap()).unwrap();
+        paths.push(synthetic.clone());
+        for (i, path) in paths.iter().enumerate() {
+            let api = crate::openapi::read_with(path, false).unwrap().api;
+            let (mut source, mut ours) = (String::from("impl C {\n"), String::from("impl C {\n"));
+            let mut covered = 0;
+            for op in &api.operations {
+                let mut flat = Code::default();
+                method(&mut flat, &api, op);
+                let flat = flat.finish();
+                if let Some(item) = laid_out(&flat) {
+                    if covered > 0 {
+                        ours.push('\n');
+                    }
+                    source.push_str(&flat);
+                    ours.push_str(&item);
+                    covered += 1;
+                }
+            }
+            source.push_str("}\n");
+            ours.push_str("}\n");
+            let formatted = rustfmt(&source).unwrap();
+            let first = formatted
+                .lines()
+                .zip(ours.lines())
+                .position(|(a, b)| a != b);
+            assert!(
+                formatted == ours,
+                "contract {i}: the rules and rustfmt differ at line {:?}:\n{}\n--- rustfmt ---\n{}",
+                first.map(|l| l + 1),
+                ours.lines()
+                    .skip(first.unwrap_or(0).saturating_sub(3))
+                    .take(8)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                formatted
+                    .lines()
+                    .skip(first.unwrap_or(0).saturating_sub(3))
+                    .take(8)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+            if i == paths.len() - 1 {
+                assert!(
+                    covered * 10 >= api.operations.len() * 9,
+                    "the rules lay out {covered} of {} methods",
+                    api.operations.len()
+                );
+            }
+        }
+        std::fs::remove_file(synthetic).unwrap();
+    }
+}

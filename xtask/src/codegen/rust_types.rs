@@ -3,7 +3,10 @@
 
 use anyhow::{Result, bail};
 
-use super::code::{Code, doc_lines, imports, rust_str};
+use super::code::{
+    Code, attribute, call_statement, doc_block, doc_lines, imports, layout_expr, push_line,
+    rust_str,
+};
 use crate::openapi::model::*;
 use crate::openapi::names::{pascal_case, snake_case};
 
@@ -101,40 +104,13 @@ fn object_type(
     // An object with files is never JSON: it travels as multipart only, through
     // its `MultipartForm` impl, so it has no serde derives.
     let json = !object.has_files();
-    doc_lines(out, schema.description.as_deref());
-    if json {
-        out.line("#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]");
-    } else {
-        out.line("#[derive(Debug, Clone, PartialEq)]");
-    }
-    if object.deny_unknown && json {
-        out.line("#[serde(deny_unknown_fields)]");
-    }
-    out.line(&format!("pub struct {name} {{"));
-    for field in &object.fields {
-        let rust = snake_case(&field.json_name);
-        doc_lines(out, field.schema.description.as_deref());
-        let (ty, serde_extra) = field_type(field, is_recursive(api, name, &field.schema));
-        let mut serde_attr = format!("rename = {}", rust_str(&field.json_name));
-        if let Some(extra) = serde_extra {
-            serde_attr.push_str(", ");
-            serde_attr.push_str(extra);
+    match struct_item(api, schema, object, json) {
+        Some(item) => {
+            out.preformatted(&item);
+            out.blank();
         }
-        if json {
-            out.line(&format!("#[serde({serde_attr})]"));
-        }
-        out.line(&format!("pub {rust}: {ty},"));
+        None => struct_lines(out, api, schema, object, json),
     }
-    if let Some(values) = &object.additional {
-        out.line("/// Every other property (`additionalProperties`).");
-        out.line("#[serde(flatten)]");
-        out.line(&format!(
-            "pub additional_properties: std::collections::BTreeMap<String, {}>,",
-            rust_type(values)
-        ));
-    }
-    out.line("}");
-    out.blank();
     let properties: Vec<String> = object
         .fields
         .iter()
@@ -173,6 +149,112 @@ fn object_type(
         multipart_impl(out, name, object);
     }
     Ok(())
+}
+
+/// The struct of [`object_type`] laid out as rustfmt would, or `None` where
+/// rustfmt is needed (a line too long for it to keep, an unusual doc comment).
+fn struct_item(
+    api: &Api,
+    schema: &NamedSchema,
+    object: &ObjectSchema,
+    json: bool,
+) -> Option<String> {
+    let name = &schema.name;
+    if object.fields.is_empty() && object.additional.is_none() {
+        return None;
+    }
+    let mut out = String::new();
+    doc_block(&mut out, 0, schema.description.as_deref())?;
+    if json {
+        push_line(
+            &mut out,
+            0,
+            "#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]",
+        )?;
+    } else {
+        push_line(&mut out, 0, "#[derive(Debug, Clone, PartialEq)]")?;
+    }
+    if object.deny_unknown && json {
+        push_line(&mut out, 0, "#[serde(deny_unknown_fields)]")?;
+    }
+    push_line(&mut out, 0, &format!("pub struct {name} {{"))?;
+    for field in &object.fields {
+        let rust = snake_case(&field.json_name);
+        doc_block(&mut out, 4, field.schema.description.as_deref())?;
+        let (ty, serde_extra) = field_type(field, is_recursive(api, name, &field.schema));
+        let mut serde_attr = format!("rename = {}", rust_str(&field.json_name));
+        if let Some(extra) = serde_extra {
+            serde_attr.push_str(", ");
+            serde_attr.push_str(extra);
+        }
+        if json {
+            attribute(&mut out, 4, "serde", &serde_attr)?;
+        }
+        push_line(&mut out, 4, &format!("pub {rust}: {ty},"))?;
+    }
+    if let Some(values) = &object.additional {
+        push_line(
+            &mut out,
+            4,
+            "/// Every other property (`additionalProperties`).",
+        )?;
+        push_line(&mut out, 4, "#[serde(flatten)]")?;
+        push_line(
+            &mut out,
+            4,
+            &format!(
+                "pub additional_properties: std::collections::BTreeMap<String, {}>,",
+                rust_type(values)
+            ),
+        )?;
+    }
+    out.push_str("}\n");
+    Some(out)
+}
+
+/// The struct of [`object_type`], for rustfmt to lay out.
+fn struct_lines(
+    out: &mut Code,
+    api: &Api,
+    schema: &NamedSchema,
+    object: &ObjectSchema,
+    json: bool,
+) {
+    let name = &schema.name;
+    doc_lines(out, schema.description.as_deref());
+    if json {
+        out.line("#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]");
+    } else {
+        out.line("#[derive(Debug, Clone, PartialEq)]");
+    }
+    if object.deny_unknown && json {
+        out.line("#[serde(deny_unknown_fields)]");
+    }
+    out.line(&format!("pub struct {name} {{"));
+    for field in &object.fields {
+        let rust = snake_case(&field.json_name);
+        doc_lines(out, field.schema.description.as_deref());
+        let (ty, serde_extra) = field_type(field, is_recursive(api, name, &field.schema));
+        let mut serde_attr = format!("rename = {}", rust_str(&field.json_name));
+        if let Some(extra) = serde_extra {
+            serde_attr.push_str(", ");
+            serde_attr.push_str(extra);
+        }
+        if json {
+            out.line(&format!("#[serde({serde_attr})]"));
+        }
+        out.line(&format!("pub {rust}: {ty},"));
+    }
+    if let Some(values) = &object.additional {
+        out.line("/// Every other property (`additionalProperties`).");
+        out.line("#[serde(flatten)]");
+        out.line(&format!(
+            "pub additional_properties: std::collections::BTreeMap<String, {}>,",
+            rust_type(values)
+        ));
+    }
+    out.line("}");
+    out.blank();
 }
 
 /// `MultipartForm`: one part per property, a list as repeated parts. Files go
@@ -289,11 +371,19 @@ fn documented_as(out: &mut Code, name: &str, schema: &str, macro_name: &str) {
     } else {
         "_"
     };
-    out.line("#[cfg(feature = \"server\")]");
-    out.line(&format!(
-        "keel_runtime::{macro_name}!({name}, {}, |{registry}| {{ use keel_runtime::server::schema::*; {schema} }});",
-        rust_str(name)
-    ));
+    // Called with braces, so rustfmt leaves the body as written here: laid out
+    // by rustfmt, these nested schema expressions were a third of its time on a
+    // large contract (ADR 17).
+    let mut item = String::new();
+    item.push_str("#[cfg(feature = \"server\")]\n");
+    item.push_str(&format!("keel_runtime::{macro_name}! {{\n"));
+    item.push_str(&format!("    {name},\n    {},\n", rust_str(name)));
+    item.push_str(&format!("    |{registry}| {{\n"));
+    item.push_str("        use keel_runtime::server::schema::*;\n");
+    item.push_str("        ");
+    item.push_str(&layout_expr(schema, 8));
+    item.push_str("\n    }\n}\n");
+    out.preformatted(&item);
     out.blank();
 }
 
@@ -612,6 +702,40 @@ fn pattern_statics(out: &mut Code, patterns: &[(String, String)]) {
 
 /// `impl Validate` running the checks `field_checks` wrote.
 fn validate_impl(out: &mut Code, name: &str, checks: &[String]) {
+    match validate_item(name, checks) {
+        Some(item) => {
+            out.preformatted(&item);
+            out.blank();
+        }
+        None => validate_lines(out, name, checks),
+    }
+}
+
+/// [`validate_impl`] laid out as rustfmt would, if every check is a call that
+/// stays on one line.
+fn validate_item(name: &str, checks: &[String]) -> Option<String> {
+    let mut out = String::new();
+    push_line(&mut out, 0, &format!("impl Validate for {name} {{"))?;
+    out.push_str("    fn validate(&self) -> Result<(), ValidationErrors> {\n");
+    if checks.is_empty() {
+        out.push_str("        Ok(())\n");
+    } else {
+        out.push_str("        let mut errors = Errors::default();\n");
+        for check in checks {
+            let call = check.strip_suffix(");")?;
+            let (callee, args) = call.split_once('(')?;
+            if !callee.starts_with("errors.") || callee.contains([' ', '{']) {
+                return None;
+            }
+            call_statement(&mut out, 8, callee, args)?;
+        }
+        out.push_str("        errors.finish()\n");
+    }
+    out.push_str("    }\n}\n");
+    Some(out)
+}
+
+fn validate_lines(out: &mut Code, name: &str, checks: &[String]) {
     out.line(&format!("impl Validate for {name} {{"));
     out.line("fn validate(&self) -> Result<(), ValidationErrors> {");
     if checks.is_empty() {
@@ -701,11 +825,69 @@ fn enum_type(out: &mut Code, schema: &NamedSchema, values: &[String]) -> Result<
         }
         variants.push(variant);
     }
+    match enum_items(schema, values, &variants) {
+        Some(items) => {
+            out.preformatted(&items);
+            out.blank();
+        }
+        None => enum_lines(out, schema, values, &variants),
+    }
+    Ok(())
+}
+
+/// [`enum_type`]'s items laid out as rustfmt would, if every line is short.
+fn enum_items(schema: &NamedSchema, values: &[String], variants: &[String]) -> Option<String> {
+    let name = &schema.name;
+    let mut out = String::new();
+    doc_block(&mut out, 0, schema.description.as_deref())?;
+    out.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]\n");
+    out.push_str("#[cfg_attr(feature = \"server\", derive(poem_openapi::Enum))]\n");
+    push_line(&mut out, 0, &format!("pub enum {name} {{"))?;
+    for (value, variant) in values.iter().zip(variants) {
+        let value = rust_str(value);
+        attribute(&mut out, 4, "serde", &format!("rename = {value}"))?;
+        // rustfmt breaks the nested list too when this is long; not laid out here.
+        let server = format!("feature = \"server\", oai(rename = {value})");
+        if server.len() > 70 {
+            return None;
+        }
+        attribute(&mut out, 4, "cfg_attr", &server)?;
+        push_line(&mut out, 4, &format!("{variant},"))?;
+    }
+    out.push_str("}\n\n");
+    push_line(&mut out, 0, &format!("impl Validate for {name} {{"))?;
+    out.push_str(
+        "    fn validate(&self) -> Result<(), ValidationErrors> {\n        Ok(())\n    }\n}\n\n",
+    );
+    push_line(&mut out, 0, &format!("impl {name} {{"))?;
+    out.push_str("    /// The value as the contract spells it.\n");
+    out.push_str("    pub fn as_str(&self) -> &'static str {\n        match self {\n");
+    for (value, variant) in values.iter().zip(variants) {
+        push_line(
+            &mut out,
+            12,
+            &format!("{name}::{variant} => {},", rust_str(value)),
+        )?;
+    }
+    out.push_str("        }\n    }\n}\n\n");
+    push_line(
+        &mut out,
+        0,
+        &format!("impl keel_runtime::ToParam for {name} {{"),
+    )?;
+    out.push_str(
+        "    fn to_param(&self) -> String {\n        self.as_str().to_owned()\n    }\n}\n",
+    );
+    Some(out)
+}
+
+fn enum_lines(out: &mut Code, schema: &NamedSchema, values: &[String], variants: &[String]) {
+    let name = &schema.name;
     doc_lines(out, schema.description.as_deref());
     out.line("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]");
     out.line("#[cfg_attr(feature = \"server\", derive(poem_openapi::Enum))]");
     out.line(&format!("pub enum {name} {{"));
-    for (value, variant) in values.iter().zip(&variants) {
+    for (value, variant) in values.iter().zip(variants) {
         out.line(&format!("#[serde(rename = {})]", rust_str(value)));
         out.line(&format!(
             "#[cfg_attr(feature = \"server\", oai(rename = {}))]",
@@ -725,7 +907,7 @@ fn enum_type(out: &mut Code, schema: &NamedSchema, values: &[String]) -> Result<
     out.line("/// The value as the contract spells it.");
     out.line("pub fn as_str(&self) -> &'static str {");
     out.line("match self {");
-    for (value, variant) in values.iter().zip(&variants) {
+    for (value, variant) in values.iter().zip(variants) {
         out.line(&format!("{name}::{variant} => {},", rust_str(value)));
     }
     out.line("}");
@@ -738,7 +920,6 @@ fn enum_type(out: &mut Code, schema: &NamedSchema, values: &[String]) -> Result<
     out.line("}");
     out.line("}");
     out.blank();
-    Ok(())
 }
 
 /// An integer enum: `V1`, `V2`, `VMinus1`, encoded as the number.

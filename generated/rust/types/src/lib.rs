@@ -42,57 +42,49 @@ pub struct AuditEvent {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(AuditEvent, "AuditEvent", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
+keel_runtime::documented! {
+    AuditEvent,
+    "AuditEvent",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "id",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "action",
+                    reference::<AuditEventAction>(registry, "AuditEventAction"),
+                ),
+                (
+                    "actorId",
+                    nullable(inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") })),
+                ),
+                (
+                    "targetId",
+                    nullable(inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") })),
+                ),
+                ("requestId", inline(MetaSchema::new("string"))),
+                ("clientIp", nullable(inline(MetaSchema::new("string")))),
+                (
+                    "occurredAt",
+                    inline(MetaSchema { format: Some("date-time"), ..MetaSchema::new("string") }),
+                ),
+            ],
+            required: vec![
                 "id",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
                 "action",
-                reference::<AuditEventAction>(registry, "AuditEventAction"),
-            ),
-            (
                 "actorId",
-                nullable(inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                })),
-            ),
-            (
                 "targetId",
-                nullable(inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                })),
-            ),
-            ("requestId", inline(MetaSchema::new("string"))),
-            ("clientIp", nullable(inline(MetaSchema::new("string")))),
-            (
+                "requestId",
+                "clientIp",
                 "occurredAt",
-                inline(MetaSchema {
-                    format: Some("date-time"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec![
-            "id",
-            "action",
-            "actorId",
-            "targetId",
-            "requestId",
-            "clientIp",
-            "occurredAt",
-        ],
-        ..MetaSchema::new("object")
+            ],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for AuditEvent {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -156,23 +148,27 @@ pub struct AuditEventPage {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(AuditEventPage, "AuditEventPage", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "items",
-                inline(MetaSchema {
-                    items: Some(Box::new(reference::<AuditEvent>(registry, "AuditEvent"))),
-                    ..MetaSchema::new("array")
-                }),
-            ),
-            ("nextCursor", inline(MetaSchema::new("string"))),
-        ],
-        required: vec!["items"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    AuditEventPage,
+    "AuditEventPage",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "items",
+                    inline(MetaSchema {
+                        items: Some(Box::new(reference::<AuditEvent>(registry, "AuditEvent"))),
+                        ..MetaSchema::new("array")
+                    }),
+                ),
+                ("nextCursor", inline(MetaSchema::new("string"))),
+            ],
+            required: vec!["items"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for AuditEventPage {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -193,29 +189,27 @@ pub struct Credentials {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Credentials, "Credentials", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "email",
-                inline(MetaSchema {
-                    max_length: Some(254),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "password",
-                inline(MetaSchema {
-                    max_length: Some(128),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec!["email", "password"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    Credentials,
+    "Credentials",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "email",
+                    inline(MetaSchema { max_length: Some(254), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "password",
+                    inline(MetaSchema { max_length: Some(128), ..MetaSchema::new("string") }),
+                ),
+            ],
+            required: vec!["email", "password"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for Credentials {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -262,13 +256,17 @@ impl Validate for Currency {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Currency, "Currency", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        pattern: Some("^[A-Z]{3}$".to_owned()),
-        ..MetaSchema::new("string")
+keel_runtime::documented! {
+    Currency,
+    "Currency",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            pattern: Some("^[A-Z]{3}$".to_owned()),
+            ..MetaSchema::new("string")
+        }
     }
-});
+}
 
 /// One invalid part of a request: a body property (`pointer`) or a
 /// parameter (`parameter`); exactly one of the two is present.
@@ -299,19 +297,23 @@ pub struct FieldError {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(FieldError, "FieldError", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            ("pointer", inline(MetaSchema::new("string"))),
-            ("parameter", inline(MetaSchema::new("string"))),
-            ("code", inline(MetaSchema::new("string"))),
-            ("detail", inline(MetaSchema::new("string"))),
-        ],
-        required: vec!["code", "detail"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    FieldError,
+    "FieldError",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                ("pointer", inline(MetaSchema::new("string"))),
+                ("parameter", inline(MetaSchema::new("string"))),
+                ("code", inline(MetaSchema::new("string"))),
+                ("detail", inline(MetaSchema::new("string"))),
+            ],
+            required: vec!["code", "detail"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for FieldError {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -337,21 +339,25 @@ pub struct Jwk {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Jwk, "Jwk", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            ("kty", inline(MetaSchema::new("string"))),
-            ("crv", inline(MetaSchema::new("string"))),
-            ("x", inline(MetaSchema::new("string"))),
-            ("kid", inline(MetaSchema::new("string"))),
-            ("alg", inline(MetaSchema::new("string"))),
-            ("use", inline(MetaSchema::new("string"))),
-        ],
-        required: vec!["kty", "crv", "x", "kid", "alg", "use"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    Jwk,
+    "Jwk",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                ("kty", inline(MetaSchema::new("string"))),
+                ("crv", inline(MetaSchema::new("string"))),
+                ("x", inline(MetaSchema::new("string"))),
+                ("kid", inline(MetaSchema::new("string"))),
+                ("alg", inline(MetaSchema::new("string"))),
+                ("use", inline(MetaSchema::new("string"))),
+            ],
+            required: vec!["kty", "crv", "x", "kid", "alg", "use"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for Jwk {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -367,20 +373,26 @@ pub struct JwkSet {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(JwkSet, "JwkSet", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![(
-            "keys",
-            inline(MetaSchema {
-                items: Some(Box::new(reference::<Jwk>(registry, "Jwk"))),
-                ..MetaSchema::new("array")
-            }),
-        )],
-        required: vec!["keys"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    JwkSet,
+    "JwkSet",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "keys",
+                    inline(MetaSchema {
+                        items: Some(Box::new(reference::<Jwk>(registry, "Jwk"))),
+                        ..MetaSchema::new("array")
+                    }),
+                ),
+            ],
+            required: vec!["keys"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for JwkSet {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -431,17 +443,23 @@ pub struct Liveness {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Liveness, "Liveness", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![(
-            "status",
-            reference::<LivenessStatus>(registry, "LivenessStatus"),
-        )],
-        required: vec!["status"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    Liveness,
+    "Liveness",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "status",
+                    reference::<LivenessStatus>(registry, "LivenessStatus"),
+                ),
+            ],
+            required: vec!["status"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for Liveness {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -491,25 +509,29 @@ pub struct Money {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Money, "Money", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "amount",
-                inline(MetaSchema {
-                    format: Some("int64"),
-                    minimum: Some(0.0),
-                    maximum: Some(1000000000000.0),
-                    ..MetaSchema::new("integer")
-                }),
-            ),
-            ("currency", reference::<Currency>(registry, "Currency")),
-        ],
-        required: vec!["amount", "currency"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    Money,
+    "Money",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "amount",
+                    inline(MetaSchema {
+                        format: Some("int64"),
+                        minimum: Some(0.0),
+                        maximum: Some(1000000000000.0),
+                        ..MetaSchema::new("integer")
+                    }),
+                ),
+                ("currency", reference::<Currency>(registry, "Currency")),
+            ],
+            required: vec!["amount", "currency"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for Money {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -547,31 +569,35 @@ pub struct NewOrder {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(NewOrder, "NewOrder", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "items",
-                inline(MetaSchema {
-                    items: Some(Box::new(reference::<OrderLine>(registry, "OrderLine"))),
-                    min_items: Some(1),
-                    max_items: Some(100),
-                    ..MetaSchema::new("array")
-                }),
-            ),
-            (
-                "paymentToken",
-                inline(MetaSchema {
-                    pattern: Some("^tok_[A-Za-z0-9_]{1,100}$".to_owned()),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec!["items", "paymentToken"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    NewOrder,
+    "NewOrder",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "items",
+                    inline(MetaSchema {
+                        items: Some(Box::new(reference::<OrderLine>(registry, "OrderLine"))),
+                        min_items: Some(1),
+                        max_items: Some(100),
+                        ..MetaSchema::new("array")
+                    }),
+                ),
+                (
+                    "paymentToken",
+                    inline(MetaSchema {
+                        pattern: Some("^tok_[A-Za-z0-9_]{1,100}$".to_owned()),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+            ],
+            required: vec!["items", "paymentToken"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for NewOrder {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -617,10 +643,48 @@ pub struct NewProduct {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(NewProduct, "NewProduct", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema { properties: vec![("name", inline(MetaSchema { min_length: Some(1), max_length: Some(200), pattern: Some("^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$".to_owned()), ..MetaSchema::new("string") })), ("description", nullable(inline(MetaSchema { max_length: Some(5000), ..MetaSchema::new("string") }))), ("price", reference::<Money>(registry, "Money")), ("initialStock", inline(MetaSchema { format: Some("int64"), minimum: Some(0.0), maximum: Some(1000000000.0), ..MetaSchema::new("integer") }))], required: vec!["name", "price"], ..MetaSchema::new("object") }
-});
+keel_runtime::documented! {
+    NewProduct,
+    "NewProduct",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "name",
+                    inline(MetaSchema {
+                        min_length: Some(1),
+                        max_length: Some(200),
+                        pattern: Some(
+                            "^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$".to_owned(
+                            ),
+                        ),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+                (
+                    "description",
+                    nullable(inline(MetaSchema {
+                        max_length: Some(5000),
+                        ..MetaSchema::new("string")
+                    })),
+                ),
+                ("price", reference::<Money>(registry, "Money")),
+                (
+                    "initialStock",
+                    inline(MetaSchema {
+                        format: Some("int64"),
+                        minimum: Some(0.0),
+                        maximum: Some(1000000000.0),
+                        ..MetaSchema::new("integer")
+                    }),
+                ),
+            ],
+            required: vec!["name", "price"],
+            ..MetaSchema::new("object")
+        }
+    }
+}
 
 impl Validate for NewProduct {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -684,10 +748,63 @@ pub struct NewUser {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(NewUser, "NewUser", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema { properties: vec![("email", inline(MetaSchema { format: Some("email"), max_length: Some(254), ..MetaSchema::new("string") })), ("displayName", inline(MetaSchema { min_length: Some(1), max_length: Some(100), pattern: Some("^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$".to_owned()), ..MetaSchema::new("string") })), ("avatarUrl", nullable(inline(MetaSchema { format: Some("uri"), max_length: Some(2048), ..MetaSchema::new("string") }))), ("role", reference::<Role>(registry, "Role")), ("phone", nullable(inline(MetaSchema { pattern: Some("^\\+[1-9][0-9]{6,14}$".to_owned()), ..MetaSchema::new("string") }))), ("password", inline(MetaSchema { min_length: Some(12), max_length: Some(128), ..MetaSchema::new("string") }))], required: vec!["email", "displayName"], ..MetaSchema::new("object") }
-});
+keel_runtime::documented! {
+    NewUser,
+    "NewUser",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "email",
+                    inline(MetaSchema {
+                        format: Some("email"),
+                        max_length: Some(254),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+                (
+                    "displayName",
+                    inline(MetaSchema {
+                        min_length: Some(1),
+                        max_length: Some(100),
+                        pattern: Some(
+                            "^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$".to_owned(
+                            ),
+                        ),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+                (
+                    "avatarUrl",
+                    nullable(inline(MetaSchema {
+                        format: Some("uri"),
+                        max_length: Some(2048),
+                        ..MetaSchema::new("string")
+                    })),
+                ),
+                ("role", reference::<Role>(registry, "Role")),
+                (
+                    "phone",
+                    nullable(inline(MetaSchema {
+                        pattern: Some("^\\+[1-9][0-9]{6,14}$".to_owned()),
+                        ..MetaSchema::new("string")
+                    })),
+                ),
+                (
+                    "password",
+                    inline(MetaSchema {
+                        min_length: Some(12),
+                        max_length: Some(128),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+            ],
+            required: vec!["email", "displayName"],
+            ..MetaSchema::new("object")
+        }
+    }
+}
 
 impl Validate for NewUser {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -725,47 +842,39 @@ pub struct Notification {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Notification, "Notification", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "id",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "kind",
-                reference::<NotificationKind>(registry, "NotificationKind"),
-            ),
-            (
-                "subject",
-                inline(MetaSchema {
-                    max_length: Some(200),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "body",
-                inline(MetaSchema {
-                    max_length: Some(10000),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "createdAt",
-                inline(MetaSchema {
-                    format: Some("date-time"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec!["id", "kind", "subject", "body", "createdAt"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    Notification,
+    "Notification",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "id",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "kind",
+                    reference::<NotificationKind>(registry, "NotificationKind"),
+                ),
+                (
+                    "subject",
+                    inline(MetaSchema { max_length: Some(200), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "body",
+                    inline(MetaSchema { max_length: Some(10000), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "createdAt",
+                    inline(MetaSchema { format: Some("date-time"), ..MetaSchema::new("string") }),
+                ),
+            ],
+            required: vec!["id", "kind", "subject", "body", "createdAt"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for Notification {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -834,26 +943,27 @@ pub struct NotificationPage {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(NotificationPage, "NotificationPage", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "items",
-                inline(MetaSchema {
-                    items: Some(Box::new(reference::<Notification>(
-                        registry,
-                        "Notification",
-                    ))),
-                    ..MetaSchema::new("array")
-                }),
-            ),
-            ("nextCursor", inline(MetaSchema::new("string"))),
-        ],
-        required: vec!["items"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    NotificationPage,
+    "NotificationPage",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "items",
+                    inline(MetaSchema {
+                        items: Some(Box::new(reference::<Notification>(registry, "Notification"))),
+                        ..MetaSchema::new("array")
+                    }),
+                ),
+                ("nextCursor", inline(MetaSchema::new("string"))),
+            ],
+            required: vec!["items"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for NotificationPage {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -894,69 +1004,61 @@ pub struct Order {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Order, "Order", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
+keel_runtime::documented! {
+    Order,
+    "Order",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "id",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "userId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                ("status", reference::<OrderStatus>(registry, "OrderStatus")),
+                (
+                    "items",
+                    inline(MetaSchema {
+                        items: Some(Box::new(reference::<OrderItem>(registry, "OrderItem"))),
+                        ..MetaSchema::new("array")
+                    }),
+                ),
+                ("total", reference::<Money>(registry, "Money")),
+                (
+                    "paymentId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "failureReason",
+                    nullable(inline(MetaSchema::new("string"))),
+                ),
+                (
+                    "createdAt",
+                    inline(MetaSchema { format: Some("date-time"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "updatedAt",
+                    inline(MetaSchema { format: Some("date-time"), ..MetaSchema::new("string") }),
+                ),
+            ],
+            required: vec![
                 "id",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
                 "userId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("status", reference::<OrderStatus>(registry, "OrderStatus")),
-            (
+                "status",
                 "items",
-                inline(MetaSchema {
-                    items: Some(Box::new(reference::<OrderItem>(registry, "OrderItem"))),
-                    ..MetaSchema::new("array")
-                }),
-            ),
-            ("total", reference::<Money>(registry, "Money")),
-            (
-                "paymentId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("failureReason", nullable(inline(MetaSchema::new("string")))),
-            (
+                "total",
+                "failureReason",
                 "createdAt",
-                inline(MetaSchema {
-                    format: Some("date-time"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
                 "updatedAt",
-                inline(MetaSchema {
-                    format: Some("date-time"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec![
-            "id",
-            "userId",
-            "status",
-            "items",
-            "total",
-            "failureReason",
-            "createdAt",
-            "updatedAt",
-        ],
-        ..MetaSchema::new("object")
+            ],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for Order {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -977,29 +1079,27 @@ pub struct OrderCancelled {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(OrderCancelled, "OrderCancelled", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "orderId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "userId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec!["orderId", "userId"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    OrderCancelled,
+    "OrderCancelled",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "orderId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "userId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+            ],
+            required: vec!["orderId", "userId"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for OrderCancelled {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1021,37 +1121,32 @@ pub struct OrderConfirmed {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(OrderConfirmed, "OrderConfirmed", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "orderId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "userId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "paymentId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("total", reference::<Money>(registry, "Money")),
-        ],
-        required: vec!["orderId", "userId", "paymentId", "total"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    OrderConfirmed,
+    "OrderConfirmed",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "orderId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "userId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "paymentId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                ("total", reference::<Money>(registry, "Money")),
+            ],
+            required: vec!["orderId", "userId", "paymentId", "total"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for OrderConfirmed {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1078,33 +1173,34 @@ pub struct OrderItem {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(OrderItem, "OrderItem", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "productId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("name", inline(MetaSchema::new("string"))),
-            (
-                "quantity",
-                inline(MetaSchema {
-                    format: Some("int32"),
-                    minimum: Some(1.0),
-                    ..MetaSchema::new("integer")
-                }),
-            ),
-            ("unitPrice", reference::<Money>(registry, "Money")),
-            ("lineTotal", reference::<Money>(registry, "Money")),
-        ],
-        required: vec!["productId", "name", "quantity", "unitPrice", "lineTotal"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    OrderItem,
+    "OrderItem",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "productId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                ("name", inline(MetaSchema::new("string"))),
+                (
+                    "quantity",
+                    inline(MetaSchema {
+                        format: Some("int32"),
+                        minimum: Some(1.0),
+                        ..MetaSchema::new("integer")
+                    }),
+                ),
+                ("unitPrice", reference::<Money>(registry, "Money")),
+                ("lineTotal", reference::<Money>(registry, "Money")),
+            ],
+            required: vec!["productId", "name", "quantity", "unitPrice", "lineTotal"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for OrderItem {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1127,31 +1223,32 @@ pub struct OrderLine {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(OrderLine, "OrderLine", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "productId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "quantity",
-                inline(MetaSchema {
-                    format: Some("int32"),
-                    minimum: Some(1.0),
-                    maximum: Some(1000.0),
-                    ..MetaSchema::new("integer")
-                }),
-            ),
-        ],
-        required: vec!["productId", "quantity"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    OrderLine,
+    "OrderLine",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "productId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "quantity",
+                    inline(MetaSchema {
+                        format: Some("int32"),
+                        minimum: Some(1.0),
+                        maximum: Some(1000.0),
+                        ..MetaSchema::new("integer")
+                    }),
+                ),
+            ],
+            required: vec!["productId", "quantity"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for OrderLine {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1184,23 +1281,27 @@ pub struct OrderPage {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(OrderPage, "OrderPage", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "items",
-                inline(MetaSchema {
-                    items: Some(Box::new(reference::<Order>(registry, "Order"))),
-                    ..MetaSchema::new("array")
-                }),
-            ),
-            ("nextCursor", inline(MetaSchema::new("string"))),
-        ],
-        required: vec!["items"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    OrderPage,
+    "OrderPage",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "items",
+                    inline(MetaSchema {
+                        items: Some(Box::new(reference::<Order>(registry, "Order"))),
+                        ..MetaSchema::new("array")
+                    }),
+                ),
+                ("nextCursor", inline(MetaSchema::new("string"))),
+            ],
+            required: vec!["items"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for OrderPage {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1224,37 +1325,32 @@ pub struct OrderPaid {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(OrderPaid, "OrderPaid", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "orderId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "userId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "paymentId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("total", reference::<Money>(registry, "Money")),
-        ],
-        required: vec!["orderId", "userId", "paymentId", "total"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    OrderPaid,
+    "OrderPaid",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "orderId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "userId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "paymentId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                ("total", reference::<Money>(registry, "Money")),
+            ],
+            required: vec!["orderId", "userId", "paymentId", "total"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for OrderPaid {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1276,30 +1372,28 @@ pub struct OrderPaymentFailed {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(OrderPaymentFailed, "OrderPaymentFailed", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "orderId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "userId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("reason", inline(MetaSchema::new("string"))),
-        ],
-        required: vec!["orderId", "userId", "reason"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    OrderPaymentFailed,
+    "OrderPaymentFailed",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "orderId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "userId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                ("reason", inline(MetaSchema::new("string"))),
+            ],
+            required: vec!["orderId", "userId", "reason"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for OrderPaymentFailed {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1322,38 +1416,36 @@ pub struct OrderPlaced {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(OrderPlaced, "OrderPlaced", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "orderId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "userId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "items",
-                inline(MetaSchema {
-                    items: Some(Box::new(reference::<OrderLine>(registry, "OrderLine"))),
-                    min_items: Some(1),
-                    ..MetaSchema::new("array")
-                }),
-            ),
-            ("total", reference::<Money>(registry, "Money")),
-        ],
-        required: vec!["orderId", "userId", "items", "total"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    OrderPlaced,
+    "OrderPlaced",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "orderId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "userId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "items",
+                    inline(MetaSchema {
+                        items: Some(Box::new(reference::<OrderLine>(registry, "OrderLine"))),
+                        min_items: Some(1),
+                        ..MetaSchema::new("array")
+                    }),
+                ),
+                ("total", reference::<Money>(registry, "Money")),
+            ],
+            required: vec!["orderId", "userId", "items", "total"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for OrderPlaced {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1377,30 +1469,28 @@ pub struct OrderRejected {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(OrderRejected, "OrderRejected", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "orderId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "userId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("reason", inline(MetaSchema::new("string"))),
-        ],
-        required: vec!["orderId", "userId", "reason"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    OrderRejected,
+    "OrderRejected",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "orderId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "userId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                ("reason", inline(MetaSchema::new("string"))),
+            ],
+            required: vec!["orderId", "userId", "reason"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for OrderRejected {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1477,30 +1567,28 @@ pub struct OrderStockReserved {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(OrderStockReserved, "OrderStockReserved", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "orderId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "userId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("total", reference::<Money>(registry, "Money")),
-        ],
-        required: vec!["orderId", "userId", "total"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    OrderStockReserved,
+    "OrderStockReserved",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "orderId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "userId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                ("total", reference::<Money>(registry, "Money")),
+            ],
+            required: vec!["orderId", "userId", "total"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for OrderStockReserved {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1532,65 +1620,57 @@ pub struct Payment {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Payment, "Payment", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
+keel_runtime::documented! {
+    Payment,
+    "Payment",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "id",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "orderId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "userId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                ("amount", reference::<Money>(registry, "Money")),
+                ("refunded", reference::<Money>(registry, "Money")),
+                (
+                    "status",
+                    reference::<PaymentStatus>(registry, "PaymentStatus"),
+                ),
+                (
+                    "refunds",
+                    inline(MetaSchema {
+                        items: Some(Box::new(reference::<Refund>(registry, "Refund"))),
+                        ..MetaSchema::new("array")
+                    }),
+                ),
+                (
+                    "createdAt",
+                    inline(MetaSchema { format: Some("date-time"), ..MetaSchema::new("string") }),
+                ),
+            ],
+            required: vec![
                 "id",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
                 "orderId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
                 "userId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("amount", reference::<Money>(registry, "Money")),
-            ("refunded", reference::<Money>(registry, "Money")),
-            (
+                "amount",
+                "refunded",
                 "status",
-                reference::<PaymentStatus>(registry, "PaymentStatus"),
-            ),
-            (
                 "refunds",
-                inline(MetaSchema {
-                    items: Some(Box::new(reference::<Refund>(registry, "Refund"))),
-                    ..MetaSchema::new("array")
-                }),
-            ),
-            (
                 "createdAt",
-                inline(MetaSchema {
-                    format: Some("date-time"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec![
-            "id",
-            "orderId",
-            "userId",
-            "amount",
-            "refunded",
-            "status",
-            "refunds",
-            "createdAt",
-        ],
-        ..MetaSchema::new("object")
+            ],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for Payment {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1618,44 +1698,36 @@ pub struct PaymentRefunded {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(PaymentRefunded, "PaymentRefunded", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "refundId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "paymentId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "orderId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "userId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("amount", reference::<Money>(registry, "Money")),
-        ],
-        required: vec!["refundId", "paymentId", "orderId", "userId", "amount"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    PaymentRefunded,
+    "PaymentRefunded",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "refundId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "paymentId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "orderId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "userId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                ("amount", reference::<Money>(registry, "Money")),
+            ],
+            required: vec!["refundId", "paymentId", "orderId", "userId", "amount"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for PaymentRefunded {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1739,33 +1811,34 @@ pub struct Problem {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Problem, "Problem", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            ("type", inline(MetaSchema::new("string"))),
-            ("title", inline(MetaSchema::new("string"))),
-            (
-                "status",
-                inline(MetaSchema {
-                    format: Some("int32"),
-                    ..MetaSchema::new("integer")
-                }),
-            ),
-            ("detail", inline(MetaSchema::new("string"))),
-            ("instance", inline(MetaSchema::new("string"))),
-            (
-                "errors",
-                inline(MetaSchema {
-                    items: Some(Box::new(reference::<FieldError>(registry, "FieldError"))),
-                    ..MetaSchema::new("array")
-                }),
-            ),
-        ],
-        required: vec!["type", "title", "status"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    Problem,
+    "Problem",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                ("type", inline(MetaSchema::new("string"))),
+                ("title", inline(MetaSchema::new("string"))),
+                (
+                    "status",
+                    inline(MetaSchema { format: Some("int32"), ..MetaSchema::new("integer") }),
+                ),
+                ("detail", inline(MetaSchema::new("string"))),
+                ("instance", inline(MetaSchema::new("string"))),
+                (
+                    "errors",
+                    inline(MetaSchema {
+                        items: Some(Box::new(reference::<FieldError>(registry, "FieldError"))),
+                        ..MetaSchema::new("array")
+                    }),
+                ),
+            ],
+            required: vec!["type", "title", "status"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for Problem {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1797,61 +1870,56 @@ pub struct Product {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Product, "Product", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
+keel_runtime::documented! {
+    Product,
+    "Product",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "id",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "name",
+                    inline(MetaSchema {
+                        min_length: Some(1),
+                        max_length: Some(200),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+                (
+                    "description",
+                    nullable(inline(MetaSchema {
+                        max_length: Some(5000),
+                        ..MetaSchema::new("string")
+                    })),
+                ),
+                ("price", reference::<Money>(registry, "Money")),
+                ("stock", reference::<Stock>(registry, "Stock")),
+                (
+                    "createdAt",
+                    inline(MetaSchema { format: Some("date-time"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "updatedAt",
+                    inline(MetaSchema { format: Some("date-time"), ..MetaSchema::new("string") }),
+                ),
+            ],
+            required: vec![
                 "id",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
                 "name",
-                inline(MetaSchema {
-                    min_length: Some(1),
-                    max_length: Some(200),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
                 "description",
-                nullable(inline(MetaSchema {
-                    max_length: Some(5000),
-                    ..MetaSchema::new("string")
-                })),
-            ),
-            ("price", reference::<Money>(registry, "Money")),
-            ("stock", reference::<Stock>(registry, "Stock")),
-            (
+                "price",
+                "stock",
                 "createdAt",
-                inline(MetaSchema {
-                    format: Some("date-time"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
                 "updatedAt",
-                inline(MetaSchema {
-                    format: Some("date-time"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec![
-            "id",
-            "name",
-            "description",
-            "price",
-            "stock",
-            "createdAt",
-            "updatedAt",
-        ],
-        ..MetaSchema::new("object")
+            ],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for Product {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1880,23 +1948,27 @@ pub struct ProductPage {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(ProductPage, "ProductPage", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "items",
-                inline(MetaSchema {
-                    items: Some(Box::new(reference::<Product>(registry, "Product"))),
-                    ..MetaSchema::new("array")
-                }),
-            ),
-            ("nextCursor", inline(MetaSchema::new("string"))),
-        ],
-        required: vec!["items"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    ProductPage,
+    "ProductPage",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "items",
+                    inline(MetaSchema {
+                        items: Some(Box::new(reference::<Product>(registry, "Product"))),
+                        ..MetaSchema::new("array")
+                    }),
+                ),
+                ("nextCursor", inline(MetaSchema::new("string"))),
+            ],
+            required: vec!["items"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for ProductPage {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1938,10 +2010,39 @@ pub struct ProductPatch {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(ProductPatch, "ProductPatch", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema { properties: vec![("name", inline(MetaSchema { min_length: Some(1), max_length: Some(200), pattern: Some("^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$".to_owned()), ..MetaSchema::new("string") })), ("description", nullable(inline(MetaSchema { max_length: Some(5000), ..MetaSchema::new("string") }))), ("price", reference::<Money>(registry, "Money"))], required: vec![], ..MetaSchema::new("object") }
-});
+keel_runtime::documented! {
+    ProductPatch,
+    "ProductPatch",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "name",
+                    inline(MetaSchema {
+                        min_length: Some(1),
+                        max_length: Some(200),
+                        pattern: Some(
+                            "^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$".to_owned(
+                            ),
+                        ),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+                (
+                    "description",
+                    nullable(inline(MetaSchema {
+                        max_length: Some(5000),
+                        ..MetaSchema::new("string")
+                    })),
+                ),
+                ("price", reference::<Money>(registry, "Money")),
+            ],
+            required: vec![],
+            ..MetaSchema::new("object")
+        }
+    }
+}
 
 impl Validate for ProductPatch {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -1969,27 +2070,31 @@ pub struct Readiness {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Readiness, "Readiness", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "status",
-                reference::<ReadinessStatus>(registry, "ReadinessStatus"),
-            ),
-            (
-                "database",
-                reference::<ReadinessDatabase>(registry, "ReadinessDatabase"),
-            ),
-            (
-                "broker",
-                reference::<ReadinessBroker>(registry, "ReadinessBroker"),
-            ),
-        ],
-        required: vec!["status", "database", "broker"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    Readiness,
+    "Readiness",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "status",
+                    reference::<ReadinessStatus>(registry, "ReadinessStatus"),
+                ),
+                (
+                    "database",
+                    reference::<ReadinessDatabase>(registry, "ReadinessDatabase"),
+                ),
+                (
+                    "broker",
+                    reference::<ReadinessBroker>(registry, "ReadinessBroker"),
+                ),
+            ],
+            required: vec!["status", "database", "broker"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for Readiness {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2102,21 +2207,27 @@ pub struct RefreshRequest {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(RefreshRequest, "RefreshRequest", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![(
-            "refreshToken",
-            inline(MetaSchema {
-                min_length: Some(1),
-                max_length: Some(200),
-                ..MetaSchema::new("string")
-            }),
-        )],
-        required: vec!["refreshToken"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    RefreshRequest,
+    "RefreshRequest",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "refreshToken",
+                    inline(MetaSchema {
+                        min_length: Some(1),
+                        max_length: Some(200),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+            ],
+            required: vec!["refreshToken"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for RefreshRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2144,42 +2255,44 @@ pub struct Refund {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Refund, "Refund", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
+keel_runtime::documented! {
+    Refund,
+    "Refund",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "id",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "paymentId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                ("amount", reference::<Money>(registry, "Money")),
+                ("reason", inline(MetaSchema::new("string"))),
+                (
+                    "status",
+                    reference::<RefundStatus>(registry, "RefundStatus"),
+                ),
+                (
+                    "createdAt",
+                    inline(MetaSchema { format: Some("date-time"), ..MetaSchema::new("string") }),
+                ),
+            ],
+            required: vec![
                 "id",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
                 "paymentId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("amount", reference::<Money>(registry, "Money")),
-            ("reason", inline(MetaSchema::new("string"))),
-            (
+                "amount",
+                "reason",
                 "status",
-                reference::<RefundStatus>(registry, "RefundStatus"),
-            ),
-            (
                 "createdAt",
-                inline(MetaSchema {
-                    format: Some("date-time"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec!["id", "paymentId", "amount", "reason", "status", "createdAt"],
-        ..MetaSchema::new("object")
+            ],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for Refund {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2200,24 +2313,28 @@ pub struct RefundRequest {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(RefundRequest, "RefundRequest", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            ("amount", reference::<Money>(registry, "Money")),
-            (
-                "reason",
-                inline(MetaSchema {
-                    min_length: Some(1),
-                    max_length: Some(500),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec!["amount", "reason"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    RefundRequest,
+    "RefundRequest",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                ("amount", reference::<Money>(registry, "Money")),
+                (
+                    "reason",
+                    inline(MetaSchema {
+                        min_length: Some(1),
+                        max_length: Some(500),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+            ],
+            required: vec!["amount", "reason"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for RefundRequest {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2244,44 +2361,36 @@ pub struct RefundRequested {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(RefundRequested, "RefundRequested", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "refundId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "paymentId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "orderId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "userId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("amount", reference::<Money>(registry, "Money")),
-        ],
-        required: vec!["refundId", "paymentId", "orderId", "userId", "amount"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    RefundRequested,
+    "RefundRequested",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "refundId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "paymentId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "orderId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "userId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                ("amount", reference::<Money>(registry, "Money")),
+            ],
+            required: vec!["refundId", "paymentId", "orderId", "userId", "amount"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for RefundRequested {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2346,10 +2455,47 @@ pub struct Registration {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Registration, "Registration", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema { properties: vec![("email", inline(MetaSchema { format: Some("email"), max_length: Some(254), ..MetaSchema::new("string") })), ("displayName", inline(MetaSchema { min_length: Some(1), max_length: Some(100), pattern: Some("^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$".to_owned()), ..MetaSchema::new("string") })), ("password", inline(MetaSchema { min_length: Some(12), max_length: Some(128), ..MetaSchema::new("string") }))], required: vec!["email", "displayName", "password"], ..MetaSchema::new("object") }
-});
+keel_runtime::documented! {
+    Registration,
+    "Registration",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "email",
+                    inline(MetaSchema {
+                        format: Some("email"),
+                        max_length: Some(254),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+                (
+                    "displayName",
+                    inline(MetaSchema {
+                        min_length: Some(1),
+                        max_length: Some(100),
+                        pattern: Some(
+                            "^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$".to_owned(
+                            ),
+                        ),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+                (
+                    "password",
+                    inline(MetaSchema {
+                        min_length: Some(12),
+                        max_length: Some(128),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+            ],
+            required: vec!["email", "displayName", "password"],
+            ..MetaSchema::new("object")
+        }
+    }
+}
 
 impl Validate for Registration {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2413,31 +2559,35 @@ pub struct Stock {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(Stock, "Stock", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "available",
-                inline(MetaSchema {
-                    format: Some("int64"),
-                    minimum: Some(0.0),
-                    ..MetaSchema::new("integer")
-                }),
-            ),
-            (
-                "reserved",
-                inline(MetaSchema {
-                    format: Some("int64"),
-                    minimum: Some(0.0),
-                    ..MetaSchema::new("integer")
-                }),
-            ),
-        ],
-        required: vec!["available", "reserved"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    Stock,
+    "Stock",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "available",
+                    inline(MetaSchema {
+                        format: Some("int64"),
+                        minimum: Some(0.0),
+                        ..MetaSchema::new("integer")
+                    }),
+                ),
+                (
+                    "reserved",
+                    inline(MetaSchema {
+                        format: Some("int64"),
+                        minimum: Some(0.0),
+                        ..MetaSchema::new("integer")
+                    }),
+                ),
+            ],
+            required: vec!["available", "reserved"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for Stock {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2461,32 +2611,36 @@ pub struct StockAdjustment {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(StockAdjustment, "StockAdjustment", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "delta",
-                inline(MetaSchema {
-                    format: Some("int64"),
-                    minimum: Some(-1000000000.0),
-                    maximum: Some(1000000000.0),
-                    ..MetaSchema::new("integer")
-                }),
-            ),
-            (
-                "reason",
-                inline(MetaSchema {
-                    min_length: Some(1),
-                    max_length: Some(500),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec!["delta", "reason"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    StockAdjustment,
+    "StockAdjustment",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "delta",
+                    inline(MetaSchema {
+                        format: Some("int64"),
+                        minimum: Some(-1000000000.0),
+                        maximum: Some(1000000000.0),
+                        ..MetaSchema::new("integer")
+                    }),
+                ),
+                (
+                    "reason",
+                    inline(MetaSchema {
+                        min_length: Some(1),
+                        max_length: Some(500),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+            ],
+            required: vec!["delta", "reason"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for StockAdjustment {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2522,45 +2676,37 @@ pub struct StockAdjustmentRecord {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(StockAdjustmentRecord, "StockAdjustmentRecord", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "id",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "productId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "delta",
-                inline(MetaSchema {
-                    format: Some("int64"),
-                    ..MetaSchema::new("integer")
-                }),
-            ),
-            ("reason", inline(MetaSchema::new("string"))),
-            ("stock", reference::<Stock>(registry, "Stock")),
-            (
-                "createdAt",
-                inline(MetaSchema {
-                    format: Some("date-time"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec!["id", "productId", "delta", "reason", "stock", "createdAt"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    StockAdjustmentRecord,
+    "StockAdjustmentRecord",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "id",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "productId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "delta",
+                    inline(MetaSchema { format: Some("int64"), ..MetaSchema::new("integer") }),
+                ),
+                ("reason", inline(MetaSchema::new("string"))),
+                ("stock", reference::<Stock>(registry, "Stock")),
+                (
+                    "createdAt",
+                    inline(MetaSchema { format: Some("date-time"), ..MetaSchema::new("string") }),
+                ),
+            ],
+            required: vec!["id", "productId", "delta", "reason", "stock", "createdAt"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for StockAdjustmentRecord {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2587,28 +2733,29 @@ pub struct TokenPair {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(TokenPair, "TokenPair", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            ("accessToken", inline(MetaSchema::new("string"))),
-            ("refreshToken", inline(MetaSchema::new("string"))),
-            (
-                "tokenType",
-                reference::<TokenPairTokenType>(registry, "TokenPairTokenType"),
-            ),
-            (
-                "expiresIn",
-                inline(MetaSchema {
-                    format: Some("int32"),
-                    ..MetaSchema::new("integer")
-                }),
-            ),
-        ],
-        required: vec!["accessToken", "refreshToken", "tokenType", "expiresIn"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    TokenPair,
+    "TokenPair",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                ("accessToken", inline(MetaSchema::new("string"))),
+                ("refreshToken", inline(MetaSchema::new("string"))),
+                (
+                    "tokenType",
+                    reference::<TokenPairTokenType>(registry, "TokenPairTokenType"),
+                ),
+                (
+                    "expiresIn",
+                    inline(MetaSchema { format: Some("int32"), ..MetaSchema::new("integer") }),
+                ),
+            ],
+            required: vec!["accessToken", "refreshToken", "tokenType", "expiresIn"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for TokenPair {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2676,77 +2823,72 @@ pub struct User {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(User, "User", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
+keel_runtime::documented! {
+    User,
+    "User",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "id",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "email",
+                    inline(MetaSchema {
+                        format: Some("email"),
+                        max_length: Some(254),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+                (
+                    "displayName",
+                    inline(MetaSchema {
+                        min_length: Some(1),
+                        max_length: Some(100),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+                (
+                    "avatarUrl",
+                    nullable(inline(MetaSchema {
+                        format: Some("uri"),
+                        max_length: Some(2048),
+                        ..MetaSchema::new("string")
+                    })),
+                ),
+                ("role", reference::<Role>(registry, "Role")),
+                (
+                    "phone",
+                    nullable(inline(MetaSchema {
+                        pattern: Some("^\\+[1-9][0-9]{6,14}$".to_owned()),
+                        ..MetaSchema::new("string")
+                    })),
+                ),
+                (
+                    "createdAt",
+                    inline(MetaSchema { format: Some("date-time"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "updatedAt",
+                    inline(MetaSchema { format: Some("date-time"), ..MetaSchema::new("string") }),
+                ),
+            ],
+            required: vec![
                 "id",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
                 "email",
-                inline(MetaSchema {
-                    format: Some("email"),
-                    max_length: Some(254),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
                 "displayName",
-                inline(MetaSchema {
-                    min_length: Some(1),
-                    max_length: Some(100),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
                 "avatarUrl",
-                nullable(inline(MetaSchema {
-                    format: Some("uri"),
-                    max_length: Some(2048),
-                    ..MetaSchema::new("string")
-                })),
-            ),
-            ("role", reference::<Role>(registry, "Role")),
-            (
+                "role",
                 "phone",
-                nullable(inline(MetaSchema {
-                    pattern: Some("^\\+[1-9][0-9]{6,14}$".to_owned()),
-                    ..MetaSchema::new("string")
-                })),
-            ),
-            (
                 "createdAt",
-                inline(MetaSchema {
-                    format: Some("date-time"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
                 "updatedAt",
-                inline(MetaSchema {
-                    format: Some("date-time"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec![
-            "id",
-            "email",
-            "displayName",
-            "avatarUrl",
-            "role",
-            "phone",
-            "createdAt",
-            "updatedAt",
-        ],
-        ..MetaSchema::new("object")
+            ],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for User {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2773,29 +2915,27 @@ pub struct UserDeleted {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(UserDeleted, "UserDeleted", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "userId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "deletedAt",
-                inline(MetaSchema {
-                    format: Some("date-time"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec!["userId", "deletedAt"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    UserDeleted,
+    "UserDeleted",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "userId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "deletedAt",
+                    inline(MetaSchema { format: Some("date-time"), ..MetaSchema::new("string") }),
+                ),
+            ],
+            required: vec!["userId", "deletedAt"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for UserDeleted {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2819,23 +2959,27 @@ pub struct UserPage {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(UserPage, "UserPage", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "items",
-                inline(MetaSchema {
-                    items: Some(Box::new(reference::<User>(registry, "User"))),
-                    ..MetaSchema::new("array")
-                }),
-            ),
-            ("nextCursor", inline(MetaSchema::new("string"))),
-        ],
-        required: vec!["items"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    UserPage,
+    "UserPage",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "items",
+                    inline(MetaSchema {
+                        items: Some(Box::new(reference::<User>(registry, "User"))),
+                        ..MetaSchema::new("array")
+                    }),
+                ),
+                ("nextCursor", inline(MetaSchema::new("string"))),
+            ],
+            required: vec!["items"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for UserPage {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2883,10 +3027,54 @@ pub struct UserPatch {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(UserPatch, "UserPatch", |_| {
-    use keel_runtime::server::schema::*;
-    MetaSchema { properties: vec![("email", inline(MetaSchema { format: Some("email"), max_length: Some(254), ..MetaSchema::new("string") })), ("displayName", inline(MetaSchema { min_length: Some(1), max_length: Some(100), pattern: Some("^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$".to_owned()), ..MetaSchema::new("string") })), ("avatarUrl", nullable(inline(MetaSchema { format: Some("uri"), max_length: Some(2048), ..MetaSchema::new("string") }))), ("phone", nullable(inline(MetaSchema { pattern: Some("^\\+[1-9][0-9]{6,14}$".to_owned()), ..MetaSchema::new("string") })))], required: vec![], ..MetaSchema::new("object") }
-});
+keel_runtime::documented! {
+    UserPatch,
+    "UserPatch",
+    |_| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "email",
+                    inline(MetaSchema {
+                        format: Some("email"),
+                        max_length: Some(254),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+                (
+                    "displayName",
+                    inline(MetaSchema {
+                        min_length: Some(1),
+                        max_length: Some(100),
+                        pattern: Some(
+                            "^[^\\s\\u0000-\\u001F\\u007F-\\u009F]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F])?$".to_owned(
+                            ),
+                        ),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+                (
+                    "avatarUrl",
+                    nullable(inline(MetaSchema {
+                        format: Some("uri"),
+                        max_length: Some(2048),
+                        ..MetaSchema::new("string")
+                    })),
+                ),
+                (
+                    "phone",
+                    nullable(inline(MetaSchema {
+                        pattern: Some("^\\+[1-9][0-9]{6,14}$".to_owned()),
+                        ..MetaSchema::new("string")
+                    })),
+                ),
+            ],
+            required: vec![],
+            ..MetaSchema::new("object")
+        }
+    }
+}
 
 impl Validate for UserPatch {
     fn validate(&self) -> Result<(), ValidationErrors> {
@@ -2925,46 +3113,44 @@ pub struct UserRegistered {
 }
 
 #[cfg(feature = "server")]
-keel_runtime::documented!(UserRegistered, "UserRegistered", |registry| {
-    use keel_runtime::server::schema::*;
-    MetaSchema {
-        properties: vec![
-            (
-                "userId",
-                inline(MetaSchema {
-                    format: Some("uuid"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "email",
-                inline(MetaSchema {
-                    format: Some("email"),
-                    max_length: Some(254),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "displayName",
-                inline(MetaSchema {
-                    min_length: Some(1),
-                    max_length: Some(100),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("role", reference::<Role>(registry, "Role")),
-            (
-                "registeredAt",
-                inline(MetaSchema {
-                    format: Some("date-time"),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-        ],
-        required: vec!["userId", "email", "displayName", "role", "registeredAt"],
-        ..MetaSchema::new("object")
+keel_runtime::documented! {
+    UserRegistered,
+    "UserRegistered",
+    |registry| {
+        use keel_runtime::server::schema::*;
+        MetaSchema {
+            properties: vec![
+                (
+                    "userId",
+                    inline(MetaSchema { format: Some("uuid"), ..MetaSchema::new("string") }),
+                ),
+                (
+                    "email",
+                    inline(MetaSchema {
+                        format: Some("email"),
+                        max_length: Some(254),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+                (
+                    "displayName",
+                    inline(MetaSchema {
+                        min_length: Some(1),
+                        max_length: Some(100),
+                        ..MetaSchema::new("string")
+                    }),
+                ),
+                ("role", reference::<Role>(registry, "Role")),
+                (
+                    "registeredAt",
+                    inline(MetaSchema { format: Some("date-time"), ..MetaSchema::new("string") }),
+                ),
+            ],
+            required: vec!["userId", "email", "displayName", "role", "registeredAt"],
+            ..MetaSchema::new("object")
+        }
     }
-});
+}
 
 impl Validate for UserRegistered {
     fn validate(&self) -> Result<(), ValidationErrors> {
