@@ -55,6 +55,12 @@ pub struct Load {
 
 impl Load {
     pub fn start(target: Target, workers: usize) -> Load {
+        Self::paced(target, workers, Duration::ZERO)
+    }
+
+    /// As [`Load::start`], each worker pausing `pause` between its orders: a
+    /// constant rate the pipeline can settle in the test's time.
+    pub fn paced(target: Target, workers: usize, pause: Duration) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let acknowledged = Arc::new(AtomicUsize::new(0));
         let attempts = Arc::new(Mutex::new(Vec::new()));
@@ -86,6 +92,7 @@ impl Load {
                             tokio::time::sleep(Duration::from_millis(50)).await;
                         }
                         attempts.lock().unwrap().push(attempt);
+                        tokio::time::sleep(pause).await;
                     }
                 })
             })

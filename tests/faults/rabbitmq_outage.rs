@@ -50,7 +50,9 @@ async fn rabbitmq_stopped_under_load_keeps_writes_succeeding_and_delivers_each_e
         })
     };
 
-    let load = Load::start(target.clone(), 4);
+    // About 25 orders a second: each makes four events through the broker,
+    // and the test waits for every saga to finish.
+    let load = Load::paced(target.clone(), 3, Duration::from_millis(100));
     load.until_more(20, Duration::from_secs(60)).await;
     let before_outage = peak.swap(0, Ordering::SeqCst);
     let stopped = Instant::now();

@@ -193,31 +193,48 @@ impl RabbitNode {
         format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
     }
 
-    /// Boots the node on its directory and returns how long the boot took.
+    /// Boots the node on its directory and returns how long the boot took:
+    /// until its AMQP port accepts connections, which it opens last.
     pub fn start_again(&mut self) -> Duration {
         let started = Instant::now();
         run(self.command("rabbitmq-server").arg("-detached"));
         self.running = true;
-        run(self.command("rabbitmqctl").args([
-            "-n",
-            &self.node,
-            "wait",
-            self.dir.join("pid").to_str().unwrap(),
-            "--timeout",
-            "120",
-        ]));
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "RabbitMQ did not boot in 120 s (logs in {})",
+                self.dir.join("log").display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         started.elapsed()
     }
 
-    /// Stops the node (its connections are closed) and waits for the process
-    /// to exit.
+    /// Stops the node as an init system would (SIGTERM: an orderly shutdown
+    /// that closes its connections) and waits for the process to exit;
+    /// `rabbitmqctl stop` does the same but boots a VM of its own first.
     pub fn stop(&mut self) {
-        run(self.command("rabbitmqctl").args([
-            "-n",
-            &self.node,
-            "stop",
-            self.dir.join("pid").to_str().unwrap(),
-        ]));
+        let pid = std::fs::read_to_string(self.dir.join("pid"))
+            .expect("the node's pid file")
+            .trim()
+            .to_owned();
+        run(Command::new("kill").args(["-TERM", &pid]));
+        let started = Instant::now();
+        // Gone, or a zombie its parent (not us: `-detached`) has not reaped.
+        let alive = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                stat.rsplit(") ")
+                    .next()
+                    .is_some_and(|s| !s.starts_with('Z'))
+            })
+        };
+        while alive() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "RabbitMQ did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
         self.running = false;
     }
 
