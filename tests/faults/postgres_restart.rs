@@ -42,6 +42,7 @@ async fn postgres_restarted_under_load_fails_fast_with_503_and_recovers_without_
     let stopped_at = load.started.elapsed();
     let (cluster, ()) = crate::blocking(cluster, PgCluster::stop).await;
     tokio::time::sleep(outage).await;
+    let restarting_at = load.started.elapsed();
     let (cluster, ()) = crate::blocking(cluster, PgCluster::start_again).await;
     let started_at = load.started.elapsed();
     // Recovered: ready again and writing, with no help.
@@ -93,6 +94,22 @@ async fn postgres_restarted_under_load_fails_fast_with_503_and_recovers_without_
             "a request hung for {:?}: {attempt:?}",
             attempt.latency
         );
+    }
+    // Fail fast: a request sent while the database was down was answered
+    // while it was still down, not when it came back (nor after the pool's
+    // acquire timeout). Only the probe's notice (its interval plus its
+    // timeout) may pass first, so the outage is longer than that.
+    assert!(outage > PROBE * 2 + Duration::from_secs(1));
+    for attempt in &attempts {
+        if attempt.sent_at > stopped_at
+            && attempt.sent_at + Duration::from_millis(500) < restarting_at
+        {
+            assert!(
+                attempt.sent_at + attempt.latency <= restarting_at,
+                "a request sent {:?} into the outage waited for the database to come back: {attempt:?}",
+                attempt.sent_at - stopped_at
+            );
+        }
     }
     assert!(!refusals.is_empty(), "the outage was met by requests");
     let median = load::percentile(&mut refusals, 50.0);

@@ -238,8 +238,8 @@ impl RabbitNode {
         self.running = false;
     }
 
-    /// `(name, messages)` of every queue.
-    pub fn queues(&self) -> Vec<(String, u64)> {
+    /// `(name, ready, unacknowledged, consumers)` of every queue.
+    pub fn queues(&self) -> Vec<(String, u64, u64, u64)> {
         let output = run(self.command("rabbitmqctl").args([
             "-n",
             &self.node,
@@ -247,13 +247,23 @@ impl RabbitNode {
             "-q",
             "--no-table-headers",
             "name",
-            "messages",
+            "messages_ready",
+            "messages_unacknowledged",
+            "consumers",
         ]));
         String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter_map(|line| {
-                let (name, messages) = line.trim().rsplit_once(char::is_whitespace)?;
-                Some((name.trim().to_owned(), messages.trim().parse().ok()?))
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let [name, ready, unacked, consumers] = fields[..] else {
+                    return None;
+                };
+                Some((
+                    name.to_owned(),
+                    ready.parse().ok()?,
+                    unacked.parse().ok()?,
+                    consumers.parse().ok()?,
+                ))
             })
             .collect()
     }
