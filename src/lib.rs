@@ -16,14 +16,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use poem::listener::{Acceptor, TcpAcceptor};
 
 use platform::config::Config;
 
 /// A server bound to its port, not yet serving.
 pub struct Bound {
     pub addr: SocketAddr,
-    server: poem::Server<std::convert::Infallible, TcpAcceptor>,
+    listener: tokio::net::TcpListener,
     app: platform::http::App,
     events: platform::events::Pipeline,
     /// Stops the tasks that only observe (pool gauges).
@@ -33,7 +32,12 @@ pub struct Bound {
 /// Connects the database (applying migrations) and binds the listener, so the
 /// caller knows the address (port 0 picks a free one) before serving starts.
 pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
-    let db = platform::db::connect(&config.database_url, config.db_max_connections).await?;
+    let db = platform::db::connect(
+        &config.database_url,
+        config.db_max_connections,
+        Duration::from_millis(config.db_acquire_timeout_ms),
+    )
+    .await?;
     let keys = auth::SigningKeys::load_or_create(&config.jwt_keys_dir)?;
     let tokens = std::sync::Arc::new(auth::AccessTokens::new(
         keys,
@@ -51,6 +55,16 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         background.clone(),
     ));
     tokio::spawn(prune_idempotency_keys(db.clone(), background.clone()));
+    let db_health = platform::db_health::DatabaseHealth::connect(
+        &config.database_url,
+        platform::db_health::ProbeSettings {
+            interval: Duration::from_millis(config.db_probe_interval_ms),
+            timeout: Duration::from_millis(config.db_probe_timeout_ms),
+        },
+    )
+    .await
+    .context("opening the database probe's connection")?;
+    tokio::spawn(db_health.clone().watch(background.clone()));
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     let transactions = platform::db::Transactions::new(db.clone(), wake.clone());
     let subscriptions = subscriptions(config, &db, &transactions, &cipher)?;
@@ -67,6 +81,7 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
     );
     let app = platform::http::App {
         db,
+        db_health,
         transactions,
         broker: events.broker_health(),
         draining: Default::default(),
@@ -74,18 +89,14 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         cipher,
         config: config.clone(),
     };
-    let acceptor = listen(config.listen, config.reuse_port)
+    let listener = listen(config.listen, config.reuse_port)
         .with_context(|| format!("listening on {} (KEEL_LISTEN)", config.listen))?;
-    let addr = acceptor
+    let addr = listener
         .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
         .context("the listener has no socket address")?;
-    let server = poem::Server::new_with_acceptor(acceptor)
-        .idle_timeout(Duration::from_secs(config.idle_timeout_secs));
     Ok(Bound {
         addr,
-        server,
+        listener,
         app,
         events,
         background,
@@ -93,7 +104,10 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
 }
 
 /// The listening socket; with `reuse_port`, shared with other processes.
-fn listen(addr: std::net::SocketAddr, reuse_port: bool) -> std::io::Result<TcpAcceptor> {
+fn listen(
+    addr: std::net::SocketAddr,
+    reuse_port: bool,
+) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
@@ -105,7 +119,7 @@ fn listen(addr: std::net::SocketAddr, reuse_port: bool) -> std::io::Result<TcpAc
         socket.set_reuseport(true)?;
     }
     socket.bind(addr)?;
-    TcpAcceptor::from_tokio(socket.listen(1024)?)
+    socket.listen(1024)
 }
 
 /// Expired `Idempotency-Key`s are ignored when met; this drops them, hourly.
@@ -271,10 +285,18 @@ impl Bound {
             );
             tokio::time::sleep(delay).await;
         };
-        let served = self
-            .server
-            .run_with_graceful_shutdown(platform::http::app(self.app), drain, Some(grace))
-            .await;
+        let limits = platform::serve::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(self.app.config.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(self.app.config.idle_timeout_secs),
+        };
+        let served = platform::serve::serve(
+            self.listener,
+            platform::http::app(self.app),
+            limits,
+            drain,
+            grace,
+        )
+        .await;
         self.events.stop().await;
         self.background.cancel();
         served
@@ -303,7 +325,12 @@ pub async fn create_admin(
     let password = auth::password::Password::parse(password)
         .map_err(|e| anyhow::anyhow!("the password {e}"))?;
     let hash = auth::Passwords::new().hash(&password);
-    let db = platform::db::connect(&config.database_url, config.db_max_connections).await?;
+    let db = platform::db::connect(
+        &config.database_url,
+        config.db_max_connections,
+        Duration::from_millis(config.db_acquire_timeout_ms),
+    )
+    .await?;
     // No relay runs in this command: the event waits in the outbox for the
     // server's.
     let transactions = platform::db::Transactions::new(db.clone(), Default::default());
@@ -327,6 +354,11 @@ pub async fn create_admin(
 
 /// Applies pending migrations and returns.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    platform::db::connect(&config.database_url, config.db_max_connections).await?;
+    platform::db::connect(
+        &config.database_url,
+        config.db_max_connections,
+        Duration::from_millis(config.db_acquire_timeout_ms),
+    )
+    .await?;
     Ok(())
 }

@@ -24,6 +24,15 @@ use crate::process::{Guard, resident_kib};
 /// Connections per holder process, below the per-process file limit.
 const PER_HOLDER: usize = 12_500;
 
+/// A loopback address no holder of this campaign used before: the ports of
+/// a previous run's connections wait out TIME_WAIT for a minute, and reusing
+/// its address would leave a holder short of ports.
+fn source_address() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("127.100.{}.{}", n / 250, 2 + n % 250)
+}
+
 /// Opens `count` connections from `source` to `addr`, one request each, then
 /// reports `held` on standard output and keeps them until killed.
 pub async fn hold(addr: SocketAddr, source: IpAddr, count: usize, path: &str) -> Result<()> {
@@ -71,14 +80,14 @@ pub async fn per_connection_kib(
     let exe = std::env::current_exe()?;
     let mut holders = Vec::new();
     let mut left = connections;
-    for i in 0..connections.div_ceil(PER_HOLDER) {
+    for _ in 0..connections.div_ceil(PER_HOLDER) {
         let count = left.min(PER_HOLDER);
         left -= count;
         let mut child = Command::new(&exe)
             .arg("--hold")
             .arg(addr.to_string())
             .arg("--source")
-            .arg(format!("127.0.{}.{}", 100 + i / 200, 2 + i % 200))
+            .arg(source_address())
             .arg("--count")
             .arg(count.to_string())
             .arg("--path")

@@ -43,7 +43,7 @@ impl SeaOrmAuditLog {
 }
 
 fn storage(error: DbErr) -> StorageError {
-    StorageError(error.to_string())
+    StorageError::from(error)
 }
 
 fn from_row(row: Model) -> Result<AuditEvent, StorageError> {

@@ -44,7 +44,7 @@ impl SeaOrmRefreshTokens {
 }
 
 fn storage(error: DbErr) -> StorageError {
-    StorageError(error.to_string())
+    StorageError::from(error)
 }
 
 impl RefreshTokenStore for SeaOrmRefreshTokens {

@@ -63,6 +63,21 @@ pub struct Config {
     #[arg(long, env = "KEEL_DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub db_max_connections: u32,
 
+    /// The longest a request waits for a pooled database connection, in
+    /// milliseconds (then it fails: 503 when the database is unreachable).
+    #[arg(long, env = "KEEL_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(100..=60_000), global = true)]
+    pub db_acquire_timeout_ms: u64,
+
+    /// How often the database is pinged to know whether it answers, in
+    /// milliseconds; while it does not, requests that need it get 503 at once.
+    #[arg(long, env = "KEEL_DB_PROBE_INTERVAL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(50..=60_000), global = true)]
+    pub db_probe_interval_ms: u64,
+
+    /// How long one such ping may take before the database counts as down, in
+    /// milliseconds.
+    #[arg(long, env = "KEEL_DB_PROBE_TIMEOUT_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(50..=60_000), global = true)]
+    pub db_probe_timeout_ms: u64,
+
     /// Log format: `pretty` for people, `json` for log collectors.
     #[arg(long, env = "KEEL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
@@ -143,6 +158,13 @@ pub struct Config {
     /// starting before the old one leaves).
     #[arg(long, env = "KEEL_REUSE_PORT", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub reuse_port: bool,
+
+    /// Close an HTTP/1 connection whose request head (request line and
+    /// headers) has not fully arrived this many seconds after the server
+    /// began waiting for it (slowloris); this also closes keep-alive
+    /// connections idle that long.
+    #[arg(long, env = "KEEL_HEADER_READ_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    pub header_read_timeout_secs: u64,
 
     /// Origins allowed to call the API from a browser, comma-separated (empty: no CORS).
     #[arg(long, env = "KEEL_CORS_ORIGINS", default_value = "", global = true)]

@@ -20,7 +20,10 @@ use tokio::sync::Notify;
 pub struct StorageError(pub String);
 
 impl From<DbErr> for StorageError {
+    /// Every adapter converts here, so a lost connection is noticed in one
+    /// place (the edge answers 503 for it, not 500).
     fn from(error: DbErr) -> Self {
+        super::db_health::note_error(&error);
         StorageError(error.to_string())
     }
 }
@@ -112,7 +115,11 @@ pub fn contains_pattern(text: &str) -> sea_orm::sea_query::LikeExpr {
 
 /// Connects and applies pending migrations. For a SQLite file, its directory is
 /// created first, so a fresh checkout needs no set-up.
-pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = sqlite_file(url)
         && let Some(dir) = std::path::Path::new(path)
             .parent()
@@ -129,7 +136,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
             max_connections
         })
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(acquire_timeout)
         .sqlx_logging(false);
     let db = Database::connect(options)
         .await

@@ -36,6 +36,9 @@ use crate::users::adapters::SeaOrmUserRepository;
 /// What the HTTP edge is built from.
 pub struct App {
     pub db: DatabaseConnection,
+    /// Whether the database answers; the edge refuses requests that need it
+    /// while it does not.
+    pub db_health: super::db_health::DatabaseHealth,
     pub transactions: super::db::Transactions,
     pub broker: Option<super::events::rabbitmq::BrokerHealth>,
     /// Set when shutdown begins: readiness fails from then on.
@@ -46,9 +49,10 @@ pub struct App {
 }
 
 /// The whole application as one poem endpoint.
-pub fn app(app: App) -> impl Endpoint {
+pub fn app(app: App) -> impl Endpoint<Output = Response> {
     let App {
         db,
+        db_health,
         transactions,
         broker,
         draining,
@@ -77,7 +81,7 @@ pub fn app(app: App) -> impl Endpoint {
         SeaOrmNotifications::new(db.clone()),
         UsersDirectory::new(SeaOrmUserRepository::new(db.clone(), cipher.clone())),
     );
-    let health = super::health::HealthService::new(db.clone(), broker, draining);
+    let health = super::health::HealthService::new(db_health.clone(), broker, draining);
     let idempotency_ttl = Duration::from_secs(config.idempotency_ttl_hours * 3600);
     let products = ProductsService::new(SeaOrmProducts::new(db.clone()), transactions.clone());
     let orders = OrdersService::new(
@@ -131,6 +135,7 @@ pub fn app(app: App) -> impl Endpoint {
         limits: Arc::new(Limits::new(&config)),
         timeout: Duration::from_secs(config.request_timeout_secs),
         max_body_bytes: config.max_body_bytes,
+        db_health,
     };
     let with_cors = !config.cors_origins.trim().is_empty();
     let endpoint = route.around(move |next, req| observe(next, req, edge.clone()));
@@ -147,6 +152,7 @@ struct Edge {
     limits: Arc<Limits>,
     timeout: Duration,
     max_body_bytes: usize,
+    db_health: super::db_health::DatabaseHealth,
 }
 
 /// Refuses bodies over the limit with 413: by `Content-Length` when there is
@@ -294,39 +300,79 @@ async fn observe<E: Endpoint>(
         too_many_requests(&request_id, retry_after)
     } else if let Some(rejected) = limit_body(&mut req, edge.max_body_bytes, &request_id).await {
         rejected
+    } else if needs_database(operation) && !edge.db_health.is_up() {
+        // Refused before it runs, so it waits for nothing and changes nothing.
+        database_unavailable(&request_id, edge.db_health.retry_after_secs(), true)
     } else {
-        async {
-            match tokio::time::timeout(timeout, next.call(req)).await {
-                Ok(Ok(response)) => response.into_response(),
-                Ok(Err(error)) => {
-                    let mut response = response_from_error(
-                        &error,
-                        &request_id,
-                        &path,
-                        keel_server::PATH_TEMPLATES,
-                    );
-                    if response.status() == StatusCode::METHOD_NOT_ALLOWED
-                        && let Some(allow) = allowed_methods(&path, keel_server::OPERATIONS)
-                        && let Ok(value) = HeaderValue::from_str(&allow)
-                    {
-                        response.headers_mut().insert("allow", value);
+        let health = edge.db_health.clone();
+        let needs_database = needs_database(operation);
+        // A request that needs the database is abandoned when the probe finds
+        // it gone: otherwise it would wait out the pool's acquire timeout.
+        // Its transaction, if any, rolls back when dropped; if it had already
+        // committed, a retry with its Idempotency-Key replays it.
+        let call = async {
+            tokio::select! {
+                called = next.call(req) => Some(called),
+                _ = health.lost(), if needs_database => None,
+            }
+        };
+        let (response, connection_lost) = super::db_health::watch_connection(
+            async {
+                match tokio::time::timeout(timeout, call).await {
+                    Ok(None) => {
+                        tracing::warn!("the database went away: request abandoned with 503");
+                        database_unavailable(&request_id, health.retry_after_secs(), false)
                     }
-                    response
-                }
-                Err(_) => {
-                    tracing::warn!("request timed out");
-                    let detail = format!(
-                        "the request took longer than {} s and was abandoned",
-                        timeout.as_secs()
-                    );
-                    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", detail)
-                        .for_request(&request_id)
-                        .into_response()
+                    Ok(Some(Ok(response))) => response.into_response(),
+                    Ok(Some(Err(error))) => {
+                        let mut response = response_from_error(
+                            &error,
+                            &request_id,
+                            &path,
+                            keel_server::PATH_TEMPLATES,
+                        );
+                        if response.status() == StatusCode::METHOD_NOT_ALLOWED
+                            && let Some(allow) = allowed_methods(&path, keel_server::OPERATIONS)
+                            && let Ok(value) = HeaderValue::from_str(&allow)
+                        {
+                            response.headers_mut().insert("allow", value);
+                        }
+                        response
+                    }
+                    Err(_) => {
+                        tracing::warn!("request timed out");
+                        let detail = format!(
+                            "the request took longer than {} s and was abandoned",
+                            timeout.as_secs()
+                        );
+                        let mut response =
+                            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", detail)
+                                .for_request(&request_id)
+                                .into_response();
+                        response
+                            .headers_mut()
+                            .insert("retry-after", HeaderValue::from(1));
+                        response
+                    }
                 }
             }
+            .instrument(span.clone()),
+        )
+        .await;
+        // A 500 that a lost database connection caused is the outage's 503:
+        // the client may retry. The check also closes the gate for the
+        // requests after this one without waiting for the next probe.
+        if response.status() == StatusCode::INTERNAL_SERVER_ERROR
+            && (connection_lost || !health.check().await)
+        {
+            if connection_lost {
+                tokio::spawn(async move { health.check().await });
+            }
+            span.in_scope(|| tracing::warn!("the database connection failed: answering 503"));
+            database_unavailable(&request_id, edge.db_health.retry_after_secs(), false)
+        } else {
+            response
         }
-        .instrument(span.clone())
-        .await
     };
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
@@ -371,6 +417,38 @@ async fn observe<E: Endpoint>(
         }
     });
     Ok(response)
+}
+
+/// The operations that answer without the database: the probes (readiness
+/// checks it itself) and the signing keys, which are in memory. Everything
+/// else the contract serves declares a 503 for when it is away.
+fn needs_database(operation: &str) -> bool {
+    !matches!(
+        operation,
+        "getLiveness" | "getReadiness" | "getJwks" | "none"
+    )
+}
+
+/// `refused`: the request never ran, so nothing was done; otherwise it
+/// failed part-way, and a retry (with its `Idempotency-Key`) settles it.
+fn database_unavailable(request_id: &RequestId, retry_after: u64, refused: bool) -> Response {
+    let done = if refused {
+        "nothing was done"
+    } else {
+        "the request failed on it"
+    };
+    let detail = format!("the database is unreachable ({done}); try again in {retry_after} s");
+    let mut response = Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database-unavailable",
+        detail,
+    )
+    .for_request(request_id)
+    .into_response();
+    response
+        .headers_mut()
+        .insert("retry-after", HeaderValue::from(retry_after));
+    response
 }
 
 fn too_many_requests(request_id: &RequestId, retry_after: u64) -> Response {

@@ -84,6 +84,10 @@ fn describe() {
         "keel_db_pool_max_connections",
         "The database pool's size limit"
     );
+    describe_gauge!(
+        "keel_db_up",
+        "1 while the database probe's last ping was answered, 0 while requests that need it get 503"
+    );
     describe_histogram!(
         "keel_db_pool_wait_seconds",
         Unit::Seconds,

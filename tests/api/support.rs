@@ -331,35 +331,42 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub async fn create() -> TestDatabase {
-        let name = format!("keel_test_{}", uuid::Uuid::now_v7().simple());
         match std::env::var("KEEL_TEST_DATABASE")
             .ok()
             .filter(|v| v.starts_with("postgres"))
         {
-            Some(admin_url) => {
-                let admin = sea_orm::Database::connect(&admin_url)
-                    .await
-                    .expect("the PostgreSQL test server answers");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("CREATE DATABASE");
-                admin.close().await.expect("closing the admin connection");
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map_or(admin_url.as_str(), |(base, _)| base);
-                TestDatabase {
-                    url: format!("{base}/{name}"),
-                    cleanup: Some((admin_url.clone(), name)),
-                }
-            }
-            None => {
-                let path = std::env::temp_dir().join(format!("{name}.db"));
-                TestDatabase {
-                    url: format!("sqlite://{}?mode=rwc", path.display()),
-                    cleanup: None,
-                }
-            }
+            Some(admin_url) => Self::postgres(&admin_url).await,
+            None => Self::sqlite(),
+        }
+    }
+
+    /// A SQLite file of its own, whatever `KEEL_TEST_DATABASE` says.
+    pub fn sqlite() -> TestDatabase {
+        let name = format!("keel_test_{}", uuid::Uuid::now_v7().simple());
+        let path = std::env::temp_dir().join(format!("{name}.db"));
+        TestDatabase {
+            url: format!("sqlite://{}?mode=rwc", path.display()),
+            cleanup: None,
+        }
+    }
+
+    /// A database of its own on the PostgreSQL server `admin_url` names.
+    pub async fn postgres(admin_url: &str) -> TestDatabase {
+        let name = format!("keel_test_{}", uuid::Uuid::now_v7().simple());
+        let admin = sea_orm::Database::connect(admin_url)
+            .await
+            .expect("the PostgreSQL test server answers");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("CREATE DATABASE");
+        admin.close().await.expect("closing the admin connection");
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url, |(base, _)| base);
+        TestDatabase {
+            url: format!("{base}/{name}"),
+            cleanup: Some((admin_url.to_owned(), name)),
         }
     }
 }
@@ -493,6 +500,13 @@ impl KeelProcess {
     /// An access token of an administrator, signed with the process's key.
     pub fn admin_token(&self) -> String {
         self.tokens().issue(uuid::Uuid::now_v7(), "admin")
+    }
+
+    /// Whether the process is still the one started (not exited, not killed).
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
     }
 
     pub fn pid(&self) -> u32 {

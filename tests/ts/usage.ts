@@ -17,6 +17,7 @@ export function describe(result: Awaited<ReturnType<typeof api.getUser>>): strin
   switch (result.status) {
     case 200: return `${result.data.email} (${result.etag})`;
     case 400: case 401: case 403: case 404: case 429: case 500: return result.error.title;
+    case 503: return `unavailable: try again in ${result.retryAfter ?? "a moment"} s`;
     case "network-error": case "timeout": case "aborted": return String(result.error);
     case "undocumented": return `unexpected ${result.httpStatus}`;
     case "invalid-response": return result.problems.join("; ");

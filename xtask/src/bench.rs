@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: the performance campaign (the `bench/` crate, release
 //! build), preceded by the generator's own benchmark, whose figure the
 //! campaign's report includes. `--codegen` runs only the generator's
-//! benchmark (see `bench_codegen`).
+//! benchmark (see `bench_codegen`), `--faults` the fault suite's long form
+//! (see `bench_faults`).
 
 use std::process::Command;
 
@@ -24,6 +25,10 @@ pub struct Args {
     /// Measure `cargo xtask codegen` on a synthetic contract only.
     #[arg(long)]
     codegen: bool,
+    /// Run the fault suite's long form instead (30 s broker outage, 20 s
+    /// database outage, 200 slow clients; every service required).
+    #[arg(long, conflicts_with = "codegen")]
+    faults: bool,
     #[command(flatten)]
     codegen_args: crate::bench_codegen::CodegenArgs,
 }
@@ -31,6 +36,9 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     if args.codegen {
         return crate::bench_codegen::run(&args.codegen_args);
+    }
+    if args.faults {
+        return crate::bench_faults::run();
     }
     load_generators()?;
     let wanted = |section: &str| args.only.is_empty() || args.only.iter().any(|s| s == section);

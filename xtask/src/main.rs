@@ -8,6 +8,7 @@
 mod bench;
 mod bench_codegen;
 mod bench_contract;
+mod bench_faults;
 mod check;
 mod codegen;
 mod deploy;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 
 /// The server that tests create their throwaway databases on.
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub(crate) const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// The broker the event suite declares its own exchanges and queues on.
 const DEFAULT_AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// The SMTP server the event suite starts (its script: `tests/broker/smtp_server.py`).
@@ -119,6 +119,15 @@ pub fn run() -> Result<()> {
         Err(why) => return Err(why),
     }
 
+    // Last and alone: it stops servers (its own) and measures latencies, so
+    // nothing else should compete for the machine meanwhile.
+    match crate::bench_faults::suite(false, require)? {
+        Ok(()) => ran.push(
+            "faults under load (short form): SIGKILL on SQLite and PostgreSQL, a private PostgreSQL restarted, a private RabbitMQ stopped, slowloris and oversized bodies".to_owned(),
+        ),
+        Err(why) => skipped.push(format!("faults under load: {why}")),
+    }
+
     println!("\n== cargo xtask test: summary ==");
     for suite in &ran {
         println!("  ran      {suite}");
@@ -160,7 +169,7 @@ pub fn wait_until_listening(addr: std::net::SocketAddr) -> Result<()> {
 
 /// Whether a TCP connection to the URL's host and port (`default_port` when
 /// it names none) opens within a second.
-fn reachable(url: &str, default_port: u16) -> std::result::Result<(), String> {
+pub(crate) fn reachable(url: &str, default_port: u16) -> std::result::Result<(), String> {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let host_port = rest.split('/').next().unwrap_or(rest);
     let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, hp)| hp);

@@ -77,7 +77,7 @@ impl SeaOrmProducts {
 }
 
 fn storage(error: DbErr) -> StorageError {
-    StorageError(error.to_string())
+    StorageError::from(error)
 }
 
 fn to_row(product: &Product) -> products::ActiveModel {

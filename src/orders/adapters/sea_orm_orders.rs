@@ -94,7 +94,7 @@ impl SeaOrmOrders {
 }
 
 fn storage(error: DbErr) -> StorageError {
-    StorageError(error.to_string())
+    StorageError::from(error)
 }
 
 fn state(order: &Order) -> orders::ActiveModel {

@@ -369,9 +369,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_round_takes_only_the_oldest_unpublished_event_of_each_aggregate() {
-        let db = crate::platform::db::connect("sqlite::memory:", 1)
-            .await
-            .unwrap();
+        let db =
+            crate::platform::db::connect("sqlite::memory:", 1, std::time::Duration::from_secs(5))
+                .await
+                .unwrap();
         let transactions = Transactions::new(db.clone(), Default::default());
         let tx = transactions.begin().await.unwrap();
         for (aggregate, name) in [("a", "a1"), ("a", "a2"), ("b", "b1"), ("a", "a3")] {

@@ -83,7 +83,7 @@ impl SeaOrmUserRepository {
 }
 
 fn storage(error: DbErr) -> StorageError {
-    StorageError(error.to_string())
+    StorageError::from(error)
 }
 
 fn write_error(error: DbErr) -> WriteError {
