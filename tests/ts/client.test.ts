@@ -99,13 +99,15 @@ test("idempotent calls retry on 503, honouring Retry-After", async () => {
 
 test("a POST is retried only with an idempotency key", async () => {
   const created = { status: 201, body: user, headers: { etag: '"1"', location: "/v1/users/x" } };
-  const plain = scripted([{ status: 503 }, created]);
+  // The contract declares the 503 (database unavailable), so it comes back typed.
+  const unavailable = { status: 503, body: problem(503), headers: { "retry-after": "0" } };
+  const plain = scripted([unavailable, created]);
   const once = await createClient({ baseUrl: "http://api.test", fetch: plain.fetch, retry: { baseDelayMs: 1 } })
     .createUser({ body: { email: "a@b.c", displayName: "A" } });
-  assert.equal(once.status, "undocumented");
+  assert.equal(once.status, 503);
   assert.equal(plain.calls.length, 1, "no retry without a key");
 
-  const keyed = scripted([{ status: 503 }, created]);
+  const keyed = scripted([unavailable, created]);
   const twice = await createClient({ baseUrl: "http://api.test", fetch: keyed.fetch, retry: { baseDelayMs: 1 } })
     .createUser({ body: { email: "a@b.c", displayName: "A" } }, { idempotencyKey: "k-1" });
   assert.equal(twice.status, 201);
