@@ -130,7 +130,7 @@ pub fn number(value: f64) -> String {
         let text = whole.abs().to_string();
         let mut grouped = String::new();
         for (i, c) in text.chars().enumerate() {
-            if i > 0 && (text.len() - i) % 3 == 0 {
+            if i > 0 && (text.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);

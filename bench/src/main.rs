@@ -476,7 +476,7 @@ impl<'a> Campaign<'a> {
         let spread = |median: f64, min: f64, max: f64| {
             // Only median, min and max are kept: enough for the table.
             let mut values = vec![min, median, max];
-            values.truncate(runs.max(1).min(3));
+            values.truncate(runs.clamp(1, 3));
             values
         };
         let how = format!(
