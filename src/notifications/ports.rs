@@ -44,8 +44,11 @@ pub trait UserDirectory: Send + Sync + 'static {
     fn exists(&self, id: RecipientId) -> impl Future<Output = Result<bool, StorageError>> + Send;
 
     /// Whom to write to about their orders; `None` once the account is gone.
+    /// Read in the consumer's transaction (`tx`), never on a second
+    /// connection while that one is held.
     fn find(
         &self,
+        tx: &Tx,
         id: RecipientId,
     ) -> impl Future<Output = Result<Option<Recipient>, StorageError>> + Send;
 }

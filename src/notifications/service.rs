@@ -184,7 +184,12 @@ impl<S: NotificationSender, D: UserDirectory> OrderNews<S, D> {
     ) -> Result<(), HandlerError> {
         let failed = |e: &dyn std::fmt::Display| HandlerError(e.to_string());
         // A customer who deleted their account is not written to.
-        let Some(recipient) = self.users.find(user.into()).await.map_err(|e| failed(&e))? else {
+        let Some(recipient) = self
+            .users
+            .find(tx, user.into())
+            .await
+            .map_err(|e| failed(&e))?
+        else {
             return Ok(());
         };
         let news = Notification::about_order(

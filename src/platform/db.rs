@@ -138,6 +138,16 @@ pub async fn connect(
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(acquire_timeout)
         .sqlx_logging(false);
+    if sqlite_file(url).is_some() {
+        // Write-ahead logging: readers (every GET) no longer hold up the
+        // writer's commit, nor the writer the readers; in the default rollback
+        // journal each commit waits for all readers to let go. The mode is
+        // stored in the file, so later connections (the health probe's) use
+        // it too. Durability is unchanged: `synchronous` stays FULL.
+        options.map_sqlx_sqlite_opts(|sqlite| {
+            sqlite.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+        });
+    }
     let db = Database::connect(options)
         .await
         .with_context(|| format!("connecting to {}", redact(url)))?;

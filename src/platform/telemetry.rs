@@ -67,11 +67,22 @@ pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
     Ok(Telemetry { provider })
 }
 
-/// For tests: trace context on every `keel` span, and no log output.
+/// For tests: trace context on every `keel` span, and warnings and errors
+/// (or what `KEEL_LOG` asks for) written through the test harness's capture,
+/// so they show under a failing test only: a 500 there comes with its cause.
 pub fn init_quiet() {
     let provider = SdkTracerProvider::builder().build();
+    let filter = std::env::var("KEEL_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new("warn"));
     let _ = tracing_subscriber::registry()
         .with(spans(&provider))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_test_writer()
+                .with_filter(filter),
+        )
         .try_init();
 }
 

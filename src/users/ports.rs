@@ -37,6 +37,15 @@ pub trait UserRepository: Send + Sync + 'static {
 
     fn get(&self, id: UserId) -> impl Future<Output = Result<Option<User>, StorageError>> + Send;
 
+    /// As [`UserRepository::get`], in the caller's transaction: code that
+    /// holds one must not wait for a second connection from the pool (with
+    /// the pool taken by others waiting for the first, that is a deadlock).
+    fn get_in(
+        &self,
+        tx: &Tx,
+        id: UserId,
+    ) -> impl Future<Output = Result<Option<User>, StorageError>> + Send;
+
     fn find_by_email(
         &self,
         email: &Email,

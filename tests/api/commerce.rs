@@ -642,3 +642,56 @@ async fn an_expired_idempotency_key_is_a_new_key() {
     );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM orders").await, 2);
 }
+
+/// Code that holds a transaction and asks the pool for a second connection
+/// deadlocks once the pool is taken by others waiting for the first (it did:
+/// the order news looked its recipient up outside the consumer's transaction,
+/// and under fifty concurrent orders SQLite's writers timed out as "database
+/// is locked"). With the smallest pool that can work, that mistake is no
+/// longer a matter of luck: every step below waits for itself and fails.
+/// PostgreSQL gets a second connection because its relay holds the claim's
+/// transaction (the rows it locks) while it delivers the batch.
+#[tokio::test]
+async fn with_the_smallest_pool_every_step_of_an_order_and_its_news_completes() {
+    let postgres = std::env::var("KEEL_TEST_DATABASE").is_ok_and(|v| v.starts_with("postgres"));
+    let pool = if postgres { "2" } else { "1" };
+    let app = TestApp::spawn_with(&[
+        "--db-max-connections",
+        pool,
+        "--db-acquire-timeout-ms",
+        "3000",
+    ])
+    .await;
+    let teapot = product(&app, 300, 5).await;
+    let (user, client) = customer(&app, "una").await;
+    app.notifications(user, 1).await;
+
+    let kept = place(&client, "k1", new_order(teapot.id, 1, "tok_approve")).await;
+    assert_eq!(
+        settle(&client, kept.id).await.status,
+        OrderStatus::Confirmed
+    );
+    let declined = place(&client, "k2", new_order(teapot.id, 1, "tok_decline")).await;
+    assert_eq!(
+        settle(&client, declined.id).await.status,
+        OrderStatus::PaymentFailed
+    );
+    let cancelled = client
+        .cancel_order(&CancelOrderRequest {
+            order_id: kept.id,
+            if_match: None,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(cancelled.value, CancelOrderResponse::Ok { .. }));
+
+    let news = app.notifications(user, 4).await;
+    let mut kinds: Vec<_> = news.iter().map(|n| format!("{:?}", n.kind)).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["OrderConfirmed", "PaymentFailed", "RefundIssued", "Welcome"],
+        "{news:?}"
+    );
+    assert_eq!(stock_of(&app, teapot.id).await, (5, 0));
+}

@@ -3,6 +3,7 @@
 
 use crate::notifications::domain::{Recipient, RecipientId};
 use crate::notifications::ports::{StorageError, UserDirectory};
+use crate::platform::db::Tx;
 use crate::users::ports::UserRepository;
 
 pub struct UsersDirectory<R> {
@@ -20,10 +21,10 @@ impl<R: UserRepository> UserDirectory for UsersDirectory<R> {
         Ok(self.users.get(id.as_uuid().into()).await?.is_some())
     }
 
-    async fn find(&self, id: RecipientId) -> Result<Option<Recipient>, StorageError> {
+    async fn find(&self, tx: &Tx, id: RecipientId) -> Result<Option<Recipient>, StorageError> {
         Ok(self
             .users
-            .get(id.as_uuid().into())
+            .get_in(tx, id.as_uuid().into())
             .await?
             .map(|user| Recipient {
                 id,

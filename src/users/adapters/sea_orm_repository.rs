@@ -134,6 +134,21 @@ fn from_row(row: Model) -> Result<User, StorageError> {
     })
 }
 
+impl SeaOrmUserRepository {
+    async fn get_on(
+        &self,
+        db: &impl ConnectionTrait,
+        id: UserId,
+    ) -> Result<Option<User>, StorageError> {
+        Entity::find_by_id(id.as_uuid())
+            .one(db)
+            .await
+            .map_err(storage)?
+            .map(|row| self.decode(row))
+            .transpose()
+    }
+}
+
 impl UserRepository for SeaOrmUserRepository {
     async fn insert(&self, tx: &Tx, user: &User) -> Result<(), WriteError> {
         Entity::insert(self.encode(user))
@@ -144,12 +159,11 @@ impl UserRepository for SeaOrmUserRepository {
     }
 
     async fn get(&self, id: UserId) -> Result<Option<User>, StorageError> {
-        Entity::find_by_id(id.as_uuid())
-            .one(&self.db)
-            .await
-            .map_err(storage)?
-            .map(|row| self.decode(row))
-            .transpose()
+        self.get_on(&self.db, id).await
+    }
+
+    async fn get_in(&self, tx: &Tx, id: UserId) -> Result<Option<User>, StorageError> {
+        self.get_on(tx.connection(), id).await
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, StorageError> {
