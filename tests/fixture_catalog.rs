@@ -261,6 +261,24 @@ impl CatalogApi for Catalog {
         })
     }
 
+    /// Not on loan: the nil id. Lent without the desk's notes: the id `…01`.
+    /// Any other: every header.
+    async fn get_loan(&self, _: RequestContext, req: GetLoanRequest) -> GetLoanResponse {
+        match req.book_id.as_u128() {
+            0 => GetLoanResponse::NotFound(problem(404, "not on loan")),
+            1 => GetLoanResponse::Ok {
+                x_due_at: due_at(),
+                x_loaned_on: None,
+                x_loan_token: None,
+            },
+            _ => GetLoanResponse::Ok {
+                x_due_at: due_at(),
+                x_loaned_on: chrono::NaiveDate::from_ymd_opt(2026, 12, 1),
+                x_loan_token: Some(Base64(b"renew\xff".to_vec())),
+            },
+        }
+    }
+
     /// `size` bytes of a pattern with every byte value; 404 past 1 MB.
     async fn download_cover(
         &self,
@@ -467,6 +485,11 @@ fn partner(ctx: &RequestContext, session: Option<String>) -> Partner {
         name: principal.roles.iter().next().cloned().unwrap_or_default(),
         session,
     }
+}
+
+/// When every loan in the fixture is due: with milliseconds, which must survive.
+fn due_at() -> chrono::DateTime<chrono::Utc> {
+    "2026-12-24T18:00:00.250Z".parse().unwrap()
 }
 
 /// Serves the catalog on a free port, as the app's edge would, once it listens.
@@ -1214,6 +1237,116 @@ async fn raw_bytes_go_up_as_octet_stream_and_come_down_as_they_are() {
         as_json.status(),
         415,
         "bytes come as application/octet-stream"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn date_time_date_and_byte_response_headers_arrive_typed() {
+    let (addr, server) = serve().await;
+    let client = Client::new(format!("http://{addr}")).unwrap();
+    let lent = uuid::Uuid::now_v7();
+    let loan = client
+        .get_loan(&GetLoanRequest { book_id: lent })
+        .await
+        .unwrap();
+    assert_eq!(
+        loan.value,
+        GetLoanResponse::Ok {
+            x_due_at: due_at(),
+            x_loaned_on: chrono::NaiveDate::from_ymd_opt(2026, 12, 1),
+            x_loan_token: Some(Base64(b"renew\xff".to_vec())),
+        }
+    );
+    // On the wire: each value as its JSON text (RFC 3339, a full date, padded base64).
+    let raw = reqwest::get(format!("http://{addr}/books/{lent}/loan"))
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 200);
+    let header = |name: &str| raw.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(header("x-due-at"), "2026-12-24T18:00:00.250Z");
+    assert_eq!(header("x-loaned-on"), "2026-12-01");
+    assert_eq!(header("x-loan-token"), "cmVuZXf/");
+
+    // Optional headers the service leaves out are not sent, and come back `None`.
+    let bare = uuid::Uuid::from_u128(1);
+    let loan = client
+        .get_loan(&GetLoanRequest { book_id: bare })
+        .await
+        .unwrap();
+    assert_eq!(
+        loan.value,
+        GetLoanResponse::Ok {
+            x_due_at: due_at(),
+            x_loaned_on: None,
+            x_loan_token: None,
+        }
+    );
+    assert!(loan.headers.get("x-loaned-on").is_none());
+    assert!(loan.headers.get("x-loan-token").is_none());
+    let missing = client
+        .get_loan(&GetLoanRequest {
+            book_id: uuid::Uuid::nil(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(&missing.value, GetLoanResponse::NotFound(p) if p.status == 404),
+        "{:?}",
+        missing.value
+    );
+
+    // The served document keeps each header's format, as the contract has it.
+    let spec: serde_json::Value =
+        serde_json::from_str(&fixture_catalog_server::emitted_spec()).unwrap();
+    let headers = &spec["paths"]["/books/{bookId}/loan"]["get"]["responses"]["200"]["headers"];
+    assert_eq!(headers["X-DUE-AT"]["required"], true, "{headers}");
+    assert_eq!(
+        headers["X-DUE-AT"]["schema"],
+        json!({ "type": "string", "format": "date-time" })
+    );
+    assert_ne!(headers["X-LOANED-ON"]["required"], true, "{headers}");
+    // Not poem-openapi's `naive-date`.
+    assert_eq!(headers["X-LOANED-ON"]["schema"]["format"], "date");
+    assert_eq!(headers["X-LOAN-TOKEN"]["schema"]["format"], "byte");
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_date_time_header_that_does_not_parse_is_an_invalid_response() {
+    // A server that is not the generated one, sending text that is no date-time.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let route = poem::Route::new().at(
+        "/books/:id/loan",
+        poem::endpoint::make_sync(|_| {
+            poem::Response::builder()
+                .header("X-Due-At", "Thu, 24 Dec 2026 18:00:00 GMT")
+                .finish()
+        }),
+    );
+    let server = tokio::spawn(
+        poem::Server::new(poem::listener::TcpListener::bind(addr.to_string())).run(route),
+    );
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let error = Client::new(format!("http://{addr}"))
+        .unwrap()
+        .get_loan(&GetLoanRequest {
+            book_id: uuid::Uuid::now_v7(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("the `X-Due-At` header `Thu, 24 Dec 2026 18:00:00 GMT` does not parse"),
+        "{error}"
     );
     server.abort();
 }

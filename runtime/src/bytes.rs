@@ -19,6 +19,15 @@ impl Base64 {
     }
 }
 
+/// A `byte` response header, read by the client.
+impl std::str::FromStr for Base64 {
+    type Err = base64::DecodeError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Base64::decode(text)
+    }
+}
+
 impl From<Vec<u8>> for Base64 {
     fn from(bytes: Vec<u8>) -> Self {
         Base64(bytes)
@@ -139,6 +148,12 @@ mod tests {
             "4 bytes are `AAAAAA==`"
         );
         assert_eq!(Base64(vec![]).length(), Some(0));
+    }
+
+    #[test]
+    fn parses_from_text_as_a_header_is_read() {
+        assert_eq!("a2VlbP8=".parse::<Base64>().unwrap().0, b"keel\xff");
+        assert!("a2VlbP8".parse::<Base64>().is_err(), "unpadded");
     }
 
     #[test]

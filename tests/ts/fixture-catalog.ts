@@ -56,6 +56,9 @@ export const withdrawn = createClient({ baseUrl: "http://127.0.0.1:8080", token:
 export const replaced = (image: BinaryFile) => api.replaceCover({ bookId: "0190", body: image }).then((r) => (r.status === 200 ? r.data.size : r.status));
 // A response in several media types: `media` narrows `data`.
 export const exported = api.exportTitles({ format: "csv" }).then((r): string[] | Uint8Array | string => (r.status === 200 ? (r.media === "text/csv" ? r.data : r.data.map((t) => t.toUpperCase())) : String(r.status)));
+// Response headers with `format: date-time`, `date` and `byte` are their text, as
+// such values are in bodies; an optional one may be absent.
+export const dueBack = api.getLoan({ bookId: "0190" }).then((r): Date | string | undefined => (r.status === 200 ? (r.xLoanToken ?? r.xLoanedOn ?? new Date(r.xDueAt)) : r.status === 404 ? r.error.title : undefined));
 export const downloaded = api.downloadCover({ bookId: "0190", size: 10 }).then((r): Uint8Array | string => (r.status === 200 ? r.data : r.status === 404 ? r.error.title : r.status));
 
 // API keys by scheme name; the client puts each where its scheme says.

@@ -165,6 +165,23 @@ test("a multipart body is sent as FormData: files as they are, arrays as repeate
   assert.deepEqual(JSON.parse(await price.text()), { amount: 1299, currency: "EUR" });
 });
 
+test("date-time, date and byte response headers come back as the text sent", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  const answering = (headers: Record<string, string>): FetchFunction => async () => new Response(null, { status: 200, headers });
+  const loan = await catalog({ baseUrl: "http://x", fetch: answering({ "X-Due-At": "2026-12-24T18:00:00.250Z", "X-Loaned-On": "2026-12-01", "X-Loan-Token": "cmVuZXf/" }) }).getLoan({ bookId: "1" });
+  assert.equal(loan.status, 200);
+  if (loan.status === 200) {
+    assert.deepEqual([loan.xDueAt, loan.xLoanedOn, loan.xLoanToken], ["2026-12-24T18:00:00.250Z", "2026-12-01", "cmVuZXf/"]);
+    assert.equal(new Date(loan.xDueAt).getTime(), Date.UTC(2026, 11, 24, 18, 0, 0, 250), "RFC 3339 text, as `Date` reads it");
+  }
+  const bare = await catalog({ baseUrl: "http://x", fetch: answering({ "X-Due-At": "2026-12-24T18:00:00Z" }) }).getLoan({ bookId: "1" });
+  assert.equal(bare.status, 200);
+  if (bare.status === 200) assert.deepEqual([bare.xLoanedOn, bare.xLoanToken], [undefined, undefined]);
+  const undated = await catalog({ baseUrl: "http://x", fetch: answering({}) }).getLoan({ bookId: "1" });
+  assert.equal(undated.status, "invalid-response");
+  if (undated.status === "invalid-response") assert.deepEqual(undated.problems, ["the x-due-at header is missing"]);
+});
+
 test("raw bytes go up as application/octet-stream and downloads come back as bytes", async () => {
   const { createClient: catalog } = await import("book-catalog-client");
   const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256);

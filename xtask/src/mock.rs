@@ -719,6 +719,9 @@ fn named_schema(name: &str) -> Schema {
 fn synthesize_header(schema: &Schema) -> String {
     match &schema.ty {
         Type::Integer(_) | Type::Number(_) => "1".into(),
+        Type::String(StringFormat::DateTime) => "2026-01-01T00:00:00Z".into(),
+        Type::String(StringFormat::Date) => "2026-01-01".into(),
+        Type::String(StringFormat::Byte) => "bW9jaw==".into(),
         _ => "\"mock\"".into(),
     }
 }
@@ -759,6 +762,39 @@ mod tests {
     fn uuids_are_recognised() {
         assert!(is_uuid("01900000-0000-7000-8000-000000000001"));
         assert!(!is_uuid("not-a-uuid"));
+    }
+
+    #[tokio::test]
+    async fn formatted_response_headers_are_values_of_their_format() {
+        let contract = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/catalog/openapi.yaml"
+        );
+        let api = crate::openapi::read(Path::new(contract)).unwrap().api;
+        let loan = answer(
+            &api,
+            Request::builder()
+                .uri(
+                    "/books/01900000-0000-7000-8000-000000000001/loan"
+                        .parse()
+                        .unwrap(),
+                )
+                .finish(),
+        )
+        .await;
+        assert_eq!(loan.status(), StatusCode::OK);
+        let header = |name: &str| loan.headers()[name].to_str().unwrap().to_owned();
+        assert!(
+            header("x-due-at")
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .is_ok()
+        );
+        assert!(header("x-loaned-on").parse::<chrono::NaiveDate>().is_ok());
+        assert!(
+            base64::engine::general_purpose::STANDARD
+                .decode(header("x-loan-token"))
+                .is_ok()
+        );
     }
 
     #[tokio::test]

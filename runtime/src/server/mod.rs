@@ -8,6 +8,7 @@ mod delimited;
 mod problem;
 mod reply;
 pub mod schema;
+mod text_header;
 
 pub use auth::{
     ApiKey, ApiKeyVerifier, AuthRejected, Bearer, InvalidToken, KeyIn, RequiredKey, RequiredScopes,
@@ -23,6 +24,7 @@ pub use problem::{
     FieldError, Problem, allowed_methods, operation_of, problem_from_error, response_from_error,
 };
 pub use reply::{BytesMedia, JsonOrBytesReply, JsonReply, NoBody};
+pub use text_header::{HeaderText, TextHeader};
 
 /// Names the operation on the current request span, so logs carry the route
 /// template (`/v1/users/{userId}`) rather than the concrete path.

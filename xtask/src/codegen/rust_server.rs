@@ -412,6 +412,7 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
                 "use keel_runtime::server::OptionalJsonBody;",
             ),
             ("JsonReply<", "use keel_runtime::server::JsonReply;"),
+            ("TextHeader<", "use keel_runtime::server::TextHeader;"),
             ("Bearer<", "use keel_runtime::server::Bearer;"),
             ("ApiKey<", "use keel_runtime::server::ApiKey;"),
         ],
@@ -884,7 +885,7 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             fields.push(format!(
                 "#[oai(header = {})] {}",
                 rust_str(&header.name),
-                header_type(header)
+                reply_header_type(header)
             ));
         }
         let variant = variant_name(response.status);
@@ -927,6 +928,13 @@ fn reply_enum(out: &mut Code, op: &Operation) {
             .iter()
             .map(|h| header_snake_case(&h.name))
             .collect();
+        let header_args = response.headers.iter().zip(&headers).map(|(h, name)| {
+            match (text_header(h), h.required) {
+                (false, _) => name.clone(),
+                (true, true) => format!("TextHeader({name})"),
+                (true, false) => format!("{name}.map(TextHeader)"),
+            }
+        });
         let carries_status = response.status.carries_status();
         let wrap = match &response.content {
             Some(_) if !response.bytes_media.is_empty() => {
@@ -955,7 +963,7 @@ fn reply_enum(out: &mut Code, op: &Operation) {
                     args.push("keel_runtime::server::NoBody".to_owned());
                 }
                 bind.extend(headers.iter().cloned());
-                args.extend(headers.iter().cloned());
+                args.extend(header_args);
                 format!(
                     "{ty}Response::{variant} {{ {} }} => {ty}Reply::{variant}({}),",
                     bind.join(", "),
@@ -969,6 +977,30 @@ fn reply_enum(out: &mut Code, op: &Operation) {
     out.line("}");
     out.line("}");
     out.blank();
+}
+
+/// Whether a response header's value is written through
+/// `keel_runtime::server::TextHeader`: poem-openapi has no `ToHeader` for the
+/// types of `date-time`, `date` and `byte`.
+fn text_header(header: &Header) -> bool {
+    matches!(
+        header.schema.ty,
+        Type::String(StringFormat::DateTime | StringFormat::Date | StringFormat::Byte)
+    )
+}
+
+/// A header's field type in the server's reply enum: the service's type, or
+/// that type in a `TextHeader` where poem-openapi cannot write it.
+fn reply_header_type(header: &Header) -> String {
+    if !text_header(header) {
+        return header_type(header);
+    }
+    let ty = format!("TextHeader<{}>", rust_type(&header.schema));
+    if header.required {
+        ty
+    } else {
+        format!("Option<{ty}>")
+    }
 }
 
 /// The marker type naming the bytes media types of a response.

@@ -446,7 +446,23 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
             }
             for header in &response.headers {
                 let optional = if header.required { "" } else { "?" };
-                parts.push(format!("{}{optional}: string", header_key(&header.name)));
+                // The text as sent, like such values in bodies; the format said.
+                let doc = match header.schema.ty {
+                    Type::String(StringFormat::DateTime) => {
+                        "/** `format: date-time`: RFC 3339 text, as sent. */ "
+                    }
+                    Type::String(StringFormat::Date) => {
+                        "/** `format: date`: `YYYY-MM-DD`, as sent. */ "
+                    }
+                    Type::String(StringFormat::Byte) => {
+                        "/** `format: byte`: base64 text, as sent. */ "
+                    }
+                    _ => "",
+                };
+                parts.push(format!(
+                    "{doc}{}{optional}: string",
+                    header_key(&header.name)
+                ));
             }
             parts.push("headers: ResponseHeaders".into());
             if response.bytes_media.is_empty() {

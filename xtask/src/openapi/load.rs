@@ -1378,20 +1378,6 @@ impl<'a> Loader<'a> {
                         "response header `{name}` must be a string or integer"
                     )));
                 }
-                if let Type::String(
-                    format @ (StringFormat::DateTime | StringFormat::Date | StringFormat::Byte),
-                ) = schema.ty
-                {
-                    // poem-openapi writes no such header (`ToHeader`).
-                    let format = match format {
-                        StringFormat::DateTime => "date-time",
-                        StringFormat::Date => "date",
-                        _ => "byte",
-                    };
-                    return Err(header.req("schema")?.error(format!(
-                        "response header `{name}` with `format: {format}` is not supported yet; declare it a plain string"
-                    )));
-                }
                 headers.push(Header {
                     name: name.to_owned(),
                     required: header.opt_bool("required")?.unwrap_or(false),
@@ -2635,7 +2621,7 @@ mod tests {
     const HEAD: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nsecurity: []\n";
 
     #[test]
-    fn an_inline_json_array_body_is_a_named_array_and_a_date_header_is_refused() {
+    fn an_inline_json_array_body_is_a_named_array_and_date_headers_keep_their_format() {
         let api = load_yaml(&format!(
             "{HEAD}paths:\n  /a:\n    post:\n      operationId: addAll\n      tags: [a]\n      requestBody:\n        required: true\n        content:\n          application/json:\n            schema: {{type: array, maxItems: 2, items: {{type: string}}}}\n      responses:\n        '204': {{description: ok}}\n"
         ))
@@ -2647,16 +2633,30 @@ mod tests {
             panic!("{named:?}")
         };
         assert_eq!(array.rules.max_items, Some(2));
+        let dated = load_yaml(&format!(
+            "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: [a]\n      responses:\n        '204':\n          description: ok\n          headers:\n            X-Expires: {{required: true, schema: {{type: string, format: date-time}}}}\n            X-Day: {{schema: {{type: string, format: date}}}}\n            X-Digest: {{schema: {{type: string, format: byte}}}}\n"
+        ))
+        .unwrap();
+        let headers: Vec<(&str, bool, &Type)> = dated.operations[0].responses[0]
+            .headers
+            .iter()
+            .map(|h| (h.name.as_str(), h.required, &h.schema.ty))
+            .collect();
+        assert_eq!(
+            headers,
+            [
+                ("X-Expires", true, &Type::String(StringFormat::DateTime)),
+                ("X-Day", false, &Type::String(StringFormat::Date)),
+                ("X-Digest", false, &Type::String(StringFormat::Byte)),
+            ]
+        );
         let err = load_yaml(&format!(
-            "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: [a]\n      responses:\n        '204':\n          description: ok\n          headers:\n            X-Expires: {{schema: {{type: string, format: date-time}}}}\n"
+            "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: [a]\n      responses:\n        '204':\n          description: ok\n          headers:\n            X-Open: {{schema: {{type: boolean}}}}\n"
         ))
         .unwrap_err();
-        assert_eq!(
-            err.pointer,
-            "/paths/~1a/get/responses/204/headers/X-Expires/schema"
-        );
+        assert_eq!(err.pointer, "/paths/~1a/get/responses/204/headers/X-Open");
         assert!(
-            err.message.contains("`format: date-time`"),
+            err.message.contains("must be a string or integer"),
             "{}",
             err.message
         );
