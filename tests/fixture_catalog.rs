@@ -173,6 +173,8 @@ impl CatalogApi for Catalog {
                 ("shelf".to_owned(), json!(req.x_shelf)),
                 ("genres".to_owned(), json!(req.x_genres)),
                 ("recent".to_owned(), json!(req.recent)),
+                ("authors".to_owned(), json!(req.authors)),
+                ("years".to_owned(), json!(req.years)),
             ]
             .into(),
         );
@@ -577,6 +579,8 @@ async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
             x_shelf: Some(3),
             x_genres: vec!["drama".into(), "sci fi".into()],
             recent: vec![7, 11],
+            authors: vec!["Herbert".into(), "Le|Guin,U.".into()],
+            years: vec![1965, 1969],
         })
         .await
         .unwrap();
@@ -592,9 +596,52 @@ async fn ranges_and_default_carry_the_actual_status_from_server_to_client() {
             ("session".to_owned(), json!("s=1; x")),
             ("shelf".to_owned(), json!(3)),
             ("tag".to_owned(), json!(["sci-fi", "a b&c"])),
+            ("authors".to_owned(), json!(["Herbert", "Le|Guin,U."])),
+            ("years".to_owned(), json!([1965, 1969])),
         ]
         .into()
     );
+    // `spaceDelimited` and `pipeDelimited`: one value, items joined by a space
+    // (`%20` or `+`) or `|`; an empty value is no items; the array's rules apply.
+    let delimited = reqwest::get(format!(
+        "http://{addr}/books?authors=Herbert%20Le+Guin&years=1965%7C1969"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(delimited.status(), 200);
+    let delimited: serde_json::Value = delimited.json().await.unwrap();
+    assert_eq!(
+        delimited[0]["attributes"]["authors"],
+        json!(["Herbert", "Le", "Guin"])
+    );
+    assert_eq!(delimited[0]["attributes"]["years"], json!([1965, 1969]));
+    let empty = reqwest::get(format!("http://{addr}/books?authors=&years="))
+        .await
+        .unwrap();
+    let status = empty.status();
+    let empty: serde_json::Value = empty.json().await.unwrap();
+    assert_eq!(status, 200, "{empty}");
+    assert!(empty.is_array(), "{empty}");
+    assert_eq!(empty[0]["attributes"]["authors"], json!([]));
+    assert_eq!(empty[0]["attributes"]["years"], json!([]));
+    for bad in ["years=1965,1969", "years=1|2|3|4"] {
+        let refused = reqwest::get(format!("http://{addr}/books?{bad}"))
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400, "{bad}");
+    }
+    // The served document says how they are written.
+    let spec: serde_json::Value =
+        serde_json::from_str(&fixture_catalog_server::emitted_spec()).unwrap();
+    let params = spec["paths"]["/books"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let style = |name: &str| {
+        let p = params.iter().find(|p| p["name"] == name).unwrap();
+        (p["style"].clone(), p["explode"].clone())
+    };
+    assert_eq!(style("authors"), (json!("spaceDelimited"), json!(false)));
+    assert_eq!(style("years"), (json!("pipeDelimited"), json!(false)));
     // Arrays outside the query are one value, items joined by commas; header
     // lines add up, and the array's rules apply.
     let http = reqwest::Client::new();

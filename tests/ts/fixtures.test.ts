@@ -71,10 +71,13 @@ test("query arrays explode or join as the contract says, and cookies travel in o
     seen = { url: String(url), cookie: (init?.headers as Record<string, string> | undefined)?.["cookie"] };
     return { status: 200, headers: { get: () => null }, text: async () => "[]" };
   };
-  const result = await catalog({ baseUrl: "http://x", fetch: capture }).listBooks({ tag: ["sci-fi", "a b"], ids: ["1", "2"], session: "s=1; x" });
+  const result = await catalog({ baseUrl: "http://x", fetch: capture }).listBooks({ tag: ["sci-fi", "a b"], ids: ["1", "2"], authors: ["Herbert", "Le|Guin"], years: [1965, 1969], session: "s=1; x" });
   assert.equal(result.status, 200);
-  assert.equal(seen?.url, "http://x/books?tag=sci-fi&tag=a+b&ids=1%2C2");
+  // `spaceDelimited` (a space, written `+`) and `pipeDelimited` (`|`, written `%7C`).
+  assert.equal(seen?.url, "http://x/books?tag=sci-fi&tag=a+b&ids=1%2C2&authors=Herbert+Le%7CGuin&years=1965%7C1969");
   assert.equal(seen?.cookie, "session=s%3D1%3B%20x");
+  await catalog({ baseUrl: "http://x", fetch: capture }).listBooks({ authors: [], years: [] });
+  assert.equal(seen?.url, "http://x/books", "an empty delimited array is not sent");
 });
 
 test("arrays in a header, a cookie or the path are one value, items joined by commas", async () => {

@@ -111,7 +111,7 @@ async fn answer(api: &Api, mut request: Request) -> Response {
         if param.is_array() && !param.explode {
             values = values
                 .iter()
-                .flat_map(|v| v.split(','))
+                .flat_map(|v| v.split(param.delimiter()))
                 .map(str::to_owned)
                 .collect();
         }

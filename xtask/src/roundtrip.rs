@@ -322,6 +322,7 @@ fn facts(api: &Api) -> Facts {
             if p.is_array() {
                 f.insert(format!("{pp}/explode"), p.explode.to_string());
             }
+            f.insert(format!("{pp}/style"), p.style.as_str().to_owned());
             schema_facts(api, &mut f, &format!("{pp}/schema"), &p.schema);
         }
         if let Some(body) = &op.body {

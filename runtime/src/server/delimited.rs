@@ -7,7 +7,7 @@ use poem::{Request, RequestBody};
 use poem_openapi::error::ParseParamError;
 use poem_openapi::registry::{MetaParamIn, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseError, ParseFromParameter, ParseResult, Type};
-use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, ParameterStyle};
 
 /// An array parameter in a path, a header or a cookie: `a,b,c` (OpenAPI's
 /// `simple` style, and `form` with `explode: false` in a cookie). poem-openapi
@@ -90,6 +90,11 @@ impl<T: ParseFromParameter> ParseFromParameter for CommaSeparated<T> {
 /// `Query` with `explode = false` panics when the parameter is absent; this
 /// reads every `name=` pair of the query string instead (each split at its
 /// commas), so an absent parameter is `None` (or empty), as for exploded ones.
+///
+/// With `#[oai(style = "space_delimited")]` or `"pipe_delimited"` (which
+/// poem-openapi only documents) the type is `Vec<T>` or `Option<Vec<T>>` and
+/// this splits each value at its spaces (`?ids=a%20b`, `a+b`) or `|` itself; an
+/// empty value is no items.
 pub struct JoinedQuery<T>(pub T);
 
 impl<'a, T: ParseFromParameter> ApiExtractor<'a> for JoinedQuery<T> {
@@ -131,7 +136,22 @@ impl<'a, T: ParseFromParameter> ApiExtractor<'a> for JoinedQuery<T> {
         {
             return Ok(Self(default_value()));
         }
-        T::parse_from_parameters(values).map(Self).map_err(|err| {
+        let delimiter = match param_opts.style {
+            Some(ParameterStyle::SpaceDelimited) => Some(' '),
+            Some(ParameterStyle::PipeDelimited) => Some('|'),
+            _ => None,
+        };
+        let parsed = match delimiter {
+            None => T::parse_from_parameters(values),
+            Some(delimiter) => T::parse_from_parameters(
+                values
+                    .into_iter()
+                    // `str::is_empty`, not poem-openapi's `Type::is_empty` (always `false`).
+                    .filter(|value| !str::is_empty(value))
+                    .flat_map(|value| value.split(delimiter)),
+            ),
+        };
+        parsed.map(Self).map_err(|err| {
             ParseParamError {
                 name: param_opts.name,
                 reason: err.into_message(),
@@ -144,6 +164,40 @@ impl<'a, T: ParseFromParameter> ApiExtractor<'a> for JoinedQuery<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reading the query never waits, so one poll finishes it.
+    fn delimited(query: &str, style: ParameterStyle) -> poem::Result<Option<Vec<i32>>> {
+        let request = Request::builder()
+            .uri(format!("/?{query}").parse().unwrap())
+            .finish();
+        let options = ExtractParamOptions {
+            name: "years",
+            explode: false,
+            style: Some(style),
+            ..Default::default()
+        };
+        let mut body = RequestBody::default();
+        let mut read = std::pin::pin!(JoinedQuery::<Option<Vec<i32>>>::from_request(
+            &request, &mut body, options
+        ));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match read.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(result) => result.map(|q| q.0),
+            std::task::Poll::Pending => panic!("reading the query waited"),
+        }
+    }
+
+    #[test]
+    fn space_and_pipe_delimited_values_split_at_their_delimiter() {
+        let pipe = ParameterStyle::PipeDelimited;
+        let space = ParameterStyle::SpaceDelimited;
+        assert_eq!(delimited("years=1|2", pipe).unwrap(), Some(vec![1, 2]));
+        assert_eq!(delimited("years=1+2", space).unwrap(), Some(vec![1, 2]));
+        assert_eq!(delimited("years=1%202", space).unwrap(), Some(vec![1, 2]));
+        assert_eq!(delimited("years=", pipe).unwrap(), None, "no items");
+        assert_eq!(delimited("other=1", pipe).unwrap(), None);
+        assert!(delimited("years=1,2", pipe).is_err(), "not commas");
+    }
 
     #[test]
     fn values_split_at_commas_and_lines_add_up() {

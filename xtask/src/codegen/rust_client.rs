@@ -502,7 +502,8 @@ fn name_value_pairs(out: &mut Code, var: &str, params: &[&Param]) {
             ));
         } else if p.is_array() {
             sometimes.push(format!(
-                "if !req.{ident}.is_empty() {{ {var}.push(({name}, req.{ident}.iter().map(ToParam::to_param).collect::<Vec<_>>().join(\",\"))); }}"
+                "if !req.{ident}.is_empty() {{ {var}.push(({name}, req.{ident}.iter().map(ToParam::to_param).collect::<Vec<_>>().join({:?}))); }}",
+                p.delimiter().to_string()
             ));
         } else if p.required || p.schema.default.is_some() {
             always.push(format!("({name}, req.{ident}.to_param())"));

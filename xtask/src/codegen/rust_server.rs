@@ -1083,14 +1083,16 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
         // split by `CommaSeparated`; in the query, `JoinedQuery` reads them
         // (poem-openapi's `Query` panics on an absent `explode = false` one).
         let joined = param.is_array() && !param.explode;
+        // `spaceDelimited`/`pipeDelimited`: `JoinedQuery` splits a `Vec` itself.
+        let delimited = param.delimiter() != ',';
         let value_ty = match &param.schema.ty {
-            Type::Array(items) if joined => {
+            Type::Array(items) if joined && !delimited => {
                 format!("keel_runtime::server::CommaSeparated<{}>", rust_type(items))
             }
             _ => rust_type(&param.schema),
         };
         // What the request struct holds: a `Vec` of a comma-separated array.
-        let inner = if joined { ".0" } else { "" };
+        let inner = if joined && !delimited { ".0" } else { "" };
         let extractor = match param.location {
             Location::Path => "Path",
             Location::Query if joined => "keel_runtime::server::JoinedQuery",
@@ -1101,6 +1103,11 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
         let mut attr = format!("name = {}", rust_str(&param.name));
         if param.is_array() && !param.explode {
             attr.push_str(", explode = false");
+        }
+        match param.style {
+            Style::SpaceDelimited => attr.push_str(", style = \"space_delimited\""),
+            Style::PipeDelimited => attr.push_str(", style = \"pipe_delimited\""),
+            Style::Form | Style::Simple => {}
         }
         let default = match (param.required, &param.schema.default) {
             (false, Some(default)) => {
@@ -1124,7 +1131,7 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
         } else if param.required {
             fields.push(format!("{var}: {var}.0{inner}"));
             value_ty.clone()
-        } else if joined {
+        } else if joined && !delimited {
             // Absent and empty are the same on the wire.
             fields.push(format!("{var}: {var}.0.map(|v| v.0).unwrap_or_default()"));
             format!("Option<{value_ty}>")

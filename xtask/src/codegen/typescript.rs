@@ -69,15 +69,17 @@ narrows exhaustively. `orThrow(call)` gives the success or throws a `KeelError`.
     )
 }
 
-/// A header or cookie parameter's value: an array's items joined by commas
-/// (absent when empty and optional: absent and empty are the same).
+/// A header or cookie parameter's value, or a `spaceDelimited`/`pipeDelimited`
+/// query array's: an array's items joined by commas (or the style's
+/// delimiter), absent when empty and optional (absent and empty are the same).
 fn joined_value(p: &Param) -> String {
     let value = format!("params.{}", camel(&p.name));
+    let delimiter = serde_json::to_string(&p.delimiter().to_string()).expect("JSON");
     match (p.is_array(), p.required) {
         (false, _) => value,
-        (true, true) => format!("{value}.join(\",\")"),
+        (true, true) => format!("{value}.join({delimiter})"),
         (true, false) => format!(
-            "({value} === undefined || {value}.length === 0 ? undefined : {value}.join(\",\"))"
+            "({value} === undefined || {value}.length === 0 ? undefined : {value}.join({delimiter}))"
         ),
     }
 }
@@ -651,6 +653,14 @@ pub fn index_js(api: &Api, header: &str) -> String {
             .iter()
             .filter(|p| p.location == Location::Query)
             .map(|p| {
+                if p.is_array() && p.delimiter() != ',' {
+                    // Joined here: the runtime joins `explode: false` by commas.
+                    return format!(
+                        "[{}, {}]",
+                        serde_json::to_string(&p.name).expect("JSON"),
+                        joined_value(p)
+                    );
+                }
                 format!(
                     "[{}, params.{}{}]",
                     serde_json::to_string(&p.name).expect("JSON"),

@@ -1062,20 +1062,43 @@ impl<'a> Loader<'a> {
             Location::Path | Location::Header => "simple",
             Location::Query | Location::Cookie => "form",
         };
-        if let Some(style) = node.opt_str("style")?
-            && style != default_style
-        {
-            if style == "deepObject" {
+        let style = match node.opt_str("style")? {
+            None => None,
+            Some(declared) if declared == default_style => None,
+            Some(declared @ ("spaceDelimited" | "pipeDelimited")) => {
+                let style_node = node.child("style").unwrap();
+                if location != Location::Query {
+                    return Err(style_node.error(format!(
+                        "`style: {declared}` is for query parameters only (OpenAPI defines it for arrays in `in: query`)"
+                    )));
+                }
+                if node.opt_bool("explode")? == Some(true) {
+                    return Err(style_node.error(format!(
+                        "`style: {declared}` with `explode: true` is not supported: OpenAPI gives it no form of its own (exploded, an array is `form`'s `name=a&name=b`: leave `style` out); `{declared}` joins the items in one value with `explode: false`, its default"
+                    )));
+                }
+                Some(if declared == "spaceDelimited" {
+                    Style::SpaceDelimited
+                } else {
+                    Style::PipeDelimited
+                })
+            }
+            Some("deepObject") => {
                 return Err(node.child("style").unwrap().error(format!(
-                    "`style: deepObject` (`{name}[property]=value`) is not supported yet: object parameters are not; declare each property as a query parameter of its own, or send the object in a request body",
-                    name = node.req_str("name")?
+                    "`style: deepObject` (`{name}[property]=value`) is not supported yet: object parameters are not; declare each property as a query parameter of its own, or send the object in a request body"
                 )));
             }
-            return Err(node.child("style").unwrap().error(format!(
-                "`style: {style}` is not supported yet; only the default `{default_style}` in `in: {}`",
-                node.req_str("in")?
-            )));
-        }
+            Some(declared) => {
+                return Err(node.child("style").unwrap().error(format!(
+                    "`style: {declared}` is not supported yet; only the default `{default_style}` in `in: {}`",
+                    node.req_str("in")?
+                )));
+            }
+        };
+        let style = style.unwrap_or(match location {
+            Location::Path | Location::Header => Style::Simple,
+            Location::Query | Location::Cookie => Style::Form,
+        });
         let required = node.opt_bool("required")?.unwrap_or(false);
         if location == Location::Path && !required {
             return Err(node.error(format!("path parameter `{name}` must be `required: true`")));
@@ -1086,7 +1109,16 @@ impl<'a> Loader<'a> {
             format!("{prefix}{}", pascal_case(&name))
         };
         let schema = self.schema(&node.req("schema")?, &inline_name)?;
-        let mut explode = node.opt_bool("explode")?.unwrap_or(default_style == "form");
+        // `true` for `form`, `false` for every other style.
+        let mut explode = node.opt_bool("explode")?.unwrap_or(style == Style::Form);
+        if matches!(style, Style::SpaceDelimited | Style::PipeDelimited)
+            && !matches!(schema.ty, Type::Array(_))
+        {
+            return Err(node.child("style").unwrap().error(format!(
+                "`style: {}` is for arrays; parameter `{name}` is not one (leave `style` out)",
+                style.as_str()
+            )));
+        }
         let scalar = match &schema.ty {
             Type::Array(items) => {
                 if items.nullable {
@@ -1175,6 +1207,7 @@ impl<'a> Loader<'a> {
             description: node.opt_str("description")?.map(str::to_owned),
             schema,
             explode,
+            style,
         })
     }
 
@@ -2659,6 +2692,45 @@ mod tests {
             err.message.contains("must be a string or integer"),
             "{}",
             err.message
+        );
+    }
+
+    #[test]
+    fn space_and_pipe_delimited_query_arrays_load_and_misuses_are_refused() {
+        let load = |param: &str| {
+            load_yaml(&format!(
+                "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: [a]\n      parameters:\n        - {param}\n      responses:\n        '204': {{description: ok}}\n"
+            ))
+        };
+        // `explode` defaults to `false` for every style but `form`.
+        let api = load("{name: ids, in: query, style: pipeDelimited, schema: {type: array, items: {type: integer}}}").unwrap();
+        let param = &api.operations[0].params[0];
+        assert_eq!(
+            (param.style, param.explode, param.delimiter()),
+            (Style::PipeDelimited, false, '|')
+        );
+        let api = load("{name: ids, in: query, style: spaceDelimited, explode: false, schema: {type: array, items: {type: string}}}").unwrap();
+        assert_eq!(api.operations[0].params[0].delimiter(), ' ');
+        let refused = |param: &str, says: &str| {
+            let err = load(param).unwrap_err();
+            assert_eq!(err.pointer, "/paths/~1a/get/parameters/0/style", "{param}");
+            assert!(err.message.contains(says), "{param}: {}", err.message);
+        };
+        refused(
+            "{name: ids, in: query, style: spaceDelimited, explode: true, schema: {type: array, items: {type: string}}}",
+            "with `explode: true` is not supported",
+        );
+        refused(
+            "{name: X-Ids, in: header, style: pipeDelimited, schema: {type: array, items: {type: string}}}",
+            "is for query parameters only",
+        );
+        refused(
+            "{name: id, in: query, style: pipeDelimited, schema: {type: string}}",
+            "is for arrays; parameter `id` is not one",
+        );
+        refused(
+            "{name: id, in: path, required: true, style: label, schema: {type: string}}",
+            "`style: label` is not supported yet",
         );
     }
 

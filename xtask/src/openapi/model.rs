@@ -282,11 +282,46 @@ pub struct Param {
     /// the default) or one pair with the items joined by commas. Arrays in a
     /// path, header or cookie are always joined by commas (`false`).
     pub explode: bool,
+    /// `style`, as declared or the location's default (`form` in the query and
+    /// cookies, `simple` in paths and headers).
+    pub style: Style,
 }
 
 impl Param {
     pub fn is_array(&self) -> bool {
         matches!(self.schema.ty, Type::Array(_))
+    }
+
+    /// What joins the items of an array sent as one value (`explode: false`):
+    /// a space for `spaceDelimited`, `|` for `pipeDelimited`, else a comma.
+    pub fn delimiter(&self) -> char {
+        match self.style {
+            Style::SpaceDelimited => ' ',
+            Style::PipeDelimited => '|',
+            Style::Form | Style::Simple => ',',
+        }
+    }
+}
+
+/// The `style`s the generator writes and reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Form,
+    Simple,
+    /// A query array with `explode: false`, items joined by spaces.
+    SpaceDelimited,
+    /// A query array with `explode: false`, items joined by `|`.
+    PipeDelimited,
+}
+
+impl Style {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Style::Form => "form",
+            Style::Simple => "simple",
+            Style::SpaceDelimited => "spaceDelimited",
+            Style::PipeDelimited => "pipeDelimited",
+        }
     }
 }
 
