@@ -502,6 +502,39 @@ paths:
     }
 
     #[test]
+    fn a_parameter_style_the_server_leaves_out_is_reported() {
+        let mut with_style = doc("");
+        contract_param(&mut with_style);
+        // The server documents the array but not its style (a missing
+        // `#[oai(style = …)]`): it would read `form`'s commas.
+        let mut served = with_style.clone();
+        served["paths"]["/things/{id}"]["get"]["parameters"][1]
+            .as_object_mut()
+            .unwrap()
+            .remove("style");
+        let found = compare(&with_style, &served).unwrap();
+        let text: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "#/paths/~1things~1{id}/get/parameters/query:years/style: the contract says pipeDelimited, the server form"
+            ]
+        );
+        assert_eq!(compare(&with_style, &with_style.clone()).unwrap(), []);
+    }
+
+    /// Adds `?years=1|2` (`style: pipeDelimited`) to `getThing`.
+    fn contract_param(document: &mut Value) {
+        let params = document["paths"]["/things/{id}"]["get"]["parameters"]
+            .as_array_mut()
+            .unwrap();
+        params.push(serde_json::json!({
+            "name": "years", "in": "query", "style": "pipeDelimited", "explode": false,
+            "schema": { "type": "array", "items": { "type": "integer" } }
+        }));
+    }
+
+    #[test]
     fn what_only_one_side_declares_is_reported() {
         let contract = doc("");
         let mut served = contract.clone();
