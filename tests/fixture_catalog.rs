@@ -263,6 +263,18 @@ impl CatalogApi for Catalog {
         })
     }
 
+    /// Echoes what it read: the shelf, the row, the ids, the tags.
+    async fn find_on_shelf(
+        &self,
+        _: RequestContext,
+        req: FindOnShelfRequest,
+    ) -> FindOnShelfResponse {
+        let mut read = vec![req.shelf.to_string(), req.row];
+        read.extend(req.ids.iter().map(i64::to_string));
+        read.extend(req.tags);
+        FindOnShelfResponse::Ok(read)
+    }
+
     /// Not on loan: the nil id. Lent without the desk's notes: the id `…01`.
     /// Any other: every header.
     async fn get_loan(&self, _: RequestContext, req: GetLoanRequest) -> GetLoanResponse {
@@ -1356,6 +1368,71 @@ async fn date_time_date_and_byte_response_headers_arrive_typed() {
     // Not poem-openapi's `naive-date`.
     assert_eq!(headers["X-LOANED-ON"]["schema"]["format"], "date");
     assert_eq!(headers["X-LOAN-TOKEN"]["schema"]["format"], "byte");
+    server.abort();
+}
+
+#[tokio::test]
+async fn label_and_matrix_path_parameters_arrive_as_sent() {
+    let (addr, server) = serve().await;
+    let client = Client::new(format!("http://{addr}")).unwrap();
+    // As RFC 6570 writes them, and read by the server.
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("http://{addr}/shelves/{path}")).send();
+    let raw = get(".7/;row=low/;ids=5;ids=6/.x,y").await.unwrap();
+    assert_eq!(raw.status(), 200, "{:?}", raw.text().await);
+    let raw: Vec<String> = raw.json().await.unwrap();
+    assert_eq!(raw, ["7", "low", "5", "6", "x", "y"]);
+    let found = client
+        .find_on_shelf(&FindOnShelfRequest {
+            shelf: 3,
+            row: "top row".into(),
+            ids: vec![1, 22],
+            tags: vec!["sci-fi".into(), "a b".into()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        found.value,
+        FindOnShelfResponse::Ok(vec![
+            "3".into(),
+            "top row".into(),
+            "1".into(),
+            "22".into(),
+            "sci-fi".into(),
+            "a b".into()
+        ])
+    );
+    // An empty matrix array is the name alone (an empty label array would be
+    // `.`, a segment URLs remove).
+    let empty: Vec<String> = get(".7/;row=/;ids/.x").await.unwrap().json().await.unwrap();
+    assert_eq!(empty, ["7", "", "x"]);
+    for bad in [
+        "7/;row=low/;ids=5/.x",                    // no `.`
+        ".7/row=low/;ids=5/.x",                    // no `;row=`
+        ".7/;row=low/;ids=5;ids=x/.x",             // not a number
+        ".7/;row=low/;ids=1;ids=2;ids=3;ids=4/.x", // maxItems 3
+    ] {
+        assert_eq!(get(bad).await.unwrap().status(), 400, "{bad}");
+    }
+    // The served document says how they are written.
+    let spec: serde_json::Value =
+        serde_json::from_str(&fixture_catalog_server::emitted_spec()).unwrap();
+    let params = spec["paths"]["/shelves/{shelf}/{row}/{ids}/{tags}"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let styles: Vec<(&str, &str)> = params
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["style"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        styles,
+        [
+            ("shelf", "label"),
+            ("row", "matrix"),
+            ("ids", "matrix"),
+            ("tags", "label")
+        ]
+    );
     server.abort();
 }
 

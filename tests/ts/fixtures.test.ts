@@ -80,6 +80,20 @@ test("query arrays explode or join as the contract says, and cookies travel in o
   assert.equal(seen?.url, "http://x/books", "an empty delimited array is not sent");
 });
 
+test("label and matrix path parameters are written as RFC 6570 writes them", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  let url: string | undefined;
+  const capture: FetchFunction = async (u) => {
+    url = String(u);
+    return { status: 200, headers: { get: () => null }, text: async () => "[]" };
+  };
+  const api = catalog({ baseUrl: "http://x", fetch: capture });
+  await api.findOnShelf({ shelf: 3, row: "top row", ids: [1, 22], tags: ["sci-fi", "a,b"] });
+  assert.equal(url, "http://x/shelves/.3/;row=top%20row/;ids=1;ids=22/.sci-fi,a%2Cb");
+  await api.findOnShelf({ shelf: 3, row: "", ids: [], tags: ["x"] });
+  assert.equal(url, "http://x/shelves/.3/;row=/;ids/.x", "an empty matrix array is its name alone");
+});
+
 test("arrays in a header, a cookie or the path are one value, items joined by commas", async () => {
   const { createClient: catalog } = await import("book-catalog-client");
   const seen: { url: string; headers: Record<string, string> }[] = [];

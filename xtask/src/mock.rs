@@ -108,7 +108,12 @@ async fn answer(api: &Api, mut request: Request) -> Response {
                 .map(|c| c.value_str().to_owned())
                 .collect(),
         };
-        if param.is_array() && !param.explode {
+        if param.location == Location::Path && matches!(param.style, Style::Label | Style::Matrix) {
+            values = values
+                .iter()
+                .flat_map(|v| styled_path_items(param, v))
+                .collect();
+        } else if param.is_array() && !param.explode {
             values = values
                 .iter()
                 .flat_map(|v| v.split(param.delimiter()))
@@ -716,6 +721,34 @@ fn named_schema(name: &str) -> Schema {
     }
 }
 
+/// The items of a `label` or `matrix` path segment (one for a value that is
+/// not an array); a segment without its prefix has none, so it is missing.
+fn styled_path_items(param: &Param, value: &str) -> Vec<String> {
+    let prefix = match param.style {
+        Style::Matrix => format!(";{}", param.name),
+        _ => ".".to_owned(),
+    };
+    let Some(rest) = value.strip_prefix(&prefix) else {
+        return Vec::new();
+    };
+    let rest = match param.style {
+        Style::Matrix => rest.strip_prefix('=').unwrap_or(rest),
+        _ => rest,
+    };
+    if !param.is_array() {
+        return vec![rest.to_owned()];
+    }
+    if rest.is_empty() {
+        return Vec::new();
+    }
+    let separator = match (param.style, param.explode) {
+        (Style::Matrix, true) => format!(";{}=", param.name),
+        (_, true) => ".".to_owned(),
+        (_, false) => ",".to_owned(),
+    };
+    rest.split(separator.as_str()).map(str::to_owned).collect()
+}
+
 fn synthesize_header(schema: &Schema) -> String {
     match &schema.ty {
         Type::Integer(_) | Type::Number(_) => "1".into(),
@@ -794,6 +827,39 @@ mod tests {
             base64::engine::general_purpose::STANDARD
                 .decode(header("x-loan-token"))
                 .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn label_and_matrix_path_parameters_are_read_as_written() {
+        let contract = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/catalog/openapi.yaml"
+        );
+        let api = crate::openapi::read(Path::new(contract)).unwrap().api;
+        let status = |path: &str| {
+            let api = &api;
+            let request = Request::builder().uri(path.parse().unwrap()).finish();
+            async move { answer(api, request).await.status() }
+        };
+        assert_eq!(
+            status("/shelves/.3/;row=a/;ids=1;ids=2/.x,y").await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            status("/shelves/.3/;row=a/;ids=1;ids=x/.x").await,
+            StatusCode::BAD_REQUEST,
+            "an item that is not an integer"
+        );
+        assert_eq!(
+            status("/shelves/.3/;row=a/;ids=1;ids=2;ids=3;ids=4/.x").await,
+            StatusCode::BAD_REQUEST,
+            "maxItems 3"
+        );
+        assert_eq!(
+            status("/shelves/3/;row=a/;ids=1/.x").await,
+            StatusCode::BAD_REQUEST,
+            "no `.`: the parameter is missing"
         );
     }
 

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::ops::Deref;
 
 use poem::{Request, RequestBody};
-use poem_openapi::error::ParseParamError;
+use poem_openapi::error::{ParseParamError, ParsePathError};
 use poem_openapi::registry::{MetaParamIn, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseError, ParseFromParameter, ParseResult, Type};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, ParameterStyle};
@@ -161,6 +161,113 @@ impl<'a, T: ParseFromParameter> ApiExtractor<'a> for JoinedQuery<T> {
     }
 }
 
+pub mod styled {
+    //! Path parameters with `style: label` or `matrix`.
+
+    use super::*;
+
+    /// A path parameter with `style: label` (`.5`; an array `.a,b`, exploded
+    /// `.a.b`) or `style: matrix` (`;id=5`; an array `;id=a,b`, exploded
+    /// `;id=a;id=b`), as the parameter's `#[oai(style = …, explode = …)]` says
+    /// (poem-openapi only documents it); `T` is the value's type, `Vec<_>` for an
+    /// array. The segment is read after poem has percent-decoded it, so an item
+    /// cannot contain the character that separates items. An empty array is `.`
+    /// or `;id`.
+    ///
+    /// Named `Path` because poem-openapi's derive knows a path parameter by a type
+    /// named so, and binds it to the path's variables by position: the extractor
+    /// is told `param0`, `param1`, … rather than the parameter's name, so a matrix
+    /// segment's name is read from the segment (the same in every pair), not
+    /// checked against the contract.
+    pub struct Path<T>(pub T);
+
+    impl<'a, T: ParseFromParameter> ApiExtractor<'a> for Path<T> {
+        const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::Parameter];
+        const PARAM_IS_REQUIRED: bool = T::IS_REQUIRED;
+
+        type ParamType = T;
+        type ParamRawType = T::RawValueType;
+
+        fn register(registry: &mut Registry) {
+            T::register(registry);
+        }
+
+        fn param_in() -> Option<MetaParamIn> {
+            Some(MetaParamIn::Path)
+        }
+
+        fn param_schema_ref() -> Option<MetaSchemaRef> {
+            Some(T::schema_ref())
+        }
+
+        fn param_raw_type(&self) -> Option<&Self::ParamRawType> {
+            self.0.as_raw_value()
+        }
+
+        async fn from_request(
+            request: &'a Request,
+            _body: &mut RequestBody,
+            param_opts: ExtractParamOptions<Self::ParamType>,
+        ) -> poem::Result<Self> {
+            let name = param_opts.name;
+            let array =
+                matches!(T::schema_ref(), MetaSchemaRef::Inline(schema) if schema.ty == "array");
+            let value = request.raw_path_param(name).unwrap_or_default();
+            let items = styled_items(value, param_opts.style, param_opts.explode, array)
+                .map_err(|reason| ParsePathError { name, reason })?;
+            T::parse_from_parameters(items).map(Self).map_err(|err| {
+                ParsePathError {
+                    name,
+                    reason: err.into_message(),
+                }
+                .into()
+            })
+        }
+    }
+
+    /// The items of a `label` or `matrix` path segment (one for a value that is
+    /// not an array), or why it is not one.
+    pub(super) fn styled_items(
+        value: &str,
+        style: Option<ParameterStyle>,
+        explode: bool,
+        array: bool,
+    ) -> Result<Vec<&str>, String> {
+        let (rest, separator) = match style {
+            Some(ParameterStyle::Label) => {
+                let rest = value
+                    .strip_prefix('.')
+                    .ok_or_else(|| format!("`{value}` must start with `.` (`style: label`)"))?;
+                (rest, if explode { "." } else { "," })
+            }
+            Some(ParameterStyle::Matrix) => {
+                let malformed = || format!("`{value}` must be `;name=value` (`style: matrix`)");
+                let pairs = value.strip_prefix(';').ok_or_else(malformed)?;
+                let name = pairs.split(['=', ';']).next().unwrap_or_default();
+                let rest = &pairs[name.len()..];
+                if name.is_empty() {
+                    return Err(malformed());
+                }
+                if rest.is_empty() {
+                    return Ok(if array { Vec::new() } else { vec![""] });
+                }
+                let rest = rest.strip_prefix('=').ok_or_else(malformed)?;
+                if explode && array {
+                    let between = format!(";{name}=");
+                    return Ok(rest.split(between.as_str()).collect());
+                }
+                (rest, ",")
+            }
+            _ => return Ok(vec![value]),
+        };
+        Ok(match (array, rest.is_empty()) {
+            (false, _) => vec![rest],
+            (true, true) => Vec::new(),
+            (true, false) => rest.split(separator).collect(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +292,35 @@ mod tests {
             std::task::Poll::Ready(result) => result.map(|q| q.0),
             std::task::Poll::Pending => panic!("reading the query waited"),
         }
+    }
+
+    #[test]
+    fn label_and_matrix_segments_give_their_items() {
+        let label = Some(ParameterStyle::Label);
+        let matrix = Some(ParameterStyle::Matrix);
+        let items =
+            |value, style, explode, array| styled::styled_items(value, style, explode, array);
+        assert_eq!(items(".5", label, false, false).unwrap(), ["5"]);
+        assert_eq!(
+            items(".a,b", label, false, false).unwrap(),
+            ["a,b"],
+            "one value"
+        );
+        assert_eq!(items(".a,b", label, false, true).unwrap(), ["a", "b"]);
+        assert_eq!(items(".a.b", label, true, true).unwrap(), ["a", "b"]);
+        assert!(items(".", label, false, true).unwrap().is_empty());
+        assert!(items("5", label, false, false).is_err());
+        assert_eq!(items(";id=5", matrix, false, false).unwrap(), ["5"]);
+        assert_eq!(items(";id=a,b", matrix, false, true).unwrap(), ["a", "b"]);
+        assert_eq!(items(";id=a;id=b", matrix, true, true).unwrap(), ["a", "b"]);
+        assert!(items(";id", matrix, true, true).unwrap().is_empty());
+        assert_eq!(
+            items(";other=5", matrix, false, false).unwrap(),
+            ["5"],
+            "the name is not known"
+        );
+        assert!(items(";=5", matrix, false, false).is_err());
+        assert!(items("5", matrix, false, false).is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub use body::{
     OptionalMultipartBody, XmlBody,
 };
 pub use context::{Headers, Principal, RequestContext, RequestId};
-pub use delimited::{CommaSeparated, JoinedQuery};
+pub use delimited::{CommaSeparated, JoinedQuery, styled};
 pub use problem::{
     FieldError, Problem, allowed_methods, operation_of, problem_from_error, response_from_error,
 };

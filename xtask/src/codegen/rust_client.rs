@@ -130,7 +130,7 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
                     .find(|p| p.location == Location::Path && p.name == var)
                     .expect("the loader checked path variables");
                 let ident = param_ident(param);
-                out.line(&format!("let {ident} = req.{ident}.to_param();"));
+                out.line(&format!("let {ident} = {};", styled_segment(param)));
                 segments.push(format!("&{ident}"));
             }
             None => segments.push(rust_str(segment)),
@@ -490,6 +490,35 @@ fn match_arm(out: &mut String, arm: &str) -> Option<()> {
 
 /// `let <var>: Vec<(&str, String)>` with a pair per parameter value sent: what
 /// is always sent in the initializer, the rest pushed when present.
+/// A path parameter's segment, before percent-encoding: the value (an array's
+/// items joined by commas), after `.` for `style: label` or as `;name=value`
+/// for `style: matrix`.
+fn styled_segment(p: &Param) -> String {
+    let ident = param_ident(p);
+    let joined = |separator: &str| {
+        format!("req.{ident}.iter().map(ToParam::to_param).collect::<Vec<_>>().join({separator:?})")
+    };
+    let name = crate::codegen::typescript::encode_name(&p.name);
+    match (p.style, p.is_array(), p.explode) {
+        (Style::Label, false, _) => format!("format!(\".{{}}\", req.{ident}.to_param())"),
+        (Style::Label, true, explode) => {
+            format!(
+                "format!(\".{{}}\", {})",
+                joined(if explode { "." } else { "," })
+            )
+        }
+        (Style::Matrix, false, _) => {
+            format!("format!(\";{name}={{}}\", req.{ident}.to_param())")
+        }
+        (Style::Matrix, true, false) => format!("format!(\";{name}={{}}\", {})", joined(",")),
+        // No items: the name alone, as the server reads an empty array.
+        (Style::Matrix, true, true) => format!(
+            "if req.{ident}.is_empty() {{ \";{name}\".to_owned() }} else {{ req.{ident}.iter().map(|item| format!(\";{name}={{}}\", item.to_param())).collect() }}"
+        ),
+        _ => format!("req.{ident}.to_param()"),
+    }
+}
+
 fn name_value_pairs(out: &mut Code, var: &str, params: &[&Param]) {
     let mut always = Vec::new();
     let mut sometimes = Vec::new();

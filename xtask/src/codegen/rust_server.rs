@@ -1085,6 +1085,9 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
         let joined = param.is_array() && !param.explode;
         // `spaceDelimited`/`pipeDelimited`: `JoinedQuery` splits a `Vec` itself.
         let delimited = param.delimiter() != ',';
+        // `label`/`matrix`: `styled::Path` reads the segment and splits a `Vec`.
+        let styled = matches!(param.style, Style::Label | Style::Matrix);
+        let delimited = delimited || styled;
         let value_ty = match &param.schema.ty {
             Type::Array(items) if joined && !delimited => {
                 format!("keel_runtime::server::CommaSeparated<{}>", rust_type(items))
@@ -1094,6 +1097,8 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
         // What the request struct holds: a `Vec` of a comma-separated array.
         let inner = if joined && !delimited { ".0" } else { "" };
         let extractor = match param.location {
+            // Named `Path`: poem-openapi's derive knows path parameters so.
+            Location::Path if styled => "keel_runtime::server::styled::Path",
             Location::Path => "Path",
             Location::Query if joined => "keel_runtime::server::JoinedQuery",
             Location::Query => "Query",
@@ -1107,6 +1112,8 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
         match param.style {
             Style::SpaceDelimited => attr.push_str(", style = \"space_delimited\""),
             Style::PipeDelimited => attr.push_str(", style = \"pipe_delimited\""),
+            Style::Label => attr.push_str(", style = \"label\""),
+            Style::Matrix => attr.push_str(", style = \"matrix\""),
             Style::Form | Style::Simple => {}
         }
         let default = match (param.required, &param.schema.default) {

@@ -84,6 +84,40 @@ fn joined_value(p: &Param) -> String {
     }
 }
 
+/// A path parameter in the path template: its value encoded (an array one
+/// segment, its items joined by commas), after `.` for `style: label` or as
+/// `;name=value` for `style: matrix`, the prefix as it is (RFC 6570).
+fn path_segment(p: &Param) -> String {
+    let value = format!("params.{}", camel(&p.name));
+    let items = |separator: &str| format!("${{{value}.map(segment).join(\"{separator}\")}}");
+    let name = encode_name(&p.name);
+    match (p.style, p.is_array(), p.explode) {
+        (Style::Label, false, _) => format!(".${{segment({value})}}"),
+        (Style::Label, true, explode) => format!(".{}", items(if explode { "." } else { "," })),
+        (Style::Matrix, false, _) => format!(";{name}=${{segment({value})}}"),
+        (Style::Matrix, true, false) => format!(";{name}={}", items(",")),
+        (Style::Matrix, true, true) => format!(
+            "${{{value}.length === 0 ? \";{name}\" : {value}.map((item) => \";{name}=\" + segment(item)).join(\"\")}}"
+        ),
+        (_, true, _) => format!("${{segment({value}.join(\",\"))}}"),
+        (_, false, _) => format!("${{segment({value})}}"),
+    }
+}
+
+/// A `matrix` parameter's name as it goes in the path: percent-encoded but
+/// for unreserved characters (so it is safe in a string literal too).
+pub fn encode_name(name: &str) -> String {
+    let mut out = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn camel(name: &str) -> String {
     let snake = snake_case(name);
     let snake = snake.trim_end_matches('_');
@@ -630,24 +664,24 @@ pub fn index_js(api: &Api, header: &str) -> String {
         let all_optional = param_fields(op).iter().all(|f| f.optional);
         let default = if all_optional { " = {}" } else { "" };
         let _ = writeln!(out, "    {name}(params{default}, options) {{");
-        let path: String =
-            op.path
-                .split('/')
-                .map(
-                    |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                        Some(var) => {
-                            let array = op.params.iter().any(|p| {
-                                p.location == Location::Path && p.name == var && p.is_array()
-                            });
-                            // An array is one segment, its items joined by commas.
-                            let join = if array { ".join(\",\")" } else { "" };
-                            format!("${{segment(params.{}{join})}}", camel(var))
-                        }
-                        None => s.to_owned(),
-                    },
-                )
-                .collect::<Vec<_>>()
-                .join("/");
+        let path: String = op
+            .path
+            .split('/')
+            .map(
+                |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(var) => {
+                        let param = op
+                            .params
+                            .iter()
+                            .find(|p| p.location == Location::Path && p.name == var)
+                            .expect("the loader checked path variables");
+                        path_segment(param)
+                    }
+                    None => s.to_owned(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("/");
         let query: Vec<String> = op
             .params
             .iter()

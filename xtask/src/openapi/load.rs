@@ -1083,6 +1083,18 @@ impl<'a> Loader<'a> {
                     Style::PipeDelimited
                 })
             }
+            Some(declared @ ("label" | "matrix")) => {
+                if location != Location::Path {
+                    return Err(node.child("style").unwrap().error(format!(
+                        "`style: {declared}` is for path parameters only (OpenAPI defines it for `in: path`)"
+                    )));
+                }
+                Some(if declared == "label" {
+                    Style::Label
+                } else {
+                    Style::Matrix
+                })
+            }
             Some("deepObject") => {
                 return Err(node.child("style").unwrap().error(format!(
                     "`style: deepObject` (`{name}[property]=value`) is not supported yet: object parameters are not; declare each property as a query parameter of its own, or send the object in a request body"
@@ -1130,6 +1142,7 @@ impl<'a> Loader<'a> {
                     Location::Query => {}
                     // `simple`: `a,b,c`, exploded or not (explode only
                     // changes objects).
+                    Location::Path if style != Style::Simple => {}
                     Location::Path | Location::Header => explode = false,
                     Location::Cookie if !explode => {}
                     Location::Cookie => {
@@ -2729,8 +2742,8 @@ mod tests {
             "is for arrays; parameter `id` is not one",
         );
         refused(
-            "{name: id, in: path, required: true, style: label, schema: {type: string}}",
-            "`style: label` is not supported yet",
+            "{name: id, in: query, style: matrix, schema: {type: string}}",
+            "`style: matrix` is for path parameters only",
         );
     }
 

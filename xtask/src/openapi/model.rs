@@ -298,7 +298,7 @@ impl Param {
         match self.style {
             Style::SpaceDelimited => ' ',
             Style::PipeDelimited => '|',
-            Style::Form | Style::Simple => ',',
+            Style::Form | Style::Simple | Style::Label | Style::Matrix => ',',
         }
     }
 }
@@ -312,6 +312,11 @@ pub enum Style {
     SpaceDelimited,
     /// A query array with `explode: false`, items joined by `|`.
     PipeDelimited,
+    /// A path parameter after a dot (`.5`; arrays `.a,b`, exploded `.a.b`).
+    Label,
+    /// A path parameter as `;name=value` (arrays `;name=a,b`, exploded
+    /// `;name=a;name=b`).
+    Matrix,
 }
 
 impl Style {
@@ -321,6 +326,8 @@ impl Style {
             Style::Simple => "simple",
             Style::SpaceDelimited => "spaceDelimited",
             Style::PipeDelimited => "pipeDelimited",
+            Style::Label => "label",
+            Style::Matrix => "matrix",
         }
     }
 }
