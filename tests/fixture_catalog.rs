@@ -1437,6 +1437,44 @@ async fn label_and_matrix_path_parameters_arrive_as_sent() {
 }
 
 #[tokio::test]
+async fn the_rust_client_writes_label_and_matrix_prefixes_as_they_are() {
+    // A server that is not the generated one, answering with the path it got.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let route = poem::Route::new().at(
+        "/*rest",
+        poem::endpoint::make_sync(|req| poem::web::Json(vec![req.uri().path().to_owned()])),
+    );
+    let server = tokio::spawn(
+        poem::Server::new(poem::listener::TcpListener::bind(addr.to_string())).run(route),
+    );
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let found = Client::new(format!("http://{addr}"))
+        .unwrap()
+        .find_on_shelf(&FindOnShelfRequest {
+            shelf: 3,
+            row: "top;row".into(),
+            ids: vec![1, 22],
+            tags: vec!["sci-fi".into(), "a,b".into()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        found.value,
+        FindOnShelfResponse::Ok(vec![
+            "/shelves/.3/;row=top%3Brow/;ids=1;ids=22/.sci-fi,a%2Cb".into()
+        ])
+    );
+    server.abort();
+}
+
+#[tokio::test]
 async fn a_date_time_header_that_does_not_parse_is_an_invalid_response() {
     // A server that is not the generated one, sending text that is no date-time.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -201,11 +201,27 @@ impl ClientConfig {
         method: reqwest::Method,
         path_segments: &[&str],
     ) -> Result<reqwest::RequestBuilder, Error> {
+        let encoded: Vec<String> = path_segments
+            .iter()
+            .map(|s| percent_encode_segment(s))
+            .collect();
+        let encoded: Vec<&str> = encoded.iter().map(String::as_str).collect();
+        self.request_encoded(method, &encoded).await
+    }
+
+    /// As [`request`](Self::request), with segments already percent-encoded:
+    /// for `style: label` and `matrix` path parameters, whose `.`, `;` and `=`
+    /// go as they are and their values encoded ([`percent_encode_segment`]).
+    pub async fn request_encoded(
+        &self,
+        method: reqwest::Method,
+        encoded_segments: &[&str],
+    ) -> Result<reqwest::RequestBuilder, Error> {
         let mut url = String::with_capacity(self.base_url.len() + 32);
         url.push_str(&self.base_url);
-        for segment in path_segments {
+        for segment in encoded_segments {
             url.push('/');
-            url.push_str(&percent_encode_segment(segment));
+            url.push_str(segment);
         }
         let mut builder = self.http.request(method, url);
         if let Some(provider) = &self.token
@@ -269,7 +285,8 @@ pub fn cookie_header(cookies: &[(&str, String)]) -> Option<String> {
 }
 
 /// RFC 3986 unreserved characters pass; everything else is `%XX`.
-fn percent_encode_segment(segment: &str) -> String {
+/// Percent-encodes everything in `segment` but unreserved characters.
+pub fn percent_encode_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

@@ -120,6 +120,12 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
     out.line(&format!(
         "pub async fn {name}(&self, {req}: &{ty}Request) -> Result<Reply<{ty}Response>, Error> {{"
     ));
+    // With a `label` or `matrix` parameter, segments go encoded here, so that
+    // their `.`, `;` and `=` are not.
+    let styled = op
+        .params
+        .iter()
+        .any(|p| matches!(p.style, Style::Label | Style::Matrix));
     let mut segments = Vec::new();
     for segment in op.path.split('/').filter(|s| !s.is_empty()) {
         match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
@@ -130,8 +136,11 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
                     .find(|p| p.location == Location::Path && p.name == var)
                     .expect("the loader checked path variables");
                 let ident = param_ident(param);
-                out.line(&format!("let {ident} = {};", styled_segment(param)));
+                out.line(&format!("let {ident} = {};", path_segment(param, styled)));
                 segments.push(format!("&{ident}"));
+            }
+            None if styled => {
+                segments.push(rust_str(&crate::codegen::typescript::encode_name(segment)))
             }
             None => segments.push(rust_str(segment)),
         }
@@ -153,8 +162,9 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
         || op.body.is_some()
         || op.params.iter().any(|p| p.location == Location::Header);
     out.line(&format!(
-        "let {}request = self.config.request(Method::{method}, &[{}]).await?;",
+        "let {}request = self.config.{}(Method::{method}, &[{}]).await?;",
         if adds_more { "mut " } else { "" },
+        if styled { "request_encoded" } else { "request" },
         segments.join(", ")
     ));
     if !queries.is_empty() {
@@ -490,17 +500,22 @@ fn match_arm(out: &mut String, arm: &str) -> Option<()> {
 
 /// `let <var>: Vec<(&str, String)>` with a pair per parameter value sent: what
 /// is always sent in the initializer, the rest pushed when present.
-/// A path parameter's segment, before percent-encoding: the value (an array's
-/// items joined by commas), after `.` for `style: label` or as `;name=value`
-/// for `style: matrix`.
-fn styled_segment(p: &Param) -> String {
+/// A path parameter's segment: the value (an array's items joined by commas),
+/// percent-encoded by `request`; or, with `encoded` (an operation with a
+/// `label` or `matrix` parameter), encoded here: each value on its own, after
+/// `.` for `style: label` or as `;name=value` for `style: matrix`.
+fn path_segment(p: &Param, encoded: bool) -> String {
     let ident = param_ident(p);
+    let one =
+        |value: &str| format!("keel_runtime::client::percent_encode_segment(&{value}.to_param())");
     let joined = |separator: &str| {
-        format!("req.{ident}.iter().map(ToParam::to_param).collect::<Vec<_>>().join({separator:?})")
+        format!(
+            "req.{ident}.iter().map(|item| keel_runtime::client::percent_encode_segment(&item.to_param())).collect::<Vec<_>>().join({separator:?})"
+        )
     };
     let name = crate::codegen::typescript::encode_name(&p.name);
     match (p.style, p.is_array(), p.explode) {
-        (Style::Label, false, _) => format!("format!(\".{{}}\", req.{ident}.to_param())"),
+        (Style::Label, false, _) => format!("format!(\".{{}}\", {})", one(&format!("req.{ident}"))),
         (Style::Label, true, explode) => {
             format!(
                 "format!(\".{{}}\", {})",
@@ -508,13 +523,18 @@ fn styled_segment(p: &Param) -> String {
             )
         }
         (Style::Matrix, false, _) => {
-            format!("format!(\";{name}={{}}\", req.{ident}.to_param())")
+            format!(
+                "format!(\";{name}={{}}\", {})",
+                one(&format!("req.{ident}"))
+            )
         }
         (Style::Matrix, true, false) => format!("format!(\";{name}={{}}\", {})", joined(",")),
         // No items: the name alone, as the server reads an empty array.
         (Style::Matrix, true, true) => format!(
-            "if req.{ident}.is_empty() {{ \";{name}\".to_owned() }} else {{ req.{ident}.iter().map(|item| format!(\";{name}={{}}\", item.to_param())).collect() }}"
+            "if req.{ident}.is_empty() {{ \";{name}\".to_owned() }} else {{ req.{ident}.iter().map(|item| format!(\";{name}={{}}\", {})).collect() }}",
+            one("item")
         ),
+        _ if encoded => one(&format!("req.{ident}")),
         _ => format!("req.{ident}.to_param()"),
     }
 }
