@@ -279,8 +279,10 @@ pub struct Param {
     pub schema: Schema,
     pub description: Option<String>,
     /// For an array in the query: one `name=value` pair per item (`explode`,
-    /// the default) or one pair with the items joined by commas. Arrays in a
-    /// path, header or cookie are always joined by commas (`false`).
+    /// the default for `form`) or one pair with the items joined (by commas,
+    /// or the `style`'s delimiter). In a `label` or `matrix` path parameter:
+    /// items after a `.` each, or `;name=` each. Other arrays in a path, header
+    /// or cookie are always joined by commas (`false`).
     pub explode: bool,
     /// `style`, as declared or the location's default (`form` in the query and
     /// cookies, `simple` in paths and headers).
