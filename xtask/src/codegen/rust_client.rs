@@ -130,11 +130,7 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
     for segment in op.path.split('/').filter(|s| !s.is_empty()) {
         match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
             Some(var) => {
-                let param = op
-                    .params
-                    .iter()
-                    .find(|p| p.location == Location::Path && p.name == var)
-                    .expect("the loader checked path variables");
+                let param = op.path_param(var);
                 let ident = param_ident(param);
                 out.line(&format!("let {ident} = {};", path_segment(param, styled)));
                 segments.push(format!("&{ident}"));

@@ -669,14 +669,7 @@ pub fn index_js(api: &Api, header: &str) -> String {
             .split('/')
             .map(
                 |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    Some(var) => {
-                        let param = op
-                            .params
-                            .iter()
-                            .find(|p| p.location == Location::Path && p.name == var)
-                            .expect("the loader checked path variables");
-                        path_segment(param)
-                    }
+                    Some(var) => path_segment(op.path_param(var)),
                     None => s.to_owned(),
                 },
             )

@@ -225,6 +225,16 @@ pub struct Operation {
     pub security: Security,
 }
 
+impl Operation {
+    /// The path parameter a `{name}` segment of the path stands for.
+    pub fn path_param(&self, name: &str) -> &Param {
+        self.params
+            .iter()
+            .find(|p| p.location == Location::Path && p.name == name)
+            .expect("the loader checked path variables")
+    }
+}
+
 /// Who may call an operation. There is no default: an operation is public only
 /// when the contract says `security: []`.
 #[derive(Debug, Clone, PartialEq, Eq)]
