@@ -65,6 +65,7 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
     .await
     .context("opening the database probe's connection")?;
     tokio::spawn(db_health.clone().watch(background.clone()));
+    let user_cache = user_cache(config, &db, &background);
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     let transactions = platform::db::Transactions::new(db.clone(), wake.clone());
     let subscriptions = subscriptions(config, &db, &transactions, &cipher)?;
@@ -87,6 +88,7 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         draining: Default::default(),
         tokens,
         cipher,
+        user_cache,
         config: config.clone(),
     };
     let listener = listen(config.listen, config.reuse_port)
@@ -101,6 +103,27 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         events,
         background,
     })
+}
+
+/// The users read cache, with the change feed that keeps it correct across
+/// replicas when there is one (PostgreSQL); idle, so every read goes through,
+/// otherwise.
+fn user_cache(
+    config: &Config,
+    db: &sea_orm::DatabaseConnection,
+    stop: &tokio_util::sync::CancellationToken,
+) -> std::sync::Arc<platform::row_cache::RowCache<users::domain::User>> {
+    let cache = std::sync::Arc::new(platform::row_cache::RowCache::new(
+        "users",
+        config.user_cache_capacity,
+        Duration::from_secs(300),
+    ));
+    if config.user_cache_capacity > 0 && db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let feed = platform::change_feed::ChangeFeed::new(&config.database_url)
+            .watch("users", cache.clone());
+        tokio::spawn(feed.run(stop.clone()));
+    }
+    cache
 }
 
 /// The listening socket; with `reuse_port`, shared with other processes.

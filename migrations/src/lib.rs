@@ -13,6 +13,7 @@ mod m20261125_000004_encrypted_phone;
 mod m20261203_000005_events;
 mod m20261203_000006_commerce;
 mod m20261203_000007_outbox_claim_index;
+mod m20261206_000008_change_notifications;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_events::Migration),
             Box::new(m20261203_000006_commerce::Migration),
             Box::new(m20261203_000007_outbox_claim_index::Migration),
+            Box::new(m20261206_000008_change_notifications::Migration),
         ]
     }
 }

@@ -68,6 +68,17 @@ pub struct Config {
     #[arg(long, env = "KEEL_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(100..=60_000), global = true)]
     pub db_acquire_timeout_ms: u64,
 
+    /// Users kept in the read cache (ADR 20), on PostgreSQL, where a change
+    /// feed tells every replica what any of them changed; 0 turns it off.
+    /// SQLite has no such feed and no cache.
+    #[arg(
+        long,
+        env = "KEEL_USER_CACHE_CAPACITY",
+        default_value_t = 100_000,
+        global = true
+    )]
+    pub user_cache_capacity: u64,
+
     /// How often the database is pinged to know whether it answers, in
     /// milliseconds; while it does not, requests that need it get 503 at once.
     #[arg(long, env = "KEEL_DB_PROBE_INTERVAL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(50..=60_000), global = true)]

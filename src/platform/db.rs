@@ -70,6 +70,7 @@ impl Transactions {
             inner: inner?,
             events: AtomicUsize::new(0),
             committed_events: self.committed_events.clone(),
+            after_commit: Default::default(),
         })
     }
 }
@@ -80,6 +81,7 @@ pub struct Tx {
     inner: DatabaseTransaction,
     events: AtomicUsize,
     committed_events: Arc<Notify>,
+    after_commit: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>>,
 }
 
 impl Tx {
@@ -93,11 +95,27 @@ impl Tx {
         self.events.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// For adapters: runs `f` once this transaction has committed (not if it
+    /// rolls back), e.g. to drop what a cache holds of a row it changed.
+    pub(crate) fn after_commit(&self, f: impl FnOnce() + Send + 'static) {
+        self.after_commit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Box::new(f));
+    }
+
     pub async fn commit(self) -> Result<(), StorageError> {
         let events = self.events.load(Ordering::Relaxed);
         self.inner.commit().await?;
         if events > 0 {
             self.committed_events.notify_one();
+        }
+        let after_commit = self
+            .after_commit
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for f in after_commit {
+            f();
         }
         Ok(())
     }

@@ -31,7 +31,7 @@ use crate::notifications::adapters::{SeaOrmNotifications, UsersDirectory};
 use crate::orders::OrdersService;
 use crate::orders::adapters::SeaOrmOrders;
 use crate::users::UsersService;
-use crate::users::adapters::SeaOrmUserRepository;
+use crate::users::adapters::{CachedUsers, SeaOrmUserRepository};
 
 /// What the HTTP edge is built from.
 pub struct App {
@@ -45,6 +45,8 @@ pub struct App {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     pub tokens: Arc<AccessTokens>,
     pub cipher: Arc<super::crypto::FieldCipher>,
+    /// Users by id, for the services that read them (ADR 20).
+    pub user_cache: Arc<super::row_cache::RowCache<crate::users::domain::User>>,
     pub config: Config,
 }
 
@@ -58,18 +60,25 @@ pub fn app(app: App) -> impl Endpoint<Output = Response> {
         draining,
         tokens,
         cipher,
+        user_cache,
         config,
     } = app;
     let passwords = Passwords::new();
     let audit_log = SeaOrmAuditLog::new(db.clone());
+    let cached_users = || {
+        CachedUsers::new(
+            SeaOrmUserRepository::new(db.clone(), cipher.clone()),
+            user_cache.clone(),
+        )
+    };
     let users = UsersService::new(
-        SeaOrmUserRepository::new(db.clone(), cipher.clone()),
+        cached_users(),
         transactions.clone(),
         audit_log.clone(),
         passwords.clone(),
     );
     let auth = AuthService::new(
-        SeaOrmUserRepository::new(db.clone(), cipher.clone()),
+        cached_users(),
         transactions.clone(),
         SeaOrmRefreshTokens::new(db.clone()),
         audit_log.clone(),

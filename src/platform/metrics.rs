@@ -124,6 +124,18 @@ fn describe() {
         "keel_events_dead_lettered_total",
         "Events given up on, by consumer"
     );
+    describe_counter!(
+        "keel_cache_reads_total",
+        "Reads a live row cache answered, by cache and outcome (hit, miss)"
+    );
+    describe_gauge!(
+        "keel_change_feed_listening",
+        "1 while the change feed listens (row caches serve), else 0"
+    );
+    describe_counter!(
+        "keel_change_feed_connections_total",
+        "Times the change feed started listening; more than one means it reconnected"
+    );
     describe_gauge!(
         "keel_build_info",
         "Always 1; the labels say which build and contract version run"

@@ -2,6 +2,7 @@
 //! work, the event pipeline, the HTTP edge, logging and trace context, and the
 //! problem+json vocabulary.
 
+pub mod change_feed;
 pub mod conditional;
 pub mod config;
 pub mod crypto;
@@ -16,6 +17,7 @@ pub mod idempotency;
 pub mod key_dir;
 pub mod metrics;
 pub mod problem;
+pub mod row_cache;
 pub mod serve;
 pub mod telemetry;
 pub mod trace;

@@ -11,6 +11,7 @@ mod logs;
 mod matrix;
 mod metrics;
 mod notifications;
+mod read_cache;
 mod shutdown;
 mod startup;
 mod support;

@@ -58,10 +58,29 @@ impl TestApp {
     }
 
     pub async fn spawn_on(database: TestDatabase, settings: &[&str]) -> TestApp {
-        // Spans get W3C trace ids, as in the binary, so trace context propagates.
-        keel::platform::telemetry::init_quiet();
         let keys_dir =
             std::env::temp_dir().join(format!("keel-test-keys-{}", uuid::Uuid::now_v7()));
+        Self::spawn_with_keys(database, keys_dir, settings).await
+    }
+
+    /// A second server on this one's database and keys, as another replica
+    /// behind the same load balancer would be.
+    pub async fn replica(&self) -> TestApp {
+        let database = TestDatabase {
+            url: self._database.url.clone(),
+            cleanup: None,
+            owned: false,
+        };
+        Self::spawn_with_keys(database, self.keys_dir.clone(), &[]).await
+    }
+
+    async fn spawn_with_keys(
+        database: TestDatabase,
+        keys_dir: std::path::PathBuf,
+        settings: &[&str],
+    ) -> TestApp {
+        // Spans get W3C trace ids, as in the binary, so trace context propagates.
+        keel::platform::telemetry::init_quiet();
         let mut args = vec![
             "keel".to_owned(),
             "--listen".to_owned(),
@@ -327,6 +346,8 @@ pub async fn problem(response: Response, status: u16) -> Value {
 pub struct TestDatabase {
     pub url: String,
     cleanup: Option<(String, String)>,
+    /// Whether dropping it removes the database (not for a replica's).
+    owned: bool,
 }
 
 impl TestDatabase {
@@ -347,6 +368,7 @@ impl TestDatabase {
         TestDatabase {
             url: format!("sqlite://{}?mode=rwc", path.display()),
             cleanup: None,
+            owned: true,
         }
     }
 
@@ -367,12 +389,16 @@ impl TestDatabase {
         TestDatabase {
             url: format!("{base}/{name}"),
             cleanup: Some((admin_url.to_owned(), name)),
+            owned: true,
         }
     }
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         match self.cleanup.take() {
             // Drop runs outside any async context; a thread with its own runtime
             // can still wait for the DROP.
