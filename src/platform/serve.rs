@@ -37,6 +37,8 @@ pub struct ConnectionLimits {
 }
 
 type Body = http_body_util::combinators::BoxBody<Bytes, io::Error>;
+type ResponseFuture =
+    Pin<Box<dyn Future<Output = Result<hyper::Response<Body>, Infallible>> + Send>>;
 
 /// Serves `endpoint` until `shutdown` completes; then stops accepting, lets
 /// each connection finish the request in hand (up to `grace`) and returns.
@@ -114,13 +116,17 @@ async fn connection<E>(
         inner: stream,
         activity: activity.clone(),
     });
+    // Boxed: hyper keeps a slot the size of the service's future in every
+    // connection, idle or not, and the edge's future is kilobytes; a box of
+    // it lives only while a request does.
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let (endpoint, local, remote) = (endpoint.clone(), local.clone(), remote.clone());
-        async move {
+        let response: ResponseFuture = Box::pin(async move {
             let req = Request::from((req, local, remote, Scheme::HTTP));
             let response = endpoint.get_response(req).await;
             Ok::<_, Infallible>(hyper::Response::<Body>::from(response))
-        }
+        });
+        response
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
