@@ -76,6 +76,7 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         broker(config),
         platform::events::outbox::RelaySettings {
             batch: config.outbox_batch,
+            workers: usize::try_from(config.outbox_workers).unwrap_or(1),
             poll: Duration::from_millis(config.outbox_poll_ms),
             retention: Duration::from_secs(config.outbox_retention_days * 86_400),
         },

@@ -221,6 +221,11 @@ pub struct Config {
     #[arg(long, env = "KEEL_OUTBOX_BATCH", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=10_000), global = true)]
     pub outbox_batch: u64,
 
+    /// Relay rounds run at once with RabbitMQ on PostgreSQL: one claims and
+    /// marks its batch while another waits for the broker's confirms (ADR 18).
+    #[arg(long, env = "KEEL_OUTBOX_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16), global = true)]
+    pub outbox_workers: u64,
+
     /// Days published events stay in the outbox table before deletion.
     #[arg(long, env = "KEEL_OUTBOX_RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u64).range(0..=365), global = true)]
     pub outbox_retention_days: u64,

@@ -29,16 +29,18 @@ pub fn run() -> Result<()> {
     match reachable(&postgres, 5432) {
         Ok(()) => {
             cargo(
-                &["test", "--package", "keel", "--test", "api"],
+                &["test", "--package", "keel", "--lib", "--test", "api"],
                 &[("KEEL_TEST_DATABASE", &postgres)],
             )?;
             ran.push(format!(
-                "black-box API tests on PostgreSQL ({})",
+                "unit tests and black-box API tests on PostgreSQL ({})",
                 redact(&postgres)
             ));
         }
         Err(why) if require => bail!("PostgreSQL is required (KEEL_REQUIRE_SERVICES=1) but {why}"),
-        Err(why) => skipped.push(format!("black-box API tests on PostgreSQL: {why}")),
+        Err(why) => skipped.push(format!(
+            "unit tests and black-box API tests on PostgreSQL: {why}"
+        )),
     }
 
     let amqp = std::env::var("KEEL_TEST_AMQP_URL").unwrap_or_else(|_| DEFAULT_AMQP.to_owned());

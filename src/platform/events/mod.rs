@@ -76,6 +76,7 @@ impl Pipeline {
     ) -> Pipeline {
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();
+        let in_process = matches!(broker, Broker::InProcess(_));
         let (transport, rabbitmq): (Arc<dyn ports::Transport>, _) = match broker {
             Broker::InProcess(retry) => (
                 Arc::new(in_process::InProcessBus::new(
@@ -92,7 +93,9 @@ impl Pipeline {
             }
         };
         let relay = outbox::Relay::new(db, transport, wake, relay);
-        tasks.push(tokio::spawn(relay.run(stop.clone())));
+        for worker in relay.workers(in_process) {
+            tasks.push(tokio::spawn(worker.run(stop.clone())));
+        }
         Pipeline {
             stop,
             tasks,

@@ -5,8 +5,8 @@
 //!
 //! Order: per aggregate, events leave in the order they were recorded. A relay
 //! takes only the oldest unpublished event of each aggregate per round, so
-//! several relays (one per replica, `FOR UPDATE SKIP LOCKED` on PostgreSQL)
-//! never publish an aggregate's events out of order or twice. Within an
+//! several relays (one or more workers per replica, `FOR UPDATE SKIP LOCKED`
+//! on PostgreSQL) never publish an aggregate's events out of order or twice. Within an
 //! aggregate, `seq` is commit order because writers of one aggregate serialize
 //! on its row before they record its events. SQLite runs one relay: it is the
 //! single-node default.
@@ -81,14 +81,23 @@ pub struct RelaySettings {
     pub poll: Duration,
     /// How long published events are kept (for inspection) before deletion.
     pub retention: Duration,
+    /// Rounds run at once, with RabbitMQ on PostgreSQL: one claims and marks
+    /// while another waits for its confirms. `SKIP LOCKED` keeps them apart,
+    /// and a claim skips an aggregate whose older event another round holds,
+    /// so each aggregate's events still leave in order. The in-process bus
+    /// delivers inside the round, on the pool, so it keeps one.
+    pub workers: usize,
 }
 
 /// Publishes recorded events until stopped.
+#[derive(Clone)]
 pub struct Relay {
     db: DatabaseConnection,
     transport: Arc<dyn Transport>,
     wake: Arc<Notify>,
     settings: RelaySettings,
+    /// Whether this worker also measures the backlog and prunes (one does).
+    housekeeping: bool,
 }
 
 struct Claimed {
@@ -108,7 +117,23 @@ impl Relay {
             transport,
             wake,
             settings,
+            housekeeping: true,
         }
+    }
+
+    /// The workers to run, as the settings and the transport allow.
+    pub fn workers(self, in_process: bool) -> Vec<Relay> {
+        let count = if in_process || self.db.get_database_backend() != DbBackend::Postgres {
+            1
+        } else {
+            self.settings.workers.max(1)
+        };
+        (0..count)
+            .map(|n| Relay {
+                housekeeping: n == 0,
+                ..self.clone()
+            })
+            .collect()
     }
 
     /// Runs rounds until `stop`; a round in progress finishes first, so its
@@ -121,11 +146,11 @@ impl Relay {
             if stop.is_cancelled() {
                 break;
             }
-            if measured.elapsed() >= Duration::from_secs(1) {
+            if self.housekeeping && measured.elapsed() >= Duration::from_secs(1) {
                 measured = Instant::now();
                 self.measure_backlog().await;
             }
-            if pruned.elapsed() >= Duration::from_secs(60) {
+            if self.housekeeping && pruned.elapsed() >= Duration::from_secs(60) {
                 pruned = Instant::now();
                 self.prune().await;
             }
@@ -395,5 +420,64 @@ mod tests {
         db.execute(&mark(2)).await.unwrap();
         db.execute(&mark(3)).await.unwrap();
         assert_eq!(heads(&db).await, ["a3"]);
+    }
+
+    /// Two workers' rounds at once (`RelaySettings::workers`): the second
+    /// claim skips what the first holds, and every later event of an aggregate
+    /// the first holds, so no aggregate's events can overtake each other.
+    /// Needs PostgreSQL (`SKIP LOCKED`); `cargo xtask test` runs the unit
+    /// tests on it too.
+    #[tokio::test]
+    async fn concurrent_rounds_share_no_aggregate() {
+        let Some(admin) = std::env::var("KEEL_TEST_DATABASE")
+            .ok()
+            .filter(|url| url.starts_with("postgres"))
+        else {
+            eprintln!("skipped: KEEL_TEST_DATABASE names no PostgreSQL server");
+            return;
+        };
+        let name = format!("keel_unit_{}", Uuid::now_v7().simple());
+        let server = sea_orm::Database::connect(&admin).await.unwrap();
+        server
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        let db = crate::platform::db::connect(&url, 4, std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
+        let transactions = Transactions::new(db.clone(), Default::default());
+        let tx = transactions.begin().await.unwrap();
+        for (aggregate, event) in [("a", "a1"), ("b", "b1"), ("a", "a2"), ("c", "c1")] {
+            record(&tx, "user", aggregate, &registered(event))
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let names = |claimed: Vec<Claimed>| -> Vec<String> {
+            claimed
+                .into_iter()
+                .map(|c| {
+                    serde_json::from_str::<UserRegistered>(&c.envelope.payload)
+                        .unwrap()
+                        .display_name
+                })
+                .collect()
+        };
+        let first = db.begin().await.unwrap();
+        assert_eq!(names(claim(&first, 2, true).await.unwrap()), ["a1", "b1"]);
+        let second = db.begin().await.unwrap();
+        assert_eq!(
+            names(claim(&second, 10, true).await.unwrap()),
+            ["c1"],
+            "a2 waits for a1, which the first round holds"
+        );
+        drop((first, second));
+        db.close().await.unwrap();
+        server
+            .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .await
+            .unwrap();
     }
 }

@@ -82,7 +82,9 @@ impl RabbitMqSettings {
 pub struct RabbitMq {
     settings: Arc<RabbitMqSettings>,
     consumers: Arc<Vec<Consumer>>,
-    publisher: tokio::sync::Mutex<Option<Link>>,
+    /// Shared by the relay's workers: each publishes its batch on the one
+    /// channel; the lock is held only to open or drop the connection.
+    publisher: tokio::sync::Mutex<Option<Arc<Link>>>,
     consuming: Arc<AtomicUsize>,
 }
 
@@ -140,17 +142,19 @@ impl RabbitMq {
     }
 
     async fn publish_batch(&self, batch: &[Envelope]) -> Vec<Result<(), String>> {
-        let mut guard = self.publisher.lock().await;
-        if guard.is_none() {
-            match connect(&self.settings, &self.consumers, "publisher").await {
-                Ok(link) => *guard = Some(link),
-                Err(error) => {
-                    let message = format!("connecting to RabbitMQ: {error}");
-                    return batch.iter().map(|_| Err(message.clone())).collect();
-                }
+        let link = {
+            let mut guard = self.publisher.lock().await;
+            match guard.as_ref() {
+                Some(link) => link.clone(),
+                None => match connect(&self.settings, &self.consumers, "publisher").await {
+                    Ok(link) => guard.insert(Arc::new(link)).clone(),
+                    Err(error) => {
+                        let message = format!("connecting to RabbitMQ: {error}");
+                        return batch.iter().map(|_| Err(message.clone())).collect();
+                    }
+                },
             }
-        }
-        let link = guard.as_ref().expect("connected above");
+        };
         let exchange = self.settings.exchange();
         let mut broken = false;
         let mut pending = Vec::with_capacity(batch.len());
@@ -201,12 +205,23 @@ impl RabbitMq {
             };
             outcomes.push(outcome);
         }
-        if broken && let Some(link) = guard.take() {
-            let _ = tokio::time::timeout(
-                Duration::from_secs(1),
-                link.connection.close(320, "reconnecting".into()),
-            )
-            .await;
+        if broken {
+            // Drop the link this batch broke on, unless another batch already
+            // replaced it.
+            let dropped = {
+                let mut guard = self.publisher.lock().await;
+                match guard.as_ref() {
+                    Some(current) if Arc::ptr_eq(current, &link) => guard.take(),
+                    _ => None,
+                }
+            };
+            if dropped.is_some() {
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(1),
+                    link.connection.close(320, "reconnecting".into()),
+                )
+                .await;
+            }
         }
         outcomes
     }
