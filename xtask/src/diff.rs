@@ -683,6 +683,17 @@ fn compare_named(c: &mut Comparer, old_name: &str, new_name: &str, dir: Directio
         }
         (SchemaKind::Object(o), SchemaKind::Object(n)) => {
             let (old_clone, new_clone) = (o.clone(), n.clone());
+            // `oneOf`/`anyOf` beside the properties: its variants as a union's.
+            match (&old_clone.union, &new_clone.union) {
+                (Some(old_union), Some(new_union)) => compare_named(c, old_union, new_union, dir),
+                (None, None) => {}
+                _ => c.push(
+                    true,
+                    "object-union-changed",
+                    pointer.clone(),
+                    "`oneOf`/`anyOf` beside the properties was added or removed".into(),
+                ),
+            }
             for old_field in &old_clone.fields {
                 let fp = format!("{pointer}/properties/{}", escape(&old_field.json_name));
                 match new_clone
