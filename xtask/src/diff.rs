@@ -863,6 +863,26 @@ mod tests {
     }
 
     #[test]
+    fn a_union_beside_properties_is_judged_as_a_union() {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/fixtures/unions/openapi.yaml"),
+        )
+        .unwrap();
+        // `web` no longer tells a `RemoteAdoption`: clients that send it break.
+        let changed = text.replacen(
+            "          web: '#/components/schemas/RemoteAdoption'\n",
+            "",
+            1,
+        );
+        assert_ne!(changed, text);
+        let verdict = judge(&text, &changed, &[]).unwrap();
+        let joined = verdict.failures.join("\n");
+        assert!(joined.contains("union-variant-removed"), "{joined}");
+        assert!(judge(&text, &text, &[]).unwrap().failures.is_empty());
+    }
+
+    #[test]
     fn an_unchanged_contract_passes() {
         let text = project();
         let verdict = judge(&text, &text, &[]).unwrap();
