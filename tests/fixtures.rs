@@ -2,7 +2,8 @@
 //! checked on the generated Rust types themselves.
 
 use fixture_unions_types::{
-    Animal, Bird, Cat, Contact, Dog, EmailContact, Horse, Pet, PetInput, PetList, PhoneContact,
+    Adoption, AdoptionOneOf, Animal, Bird, Cat, Contact, Dog, EmailContact, Horse,
+    InPersonAdoption, PartnerAdoption, Pet, PetInput, PetList, PhoneContact, RemoteAdoption,
     ShelterNote, ShelterNote2, Tristate, Zebra,
 };
 use serde_json::json;
@@ -239,4 +240,78 @@ fn maps_are_string_keyed_dictionaries() {
         serde_json::from_value::<fixture_unions_types::Inventory>(json!({ "kibble": "lots" }))
             .is_err()
     );
+}
+
+#[test]
+fn properties_beside_a_one_of_are_one_object_and_each_tag_round_trips() {
+    // `phone` and `web` are both a `RemoteAdoption`: each decodes to its own
+    // variant and encodes as itself.
+    for (channel, expected) in [("phone", "Phone"), ("web", "Web")] {
+        let wire = json!({ "adopter": "Ann", "channel": channel, "contact": "ann@example.com" });
+        let adoption: Adoption = serde_json::from_value(wire.clone()).unwrap();
+        let variant = match &adoption.one_of {
+            AdoptionOneOf::Phone(RemoteAdoption { contact }) => ("Phone", contact),
+            AdoptionOneOf::Web(RemoteAdoption { contact }) => ("Web", contact),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(variant, (expected, &"ann@example.com".to_owned()));
+        assert_eq!(adoption.adopter, "Ann");
+        assert_eq!(serde_json::to_value(&adoption).unwrap(), wire);
+    }
+
+    // A variant that does not declare `channel`: the union writes its tag.
+    let walk_in = Adoption {
+        adopter: "Bo".into(),
+        one_of: AdoptionOneOf::InPersonAdoption(InPersonAdoption {
+            visited_on: "2026-12-01".parse().unwrap(),
+        }),
+    };
+    let wire = json!({ "adopter": "Bo", "channel": "walkIn", "visitedOn": "2026-12-01" });
+    assert_eq!(serde_json::to_value(&walk_in).unwrap(), wire);
+    assert_eq!(serde_json::from_value::<Adoption>(wire).unwrap(), walk_in);
+
+    // A variant that declares it without requiring it reads the tag, and the
+    // union's tag wins over whatever the variant holds.
+    let partner: Adoption =
+        serde_json::from_value(json!({ "adopter": "Cy", "channel": "partner", "partner": "Paws" }))
+            .unwrap();
+    let AdoptionOneOf::PartnerAdoption(PartnerAdoption { channel, .. }) = &partner.one_of else {
+        panic!("{partner:?}")
+    };
+    assert_eq!(channel.as_deref(), Some("partner"));
+    let stray = Adoption {
+        adopter: "Cy".into(),
+        one_of: AdoptionOneOf::PartnerAdoption(PartnerAdoption {
+            channel: Some("web".into()),
+            partner: "Paws".into(),
+        }),
+    };
+    assert_eq!(serde_json::to_value(&stray).unwrap()["channel"], "partner");
+
+    // The discriminator is required for the union, declared or not.
+    let missing =
+        serde_json::from_value::<Adoption>(json!({ "adopter": "Di", "contact": "x" })).unwrap_err();
+    assert!(missing.to_string().contains("channel"), "{missing}");
+    let unknown = serde_json::from_value::<Adoption>(
+        json!({ "adopter": "Di", "channel": "fax", "contact": "xyz" }),
+    )
+    .unwrap_err();
+    assert!(
+        unknown
+            .to_string()
+            .contains("expected one of `walkIn`, `phone`, `web`, `partner`"),
+        "{unknown}"
+    );
+}
+
+#[test]
+fn properties_beside_a_one_of_validate_both_parts_side_by_side() {
+    let adoption: Adoption =
+        serde_json::from_value(json!({ "adopter": "", "channel": "web", "contact": "ab" }))
+            .unwrap();
+    let errors = adoption.validate().unwrap_err();
+    let violations = keel_runtime::validate::violations(&errors);
+    let pointers: Vec<&str> = violations.iter().map(|v| v.pointer.as_str()).collect();
+    // The variant's `contact` sits beside `adopter`, as in the JSON.
+    assert_eq!(pointers, ["/adopter", "/contact"], "{violations:?}");
 }

@@ -10,6 +10,7 @@ mod event;
 pub mod media;
 pub mod multipart;
 mod param;
+mod tagged;
 mod tristate;
 pub mod validate;
 
@@ -24,4 +25,5 @@ pub use event::{ContractEvent, EventKey};
 pub use media::JsonOrBytes;
 pub use multipart::File;
 pub use param::ToParam;
+pub use tagged::serialize_tagged;
 pub use tristate::{Tristate, non_null};

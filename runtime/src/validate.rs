@@ -119,6 +119,15 @@ impl Errors {
         }
     }
 
+    /// A part flattened into this object (a union beside the object's own
+    /// properties): its violations sit beside the object's, under their own
+    /// property names, as the JSON has them.
+    pub fn flattened<T: Validate>(&mut self, value: &T) {
+        if let Err(errors) = value.validate() {
+            self.0.errors_mut().extend(errors.into_errors());
+        }
+    }
+
     /// An array of objects: violations nest under the property and the index.
     pub fn each<T: Validate>(&mut self, field: &'static str, values: &[T]) {
         let failed: BTreeMap<usize, Box<ValidationErrors>> = values

@@ -2,7 +2,7 @@
 // untagged `oneOf`, and separate request/response shapes for read-only and
 // write-only properties, type-checked like the project's own client.
 import {
-  createClient, type Animal, type Capacity, type Contact, type Pet, type PetInput, type PetList, type ShelterProfileBadge,
+  createClient, type Adoption, type Animal, type Capacity, type Contact, type Pet, type PetInput, type PetList, type ShelterProfileBadge,
 } from "pet-shelter-client";
 
 export function describe(pet: Pet): string {
@@ -52,3 +52,17 @@ export function badgeText(badge: ShelterProfileBadge): string {
   return badge.text;
 }
 export const capacity: Capacity[] = [3, "unlimited", { min: 1, max: 9 }];
+
+// Properties beside a `oneOf`: one object, narrowed by the discriminator;
+// `phone` and `web` are both a `RemoteAdoption`, each its own member.
+export function adoptedVia(adoption: Adoption): string {
+  switch (adoption.channel) {
+    case "walkIn": return `${adoption.adopter} visited on ${adoption.visitedOn}`;
+    case "phone":
+    case "web": return `${adoption.adopter} at ${adoption.contact} (${adoption.channel})`;
+    case "partner": return `${adoption.adopter} through ${adoption.partner}`;
+    default: { const unreachable: never = adoption; return unreachable; }
+  }
+}
+export const adopted = api.recordAdoption({ body: { adopter: "Ann", channel: "web", contact: "ann@example.com" } })
+  .then((r) => (r.status === 201 ? adoptedVia(r.data) : r.status));

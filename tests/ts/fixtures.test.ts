@@ -46,6 +46,20 @@ test("a base schema with a discriminator is checked as the subtype its tag names
   if (hoofless.status === "invalid-response") assert.deepEqual(hoofless.problems, ["body.mascot.hooves is missing"]);
 });
 
+test("properties beside a oneOf are checked with the variant the tag names", async () => {
+  const record = (body: unknown) => createClient({ baseUrl: "http://x", fetch: answering(201, body) })
+    .recordAdoption({ body: { adopter: "Ann", channel: "phone", contact: "555-0100" } });
+  const web = await record({ adopter: "Ann", channel: "web", contact: "ann@example.com" });
+  assert.equal(web.status, 201);
+  if (web.status === 201 && web.data.channel === "web") assert.equal(web.data.contact, "ann@example.com");
+  const noContact = await record({ adopter: "Ann", channel: "phone" });
+  assert.equal(noContact.status, "invalid-response");
+  if (noContact.status === "invalid-response") assert.deepEqual(noContact.problems, ["body.contact is missing"]);
+  const noAdopter = await record({ channel: "walkIn", visitedOn: "2026-12-01" });
+  assert.equal(noAdopter.status, "invalid-response");
+  if (noAdopter.status === "invalid-response") assert.deepEqual(noAdopter.problems, ["body.adopter is missing"]);
+});
+
 test("a status declared by range or `default` is keyed by it and keeps the actual status", async () => {
   const { createClient: catalog } = await import("book-catalog-client");
   const problem = { type: "about:blank", title: "I'm a teapot", status: 418 };

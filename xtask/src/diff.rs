@@ -683,6 +683,17 @@ fn compare_named(c: &mut Comparer, old_name: &str, new_name: &str, dir: Directio
         }
         (SchemaKind::Object(o), SchemaKind::Object(n)) => {
             let (old_clone, new_clone) = (o.clone(), n.clone());
+            // `oneOf`/`anyOf` beside the properties: its variants as a union's.
+            match (&old_clone.union, &new_clone.union) {
+                (Some(old_union), Some(new_union)) => compare_named(c, old_union, new_union, dir),
+                (None, None) => {}
+                _ => c.push(
+                    true,
+                    "object-union-changed",
+                    pointer.clone(),
+                    "`oneOf`/`anyOf` beside the properties was added or removed".into(),
+                ),
+            }
             for old_field in &old_clone.fields {
                 let fp = format!("{pointer}/properties/{}", escape(&old_field.json_name));
                 match new_clone
@@ -849,6 +860,26 @@ mod tests {
         assert!(failures.contains("name"), "{failures}");
         assert!(base_contract(&repo, "no-such-ref").is_err());
         let _ = std::fs::remove_dir_all(&repo);
+    }
+
+    #[test]
+    fn a_union_beside_properties_is_judged_as_a_union() {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/fixtures/unions/openapi.yaml"),
+        )
+        .unwrap();
+        // `web` no longer tells a `RemoteAdoption`: clients that send it break.
+        let changed = text.replacen(
+            "          web: '#/components/schemas/RemoteAdoption'\n",
+            "",
+            1,
+        );
+        assert_ne!(changed, text);
+        let verdict = judge(&text, &changed, &[]).unwrap();
+        let joined = verdict.failures.join("\n");
+        assert!(joined.contains("union-variant-removed"), "{joined}");
+        assert!(judge(&text, &text, &[]).unwrap().failures.is_empty());
     }
 
     #[test]

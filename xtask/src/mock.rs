@@ -493,6 +493,10 @@ fn check_json(api: &Api, schema: &Schema, value: &Value, pointer: &str, errors: 
                             check_json(api, values, item, &format!("{pointer}/{key}"), errors);
                         }
                     }
+                    // `oneOf`/`anyOf` beside the properties: the object is a variant too.
+                    if let Some(union) = &object.union {
+                        check_json(api, &named_schema(union), value, pointer, errors);
+                    }
                     if object.deny_unknown {
                         for key in map
                             .keys()
@@ -672,6 +676,11 @@ fn synthesize(api: &Api, schema: &Schema) -> Value {
                 let mut map = Map::new();
                 for field in object.fields.iter().filter(|f| f.required) {
                     map.insert(field.json_name.clone(), synthesize(api, &field.schema));
+                }
+                if let Some(union) = &object.union
+                    && let Value::Object(variant) = synthesize(api, &named_schema(union))
+                {
+                    map.extend(variant);
                 }
                 Value::Object(map)
             }

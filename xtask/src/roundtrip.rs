@@ -222,6 +222,7 @@ fn reachable(api: &Api) -> std::collections::BTreeSet<&str> {
         match api.schemas.iter().find(|s| s.name == name).map(|s| &s.kind) {
             Some(SchemaKind::Object(o)) => {
                 o.fields.iter().for_each(|f| names(&f.schema, &mut stack));
+                stack.extend(o.union.as_deref());
                 if let Some(values) = &o.additional {
                     names(values, &mut stack);
                 }
@@ -265,6 +266,9 @@ fn facts(api: &Api) -> Facts {
                 }
                 if let Some(values) = &object.additional {
                     schema_facts(api, &mut f, &format!("{at}/additionalProperties"), values);
+                }
+                if let Some(union) = &object.union {
+                    f.insert(format!("{at}/union"), union.clone());
                 }
             }
             SchemaKind::IntEnum(values) => {

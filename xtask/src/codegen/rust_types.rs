@@ -99,6 +99,10 @@ fn object_type(
         let boxed = is_recursive(api, name, &field.schema);
         field_checks(api, name, &rust, field, boxed, &mut checks, &mut patterns)?;
     }
+    if object.union.is_some() {
+        // The union's violations sit beside the object's, as its properties do.
+        checks.push(format!("errors.flattened(&self.{});", union_field(object)));
+    }
     pattern_statics(out, &patterns);
 
     // An object with files is never JSON: it travels as multipart only, through
@@ -111,17 +115,36 @@ fn object_type(
         }
         None => struct_lines(out, api, schema, object, json),
     }
-    let properties: Vec<String> = object
+    let mut properties: Vec<String> = object
         .fields
         .iter()
         .map(|f| format!("({}, {})", rust_str(&f.json_name), meta_ref(api, &f.schema)))
         .collect();
-    let required: Vec<String> = object
+    let mut required: Vec<String> = object
         .fields
         .iter()
         .filter(|f| f.required)
         .map(|f| rust_str(&f.json_name))
         .collect();
+    // A discriminator beside the properties is the union's; the served
+    // document still lists it with the object's properties: required, and
+    // one of the union's tags.
+    if let Some(union) = object.union.as_deref().and_then(|u| api.union(u))
+        && let Some(property) = &union.discriminator
+    {
+        let tags: Vec<String> = union
+            .variants
+            .iter()
+            .filter_map(|v| v.tag.as_deref())
+            .map(|tag| format!("serde_json::json!({})", rust_str(tag)))
+            .collect();
+        properties.push(format!(
+            "({}, inline(MetaSchema {{ enum_items: vec![{}], ..MetaSchema::new(\"string\") }}))",
+            rust_str(property),
+            tags.join(", ")
+        ));
+        required.push(rust_str(property));
+    }
     let additional = match &object.additional {
         Some(values) => format!(
             "additional_properties: Some(Box::new({})), ",
@@ -129,11 +152,15 @@ fn object_type(
         ),
         None => String::new(),
     };
+    let union = match object.union.as_deref().and_then(|u| api.union(u)) {
+        Some(union) => format!("{}, ", union_meta(union)),
+        None => String::new(),
+    };
     documented_as(
         out,
         name,
         &format!(
-            "MetaSchema {{ properties: vec![{}], required: vec![{}], {additional}..MetaSchema::new(\"object\") }}",
+            "MetaSchema {{ properties: vec![{}], required: vec![{}], {additional}{union}..MetaSchema::new(\"object\") }}",
             properties.join(", "),
             required.join(", ")
         ),
@@ -160,7 +187,7 @@ fn struct_item(
     json: bool,
 ) -> Option<String> {
     let name = &schema.name;
-    if object.fields.is_empty() && object.additional.is_none() {
+    if object.fields.is_empty() && object.additional.is_none() && object.union.is_none() {
         return None;
     }
     let mut out = String::new();
@@ -208,6 +235,15 @@ fn struct_item(
             ),
         )?;
     }
+    if let Some(union) = &object.union {
+        push_line(&mut out, 4, &union_doc(union))?;
+        push_line(&mut out, 4, "#[serde(flatten)]")?;
+        push_line(
+            &mut out,
+            4,
+            &format!("pub {}: {union},", union_field(object)),
+        )?;
+    }
     out.push_str("}\n");
     Some(out)
 }
@@ -253,8 +289,35 @@ fn struct_lines(
             rust_type(values)
         ));
     }
+    if let Some(union) = &object.union {
+        out.line(&union_doc(union));
+        out.line("#[serde(flatten)]");
+        out.line(&format!("pub {}: {union},", union_field(object)));
+    }
     out.line("}");
     out.blank();
+}
+
+/// The doc comment of an object's flattened union field.
+fn union_doc(union: &str) -> String {
+    format!("/// The variant, whose properties sit beside these (`{union}`).")
+}
+
+/// The Rust field that holds an object's flattened union: `one_of` (`any_of`),
+/// with `_` appended while a property has that name.
+pub fn union_field(object: &ObjectSchema) -> String {
+    let mut field = match object.union.as_deref() {
+        Some(union) if union.ends_with("AnyOf") => "any_of".to_owned(),
+        _ => "one_of".to_owned(),
+    };
+    while object
+        .fields
+        .iter()
+        .any(|f| snake_case(&f.json_name) == field)
+    {
+        field.push('_');
+    }
+    field
 }
 
 /// `MultipartForm`: one part per property, a list as repeated parts. Files go
@@ -346,7 +409,8 @@ fn is_recursive(api: &Api, owner: &str, schema: &Schema) -> bool {
         }
         match &named.kind {
             SchemaKind::Object(object) => {
-                stack.extend(object.fields.iter().filter_map(|f| direct(&f.schema)))
+                stack.extend(object.fields.iter().filter_map(|f| direct(&f.schema)));
+                stack.extend(object.union.as_deref());
             }
             SchemaKind::Union(union) => {
                 stack.extend(union.variants.iter().map(|v| v.schema.as_str()))
@@ -1002,12 +1066,15 @@ fn int_enum_type(out: &mut Code, schema: &NamedSchema, values: &[i64]) {
     );
 }
 
-/// A `oneOf`: an enum with one variant per schema. With a discriminator, decoding
-/// reads the discriminator and decodes that variant (which declares the property
-/// itself, so encoding is the variant's own); without, serde tries each variant in
-/// order.
+/// A `oneOf`: an enum with one variant per schema (per tag, where a mapping
+/// gives a schema several; see [`variant_names`]). With a discriminator,
+/// decoding reads the discriminator and decodes that variant; encoding is the
+/// variant's own where it holds its tag (a required property and one tag),
+/// else the union writes the tag beside it ([`carries_tag`]). Without, serde
+/// tries each variant in order.
 fn union_type(out: &mut Code, api: &Api, schema: &NamedSchema, union: &UnionSchema) {
     let name = &schema.name;
+    let names = variant_names(union);
     doc_lines(out, schema.description.as_deref());
     match &union.discriminator {
         Some(_) => out.line("#[derive(Debug, Clone, PartialEq)]"),
@@ -1017,45 +1084,17 @@ fn union_type(out: &mut Code, api: &Api, schema: &NamedSchema, union: &UnionSche
         }
     }
     out.line(&format!("pub enum {name} {{"));
-    for variant in &union.variants {
-        out.line(&format!("{0}({0}),", variant.schema));
+    for (variant, rust) in union.variants.iter().zip(&names) {
+        if rust != &variant.schema
+            && let (Some(property), Some(tag)) = (&union.discriminator, &variant.tag)
+        {
+            out.line(&format!("/// `{property}: {tag}`."));
+        }
+        out.line(&format!("{rust}({}),", variant.schema));
     }
     out.line("}");
     out.blank();
-    let variants: Vec<String> = union
-        .variants
-        .iter()
-        .map(|v| {
-            format!(
-                "reference::<{0}>(registry, {1})",
-                v.schema,
-                rust_str(&v.schema)
-            )
-        })
-        .collect();
-    let mut meta = format!(
-        "MetaSchema {{ {}: vec![{}]",
-        if union.any_of { "any_of" } else { "one_of" },
-        variants.join(", ")
-    );
-    if let Some(property) = &union.discriminator {
-        let mapping: Vec<String> = union
-            .variants
-            .iter()
-            .map(|v| {
-                format!(
-                    "({}.to_owned(), {}.to_owned())",
-                    rust_str(v.tag.as_deref().unwrap_or(&v.schema)),
-                    rust_str(&format!("#/components/schemas/{}", v.schema))
-                )
-            })
-            .collect();
-        meta.push_str(&format!(
-            ", discriminator: Some(MetaDiscriminatorObject {{ property_name: {}, mapping: vec![{}] }})",
-            rust_str(property),
-            mapping.join(", ")
-        ));
-    }
+    let mut meta = format!("MetaSchema {{ {}", union_meta(union));
     // A union of objects is an object; one with other variants (strings,
     // arrays, …) has no one type.
     let objects = union.variants.iter().all(|v| {
@@ -1072,11 +1111,8 @@ fn union_type(out: &mut Code, api: &Api, schema: &NamedSchema, union: &UnionSche
     out.line(&format!("impl Validate for {name} {{"));
     out.line("fn validate(&self) -> Result<(), ValidationErrors> {");
     out.line("match self {");
-    for variant in &union.variants {
-        out.line(&format!(
-            "{name}::{}(value) => value.validate(),",
-            variant.schema
-        ));
+    for rust in &names {
+        out.line(&format!("{name}::{rust}(value) => value.validate(),"));
     }
     out.line("}");
     out.line("}");
@@ -1090,11 +1126,19 @@ fn union_type(out: &mut Code, api: &Api, schema: &NamedSchema, union: &UnionSche
         "fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {",
     );
     out.line("match self {");
-    for variant in &union.variants {
-        out.line(&format!(
-            "{name}::{}(value) => value.serialize(serializer),",
-            variant.schema
-        ));
+    for (variant, rust) in union.variants.iter().zip(&names) {
+        let tag = variant.tag.as_deref().unwrap_or(&variant.schema);
+        if carries_tag(api, union, variant, property) {
+            out.line(&format!(
+                "{name}::{rust}(value) => value.serialize(serializer),"
+            ));
+        } else {
+            out.line(&format!(
+                "{name}::{rust}(value) => keel_runtime::serialize_tagged(value, {}, {}, serializer),",
+                rust_str(property),
+                rust_str(tag)
+            ));
+        }
     }
     out.line("}");
     out.line("}");
@@ -1116,12 +1160,11 @@ fn union_type(out: &mut Code, api: &Api, schema: &NamedSchema, union: &UnionSche
         "match value.get({}).and_then(serde_json::Value::as_str) {{",
         rust_str(property)
     ));
-    for variant in &union.variants {
+    for (variant, rust) in union.variants.iter().zip(&names) {
         let tag = variant.tag.as_deref().unwrap_or(&variant.schema);
         out.line(&format!(
-            "Some({}) => serde_json::from_value(value).map({name}::{}).map_err(D::Error::custom),",
+            "Some({}) => serde_json::from_value(value).map({name}::{rust}).map_err(D::Error::custom),",
             rust_str(tag),
-            variant.schema
         ));
     }
     out.line(&format!(
@@ -1136,4 +1179,114 @@ fn union_type(out: &mut Code, api: &Api, schema: &NamedSchema, union: &UnionSche
     out.line("}");
     out.line("}");
     out.blank();
+}
+
+/// The `MetaSchema` fields that document a union: its variants, each schema
+/// once, and its discriminator with every tag.
+fn union_meta(union: &UnionSchema) -> String {
+    let mut schemas: Vec<&str> = Vec::new();
+    for variant in &union.variants {
+        if !schemas.contains(&variant.schema.as_str()) {
+            schemas.push(&variant.schema);
+        }
+    }
+    let variants: Vec<String> = schemas
+        .iter()
+        .map(|schema| format!("reference::<{schema}>(registry, {})", rust_str(schema)))
+        .collect();
+    let mut meta = format!(
+        "{}: vec![{}]",
+        if union.any_of { "any_of" } else { "one_of" },
+        variants.join(", ")
+    );
+    if let Some(property) = &union.discriminator {
+        let mapping: Vec<String> = union
+            .variants
+            .iter()
+            .map(|v| {
+                format!(
+                    "({}.to_owned(), {}.to_owned())",
+                    rust_str(v.tag.as_deref().unwrap_or(&v.schema)),
+                    rust_str(&format!("#/components/schemas/{}", v.schema))
+                )
+            })
+            .collect();
+        meta.push_str(&format!(
+            ", discriminator: Some(MetaDiscriminatorObject {{ property_name: {}, mapping: vec![{}] }})",
+            rust_str(property),
+            mapping.join(", ")
+        ));
+    }
+    meta
+}
+
+/// The Rust variant of each union variant: the schema's name, or where the
+/// mapping gives a schema several tags, each tag in PascalCase (`oneA` →
+/// `OneA`), with the schema's name in front where that is taken by another
+/// variant.
+pub fn variant_names(union: &UnionSchema) -> Vec<String> {
+    let several = |schema: &str| union.variants.iter().filter(|v| v.schema == schema).count() > 1;
+    let mut names: Vec<String> = union
+        .variants
+        .iter()
+        .map(|v| match &v.tag {
+            Some(tag) if several(&v.schema) => enum_variant(tag),
+            _ => v.schema.clone(),
+        })
+        .collect();
+    for i in 0..names.len() {
+        let taken = names
+            .iter()
+            .enumerate()
+            .any(|(j, other)| j != i && other == &names[i]);
+        if taken && names[i] != union.variants[i].schema {
+            names[i] = format!("{}{}", union.variants[i].schema, names[i]);
+        }
+    }
+    names
+}
+
+/// Whether a variant holds its own tag: its schema declares the discriminator
+/// as a required property and the mapping gives it this one tag, so what it
+/// holds is what it encodes. Otherwise (the property optional or not declared,
+/// as OpenAPI allows, or several tags) the union writes the tag.
+fn carries_tag(api: &Api, union: &UnionSchema, variant: &UnionVariant, property: &str) -> bool {
+    let single = union
+        .variants
+        .iter()
+        .filter(|v| v.schema == variant.schema)
+        .count()
+        == 1;
+    single
+        && api.schemas.iter().any(|s| {
+            s.name == variant.schema
+                && matches!(&s.kind, SchemaKind::Object(o) if o.fields.iter().any(|f| f.json_name == property && f.required))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn variant(schema: &str, tag: &str) -> UnionVariant {
+        UnionVariant {
+            schema: schema.into(),
+            tag: Some(tag.into()),
+        }
+    }
+
+    #[test]
+    fn a_schema_with_several_tags_is_a_variant_per_tag_named_after_it() {
+        let union = UnionSchema {
+            variants: vec![
+                variant("Round", "square"),
+                variant("Round", "1st"),
+                variant("Square", "sq"),
+            ],
+            discriminator: Some("kind".into()),
+            any_of: false,
+        };
+        // `square` would be `Square`, which the schema `Square` has taken.
+        assert_eq!(variant_names(&union), ["RoundSquare", "V1st", "Square"]);
+    }
 }

@@ -229,7 +229,12 @@ fn named_descriptor(schema: &NamedSchema) -> Value {
         SchemaKind::StringEnum(values) => json!({ "type": "enum", "values": values }),
         SchemaKind::IntEnum(values) => json!({ "type": "enum", "values": values }),
         SchemaKind::Union(union) => {
-            let variants: Vec<&str> = union.variants.iter().map(|v| v.schema.as_str()).collect();
+            let mut variants: Vec<&str> = Vec::new();
+            for variant in &union.variants {
+                if !variants.contains(&variant.schema.as_str()) {
+                    variants.push(&variant.schema);
+                }
+            }
             let kind = if union.any_of { "anyOf" } else { "oneOf" };
             let mut d = json!({ "type": kind, "variants": variants });
             if let Some(property) = &union.discriminator {
@@ -262,6 +267,9 @@ fn named_descriptor(schema: &NamedSchema) -> Value {
             let mut d = json!({ "type": "object", "required": required, "properties": properties });
             if let Some(values) = &object.additional {
                 d["additional"] = descriptor(values);
+            }
+            if let Some(union) = &object.union {
+                d["union"] = json!(union);
             }
             d
         }
@@ -405,7 +413,16 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
                 );
             }
             SchemaKind::Object(object) => {
-                let _ = writeln!(out, "export interface {} {{", schema.name);
+                // Beside a union, the properties and the variant's are one
+                // object: an intersection, which an interface cannot be.
+                match &object.union {
+                    Some(_) => {
+                        let _ = writeln!(out, "export type {} = {{", schema.name);
+                    }
+                    None => {
+                        let _ = writeln!(out, "export interface {} {{", schema.name);
+                    }
+                }
                 for field in &object.fields {
                     doc(&mut out, "  ", field.schema.description.as_deref());
                     let optional = if field.required { "" } else { "?" };
@@ -431,7 +448,12 @@ pub fn index_d_ts(api: &Api, header: &str) -> String {
                     let _ = writeln!(out, "  /** Any other property. */");
                     let _ = writeln!(out, "  [key: string]: {};", types.join(" | "));
                 }
-                out.push_str("}\n\n");
+                match &object.union {
+                    Some(union) => {
+                        let _ = writeln!(out, "}} & {union};\n");
+                    }
+                    None => out.push_str("}\n\n"),
+                }
             }
         }
     }

@@ -402,6 +402,7 @@ fn load_named(
         });
     }
     check_discriminators(&schemas, &loader.hoisted_from)?;
+    check_flattened(&schemas, &loader.hoisted_from)?;
     split_read_write(&mut schemas, &mut operations)?;
     check_files(&schemas, &operations, &loader.hoisted_from)?;
     schemas.sort_by(|a, b| a.name.cmp(&b.name));
@@ -497,10 +498,13 @@ fn oauth_flows(node: &Node) -> Result<Vec<OAuthFlow>> {
     Ok(flows)
 }
 
-/// Every variant of a discriminated union must declare the discriminator as a
-/// required property, so that it serializes with it and TypeScript can narrow
-/// on it. Checked once every schema is loaded, because a variant's properties
-/// may come from `allOf` parts.
+/// Every variant of a discriminated union must be able to carry the
+/// discriminator: OpenAPI makes the property required for the union's purpose
+/// whether or not the variant lists it (or declares it at all), and the union
+/// writes it where the variant does not hold it (ADR 21). A variant that
+/// declares no such property and refuses unknown ones (`additionalProperties:
+/// false`) can never be valid with it, so it is refused. Checked once every
+/// schema is loaded, because a variant's properties may come from `allOf` parts.
 fn check_discriminators(
     schemas: &[NamedSchema],
     hoisted_from: &BTreeMap<String, String>,
@@ -515,11 +519,11 @@ fn check_discriminators(
             continue;
         };
         for variant in variants {
-            let declares = schemas.iter().any(|s| {
+            let closed = schemas.iter().any(|s| {
                 s.name == variant.schema
-                    && matches!(&s.kind, SchemaKind::Object(o) if o.fields.iter().any(|f| &f.json_name == property && f.required))
+                    && matches!(&s.kind, SchemaKind::Object(o) if o.deny_unknown && !o.fields.iter().any(|f| &f.json_name == property))
             });
-            if !declares {
+            if closed {
                 let at = hoisted_from
                     .get(&schema.name)
                     .cloned()
@@ -527,11 +531,58 @@ fn check_discriminators(
                 return Err(ContractError {
                     pointer: format!("{at}/discriminator"),
                     message: format!(
-                        "variant `{}` must declare `{property}` as a required property, since it is the discriminator",
+                        "variant `{}` has no property `{property}` and `additionalProperties: false`, so no value of it can carry the discriminator `{property}`; declare the property in it",
                         variant.schema
                     ),
                 });
             }
+        }
+    }
+    Ok(())
+}
+
+/// An object with `oneOf`/`anyOf` beside its properties reads its own
+/// properties and hands the others to the union (serde's `flatten`): a
+/// property both declare would reach only the object, so it is refused.
+fn check_flattened(schemas: &[NamedSchema], hoisted_from: &BTreeMap<String, String>) -> Result<()> {
+    let object = |name: &str| {
+        schemas.iter().find_map(|s| match &s.kind {
+            SchemaKind::Object(o) if s.name == name => Some(o),
+            _ => None,
+        })
+    };
+    for schema in schemas {
+        let SchemaKind::Object(ObjectSchema {
+            fields,
+            union: Some(union),
+            ..
+        }) = &schema.kind
+        else {
+            continue;
+        };
+        let Some(SchemaKind::Union(u)) = schemas.iter().find(|s| &s.name == union).map(|s| &s.kind)
+        else {
+            continue;
+        };
+        for variant in &u.variants {
+            let Some(shared) = object(&variant.schema).and_then(|o| {
+                fields
+                    .iter()
+                    .find(|f| o.fields.iter().any(|g| g.json_name == f.json_name))
+            }) else {
+                continue;
+            };
+            let at = hoisted_from
+                .get(&schema.name)
+                .cloned()
+                .unwrap_or_else(|| format!("/components/schemas/{}", schema.name));
+            return Err(ContractError {
+                pointer: format!("{at}/properties/{}", escape_pointer(&shared.json_name)),
+                message: format!(
+                    "`{}` is declared beside `oneOf`/`anyOf` and by its variant `{}`; declare it in one place",
+                    shared.json_name, variant.schema
+                ),
+            });
         }
     }
     Ok(())
@@ -618,6 +669,17 @@ fn check_files(
             continue;
         };
         let multipart = body.media.contains(&BodyMedia::Multipart);
+        if (multipart || body.media.contains(&BodyMedia::Form))
+            && let Type::Named(name) = &body.schema.ty
+            && let Some(SchemaKind::Object(ObjectSchema { union: Some(_), .. })) = by_name(name)
+        {
+            return Err(error(
+                "/requestBody/content",
+                format!(
+                    "`{name}` has `oneOf`/`anyOf` beside its properties, which only a JSON body can carry (a form or multipart part is one property)"
+                ),
+            ));
+        }
         let allowed = [[BodyMedia::Multipart], [BodyMedia::Binary]];
         if leaks(&body.schema, &with_files) && !allowed.iter().any(|a| body.media == *a) {
             return Err(error("/requestBody/content", ONLY_MULTIPART.into()));
@@ -721,6 +783,7 @@ fn split_read_write(schemas: &mut Vec<NamedSchema>, operations: &mut [Operation]
                     },
                     _ => None,
                 })
+                .chain(o.union.as_deref())
                 .collect(),
             SchemaKind::Union(u) => u.variants.iter().map(|v| v.schema.as_str()).collect(),
             SchemaKind::StringEnum(_) | SchemaKind::IntEnum(_) => Vec::new(),
@@ -764,6 +827,11 @@ fn split_read_write(schemas: &mut Vec<NamedSchema>, operations: &mut [Operation]
                 for field in &mut o.fields {
                     rename(&mut field.schema, &split);
                     field.write_only = false;
+                }
+                if let Some(union) = &mut o.union
+                    && split.contains(union.as_str())
+                {
+                    union.push_str("Input");
                 }
             }
             SchemaKind::Union(u) => {
@@ -1522,7 +1590,7 @@ impl<'a> Loader<'a> {
             return Err(node.error(format!("schema `{name}` is defined twice")));
         }
         if node.child("oneOf").is_some() || node.child("anyOf").is_some() {
-            return Ok(SchemaKind::Union(self.union(node, name)?));
+            return self.union_or_object(node, name);
         }
         if is_inheritance_base(node) {
             return Ok(SchemaKind::Union(self.inheritance(node, name)?));
@@ -1607,6 +1675,10 @@ impl<'a> Loader<'a> {
     /// own (`{name}{Kind}`, see [`inline_variant_names`]).
     fn union(&mut self, node: &Node<'a>, name: &str) -> Result<UnionSchema> {
         let mut allowed = vec!["oneOf", "anyOf", "discriminator", "type", "nullable"];
+        if node.child("properties").is_some() {
+            // Read by `union_or_object`.
+            allowed.extend(["properties", "required"]);
+        }
         allowed.extend(SCHEMA_ANNOTATIONS);
         node.check_keys(&allowed)?;
         // `anyOf` lets a value match several entries where `oneOf` wants exactly
@@ -1743,6 +1815,132 @@ impl<'a> Loader<'a> {
         })
     }
 
+    /// `oneOf`/`anyOf`, alone or beside `properties` (ADR 21). Beside
+    /// properties, the value is one JSON object holding the object's own
+    /// properties and one variant's: an object whose `union` is the `oneOf`
+    /// as a type of its own, `{name}OneOf` (`{name}AnyOf`), flattened into it.
+    /// A discriminator declared among the properties belongs to the union
+    /// (it tells the variants apart), so it leaves the object's fields; an
+    /// object left with no fields is the union itself.
+    fn union_or_object(&mut self, node: &Node<'a>, name: &str) -> Result<SchemaKind> {
+        let Some(props) = node.child("properties") else {
+            if let Some(required) = node.child("required") {
+                return Err(required.error(
+                    "`required` beside `oneOf`/`anyOf` needs the `properties` it names".into(),
+                ));
+            }
+            return Ok(SchemaKind::Union(self.union(node, name)?));
+        };
+        let keyword = if node.child("oneOf").is_some() {
+            "oneOf"
+        } else {
+            "anyOf"
+        };
+        if let Some(a) = node.child("additionalProperties") {
+            return Err(a.error(format!(
+                "`additionalProperties` beside `properties` and `{keyword}` is not supported: it would judge the variant's properties as unknown ones"
+            )));
+        }
+        // Each entry must be an object, whose properties join the object's.
+        for item in node.req(keyword)?.items()? {
+            let target = match item.opt_str("$ref")? {
+                Some(target) => target
+                    .strip_prefix("#/components/schemas/")
+                    .and_then(|c| self.root.pointer(&format!("/components/schemas/{c}"))),
+                None => Some(item.value),
+            };
+            let is_object = target.is_some_and(|s| {
+                s.get("type") == Some(&Value::String("object".into()))
+                    || s.get("properties").is_some()
+                    || s.get("allOf").is_some()
+            });
+            if !is_object {
+                return Err(item.error(format!(
+                    "beside `properties`, each `{keyword}` entry must be an object schema (the value is one object: the properties and the entry's)"
+                )));
+            }
+        }
+        let mut object = ObjectSchema {
+            fields: Vec::new(),
+            deny_unknown: false,
+            additional: None,
+            union: None,
+        };
+        let required = self.object_parts(node, name, &mut object)?;
+        check_required(node, &object, &required)?;
+        let union_name = format!("{name}{}", pascal_case(keyword));
+        let union = self.union(node, &union_name)?;
+        if let Some(property) = &union.discriminator
+            && let Some(i) = object.fields.iter().position(|f| &f.json_name == property)
+        {
+            let field = object.fields.remove(i);
+            let at = props.req(property)?;
+            let allowed: Option<Vec<String>> =
+                match &field.schema.ty {
+                    Type::String(StringFormat::Plain) => None,
+                    Type::Named(enum_name) => match self.hoisted.get(enum_name) {
+                        Some((SchemaKind::StringEnum(values), _)) => Some(values.clone()),
+                        _ => match self
+                            .root
+                            .pointer(&format!("/components/schemas/{enum_name}"))
+                        {
+                            Some(v) if v.get("enum").is_some() => Some(string_enum(&Node {
+                                value: v,
+                                pointer: format!("/components/schemas/{enum_name}"),
+                            })?),
+                            _ => return Err(at.error(format!(
+                                "the discriminator `{property}` must be a string or a string enum"
+                            ))),
+                        },
+                    },
+                    _ => {
+                        return Err(at.error(format!(
+                            "the discriminator `{property}` must be a string or a string enum"
+                        )));
+                    }
+                };
+            if let Some(values) = allowed {
+                if let Some(v) = union
+                    .variants
+                    .iter()
+                    .find(|v| !values.iter().any(|x| Some(x) == v.tag.as_ref()))
+                {
+                    return Err(at.error(format!(
+                        "`{}` is told by `{property}: {}`, which `{property}` does not allow",
+                        v.schema,
+                        v.tag.as_deref().unwrap_or_default()
+                    )));
+                }
+                // An inline enum of the discriminator's values is the union's tags now.
+                if let Type::Named(enum_name) = &field.schema.ty
+                    && self.hoisted_from.get(enum_name) == Some(&at.pointer)
+                {
+                    self.hoisted.remove(enum_name);
+                    self.hoisted_from.remove(enum_name);
+                }
+            }
+        }
+        if object.fields.is_empty() {
+            return Ok(SchemaKind::Union(union));
+        }
+        self.hoisted_from
+            .insert(union_name.clone(), node.pointer.clone());
+        let description =
+            format!("The `{keyword}` part of `{name}`: its properties sit beside `{name}`'s own.");
+        if self
+            .hoisted
+            .insert(
+                union_name.clone(),
+                (SchemaKind::Union(union), Some(description)),
+            )
+            .is_some()
+        {
+            return Err(node.error(format!("two inline schemas would both be named `{union_name}`; move one into `components/schemas`")));
+        }
+        object.union = Some(union_name);
+        Ok(SchemaKind::Object(object))
+    }
+
     /// A component schema with a `discriminator` and no `oneOf` (the
     /// inheritance style): it stands for the component schemas that extend it
     /// through `allOf`, directly or through other subtypes, told apart by the
@@ -1763,6 +1961,7 @@ impl<'a> Loader<'a> {
             fields: Vec::new(),
             deny_unknown: false,
             additional: None,
+            union: None,
         };
         let required = if node.child("allOf").is_some() {
             self.all_of_parts(node, name, &mut base)?
@@ -1825,6 +2024,7 @@ impl<'a> Loader<'a> {
             fields: Vec::new(),
             deny_unknown: false,
             additional: None,
+            union: None,
         };
         let required = self.object_parts(node, name, &mut object)?;
         check_required(node, &object, &required)?;
@@ -1839,6 +2039,7 @@ impl<'a> Loader<'a> {
             fields: Vec::new(),
             deny_unknown: false,
             additional: None,
+            union: None,
         };
         let required = self.all_of_parts(node, name, &mut object)?;
         check_required(node, &object, &required)?;
@@ -2011,8 +2212,8 @@ impl<'a> Loader<'a> {
             });
         }
         if node.child("oneOf").is_some() || node.child("anyOf").is_some() {
-            let union = self.union(node, inline_name)?;
-            self.hoist(node, inline_name, SchemaKind::Union(union))?;
+            let kind = self.union_or_object(node, inline_name)?;
+            self.hoist(node, inline_name, kind)?;
             return Ok(Schema {
                 ty: Type::Named(inline_name.to_owned()),
                 nullable: false,
@@ -2295,13 +2496,15 @@ fn extends(
 }
 
 /// Reads `discriminator: {propertyName, mapping}` and gives every variant its
-/// tag: the mapping's value that names it, else its schema name (as the contract
-/// spells it, before any renaming to a type name). A mapping may
-/// only name variants (`stray` words the error), and no two variants may share
-/// a tag. Returns the property name.
+/// tag: the mapping's values that name it, else its schema name (as the contract
+/// spells it, before any renaming to a type name). A schema the mapping names
+/// several times is a variant per value, in the mapping's order, so that each
+/// tag reads and writes as itself. A mapping may only name variants (`stray`
+/// words the error), and no two variants may share a tag. Returns the property
+/// name.
 fn tag_variants(
     d: &Node,
-    variants: &mut [UnionVariant],
+    variants: &mut Vec<UnionVariant>,
     contract_names: &BTreeMap<String, String>,
     stray: impl Fn(&str, &str) -> String,
 ) -> Result<String> {
@@ -2317,27 +2520,35 @@ fn tag_variants(
             mapping.push((value.to_owned(), schema.to_owned()));
         }
     }
-    for variant in variants.iter_mut() {
-        let tag = mapping
-            .iter()
-            .find(|(_, schema)| schema == &variant.schema)
-            .map_or_else(
-                || {
-                    contract_names
-                        .get(&variant.schema)
-                        .unwrap_or(&variant.schema)
-                        .clone()
-                },
-                |(value, _)| value.clone(),
-            );
-        variant.tag = Some(tag);
-    }
     if let Some((value, schema)) = mapping
         .iter()
         .find(|(_, schema)| !variants.iter().any(|v| &v.schema == schema))
     {
         return Err(d.error(stray(value, schema)));
     }
+    let mut tagged = Vec::new();
+    for variant in variants.drain(..) {
+        let mut tags: Vec<String> = mapping
+            .iter()
+            .filter(|(_, schema)| schema == &variant.schema)
+            .map(|(value, _)| value.clone())
+            .collect();
+        if tags.is_empty() {
+            tags.push(
+                contract_names
+                    .get(&variant.schema)
+                    .unwrap_or(&variant.schema)
+                    .clone(),
+            );
+        }
+        for tag in tags {
+            tagged.push(UnionVariant {
+                schema: variant.schema.clone(),
+                tag: Some(tag),
+            });
+        }
+    }
+    *variants = tagged;
     for (i, variant) in variants.iter().enumerate() {
         if let Some(other) = variants[..i].iter().find(|v| v.tag == variant.tag) {
             return Err(d.error(format!(
@@ -2999,10 +3210,10 @@ mod tests {
             "{err}"
         );
 
-        // Subtypes must require the discriminator, as `oneOf` variants must.
+        // Subtypes need not require the discriminator (the union writes it),
+        // but one that cannot hold it at all is refused.
         let optional = inheritance("", "").replace("      required: [petType]\n", "");
-        let err = load_yaml(&optional).unwrap_err();
-        assert!(err.message.contains("as a required property"), "{err}");
+        load_yaml(&optional).unwrap();
 
         // Inline, with no component to extend, it still means nothing.
         let inline = format!(
@@ -3013,6 +3224,135 @@ mod tests {
             err.pointer,
             "/components/schemas/A/properties/pet/discriminator"
         );
+    }
+
+    #[test]
+    fn a_mapping_may_give_a_schema_several_tags_and_variants_need_not_declare_the_property() {
+        let yaml = format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    Shape:\n      oneOf:\n        - $ref: '#/components/schemas/Round'\n        - $ref: '#/components/schemas/Square'\n        - $ref: '#/components/schemas/Blob'\n      discriminator:\n        propertyName: kind\n        mapping:\n          circle: '#/components/schemas/Round'\n          square: Square\n          disc: '#/components/schemas/Round'\n    Round:\n      type: object\n      required: [kind]\n      properties:\n        kind: {{type: string}}\n    Square:\n      type: object\n      properties:\n        kind: {{type: string}}\n    Blob:\n      type: object\n      properties:\n        size: {{type: integer}}\n"
+        );
+        let api = load_yaml(&yaml).unwrap();
+        let shape = api.schemas.iter().find(|s| s.name == "Shape").unwrap();
+        let SchemaKind::Union(union) = &shape.kind else {
+            panic!("{shape:?}")
+        };
+        let variants: Vec<(&str, Option<&str>)> = union
+            .variants
+            .iter()
+            .map(|v| (v.schema.as_str(), v.tag.as_deref()))
+            .collect();
+        // A variant per tag, in the order of the entries, then of the mapping.
+        assert_eq!(
+            variants,
+            [
+                ("Round", Some("circle")),
+                ("Round", Some("disc")),
+                ("Square", Some("square")),
+                ("Blob", Some("Blob")),
+            ]
+        );
+
+        // A variant without the property that refuses unknown ones can never
+        // carry the tag.
+        let closed = yaml.replace(
+            "    Blob:\n      type: object\n",
+            "    Blob:\n      type: object\n      additionalProperties: false\n",
+        );
+        let err = load_yaml(&closed).unwrap_err();
+        assert_eq!(err.pointer, "/components/schemas/Shape/discriminator");
+        assert!(
+            err.message
+                .contains("`Blob` has no property `kind` and `additionalProperties: false`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn properties_beside_one_of_are_an_object_with_the_union_flattened_into_it() {
+        let yaml = format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    Order:\n      type: object\n      required: [id, via]\n      properties:\n        id: {{type: string}}\n        via:\n          type: string\n          enum: [post, pickup, courier]\n      oneOf:\n        - $ref: '#/components/schemas/Shipped'\n        - $ref: '#/components/schemas/Collected'\n      discriminator:\n        propertyName: via\n        mapping:\n          post: Shipped\n          courier: Shipped\n          pickup: Collected\n    Shipped:\n      type: object\n      properties:\n        address: {{type: string}}\n    Collected:\n      type: object\n      properties:\n        store: {{type: string}}\n"
+        );
+        let api = load_yaml(&yaml).unwrap();
+        let order = api.schemas.iter().find(|s| s.name == "Order").unwrap();
+        let SchemaKind::Object(object) = &order.kind else {
+            panic!("{order:?}")
+        };
+        // The discriminator is the union's: it leaves the fields, and its
+        // inline enum is not a type of its own.
+        let fields: Vec<&str> = object.fields.iter().map(|f| f.json_name.as_str()).collect();
+        assert_eq!(fields, ["id"]);
+        assert_eq!(object.union.as_deref(), Some("OrderOneOf"));
+        assert!(!api.schemas.iter().any(|s| s.name == "OrderVia"));
+        let union = api.union("OrderOneOf").unwrap();
+        let tags: Vec<&str> = union
+            .variants
+            .iter()
+            .filter_map(|v| v.tag.as_deref())
+            .collect();
+        assert_eq!(tags, ["post", "courier", "pickup"]);
+        assert_eq!(union.discriminator.as_deref(), Some("via"));
+
+        // Only the discriminator beside the union: the schema is the union.
+        let bare = yaml
+            .replace("      required: [id, via]\n", "")
+            .replace("        id: {type: string}\n", "");
+        let api = load_yaml(&bare).unwrap();
+        assert!(api.union("Order").is_some());
+        assert!(!api.schemas.iter().any(|s| s.name == "OrderOneOf"));
+
+        // What cannot be one object is refused where it is written.
+        let refused = |from: &str, to: &str, pointer: &str, words: &str| {
+            let err = load_yaml(&yaml.replace(from, to)).unwrap_err();
+            assert_eq!(err.pointer, pointer, "{err}");
+            assert!(err.message.contains(words), "{err}");
+        };
+        refused(
+            "      required: [id, via]\n",
+            "      required: [id, via]\n      additionalProperties: false\n",
+            "/components/schemas/Order/additionalProperties",
+            "would judge the variant's properties as unknown ones",
+        );
+        refused(
+            "        - $ref: '#/components/schemas/Collected'\n",
+            "        - $ref: '#/components/schemas/Collected'\n        - {type: string}\n",
+            "/components/schemas/Order/oneOf/2",
+            "each `oneOf` entry must be an object schema",
+        );
+        refused(
+            "          enum: [post, pickup, courier]\n",
+            "          enum: [post, pickup]\n",
+            "/components/schemas/Order/properties/via",
+            "`Shipped` is told by `via: courier`, which `via` does not allow",
+        );
+        refused(
+            "        via:\n          type: string\n          enum: [post, pickup, courier]\n",
+            "        via: {type: integer}\n",
+            "/components/schemas/Order/properties/via",
+            "must be a string or a string enum",
+        );
+        refused(
+            "        store: {type: string}\n",
+            "        store: {type: string}\n        id: {type: string}\n",
+            "/components/schemas/Order/properties/id",
+            "`id` is declared beside `oneOf`/`anyOf` and by its variant `Collected`",
+        );
+    }
+
+    #[test]
+    fn an_object_with_a_union_beside_its_properties_is_json_only() {
+        let yaml = format!(
+            "{HEAD}paths:\n  /o:\n    post:\n      operationId: o\n      tags: [t]\n      requestBody:\n        required: true\n        content:\n          application/x-www-form-urlencoded:\n            schema:\n              type: object\n              properties:\n                id: {{type: string}}\n              anyOf:\n                - $ref: '#/components/schemas/A'\n      responses:\n        '204': {{description: ok}}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties:\n        a: {{type: string}}\n"
+        );
+        let err = load_yaml(&yaml).unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1o/post/requestBody/content");
+        assert!(err.message.contains("only a JSON body can carry"), "{err}");
+        let json = yaml.replace("application/x-www-form-urlencoded", "application/json");
+        let api = load_yaml(&json).unwrap();
+        let body = api.schemas.iter().find(|s| s.name == "OBody").unwrap();
+        assert!(
+            matches!(&body.kind, SchemaKind::Object(o) if o.union.as_deref() == Some("OBodyAnyOf"))
+        );
+        assert!(api.union("OBodyAnyOf").is_some_and(|u| u.any_of));
     }
 
     #[test]

@@ -124,6 +124,11 @@ pub struct ObjectSchema {
     /// `additionalProperties: <schema>` beside `properties`: any other property,
     /// with values of this schema.
     pub additional: Option<Box<Schema>>,
+    /// `oneOf`/`anyOf` beside `properties`: the named union (`{Name}OneOf`,
+    /// `{Name}AnyOf`) whose variant's properties sit beside the object's own
+    /// in the same JSON object (ADR 21). Its discriminator, if any, is the
+    /// union's, not one of `fields`.
+    pub union: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -427,6 +432,16 @@ impl Api {
                 _ => None,
             })
             .collect()
+    }
+}
+
+impl Api {
+    /// The union schema of that name.
+    pub fn union(&self, name: &str) -> Option<&UnionSchema> {
+        self.schemas.iter().find_map(|s| match &s.kind {
+            SchemaKind::Union(union) if s.name == name => Some(union),
+            _ => None,
+        })
     }
 }
 

@@ -282,6 +282,8 @@ function check(schema, value, path, schemas, problems) {
           if (!(name in schema.properties)) check(schema.additional, item, `${path}.${name}`, schemas, problems);
         }
       }
+      // `oneOf`/`anyOf` beside the properties: the same object is one of its variants too.
+      if (schema.union) check({ ref: schema.union }, value, path, schemas, problems);
       return;
     }
     case "map":
