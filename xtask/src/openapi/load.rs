@@ -11,7 +11,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::model::*;
-use super::names::pascal_case;
+use super::names::{pascal_case, snake_case};
 
 /// A contract the generator cannot handle, located by JSON pointer.
 #[derive(Debug)]
@@ -217,6 +217,7 @@ fn load_named(
     }
     let mut loader = Loader {
         root: document,
+        openapi_31: version.starts_with("3.1."),
         hoisted: BTreeMap::new(),
         hoisted_from: BTreeMap::new(),
         in_progress: BTreeSet::new(),
@@ -385,6 +386,26 @@ fn load_named(
         }
     }
     tags.retain(|t| operations.iter().any(|op| op.tag == t.name));
+    for (i, tag) in tags.iter().enumerate() {
+        let name = tag_type_name(&tag.name);
+        if let Some(earlier) = tags[..i].iter().find(|t| tag_type_name(&t.name) == name) {
+            let op = operations.iter().find(|op| op.tag == tag.name).unwrap();
+            return Err(ContractError {
+                pointer: format!(
+                    "/paths/{}/{}/tags",
+                    escape_pointer(&op.path),
+                    op.method.as_str()
+                ),
+                message: format!(
+                    "tags `{}` and `{}` would both name the Rust module `{}` and trait `{}Api`; rename one",
+                    earlier.name,
+                    tag.name,
+                    snake_case(&tag.name),
+                    name.unwrap_or_default()
+                ),
+            });
+        }
+    }
 
     for (name, kind) in std::mem::take(&mut loader.hoisted) {
         if schemas.iter().any(|s| s.name == name) {
@@ -819,6 +840,8 @@ fn split_read_write(schemas: &mut Vec<NamedSchema>, operations: &mut [Operation]
 struct Loader<'a> {
     root: &'a Value,
     house_rules: bool,
+    /// `openapi: 3.1.x`, where an operation may leave out `responses`.
+    openapi_31: bool,
     /// The contract's name of each schema that was renamed to a type name
     /// (type name → contract name): a discriminator tells such a variant by
     /// the contract's name.
@@ -930,16 +953,30 @@ impl<'a> Loader<'a> {
                 )));
             }
         };
-        let first_ok =
-            |c: char| c.is_ascii_lowercase() || (!self.house_rules && c.is_ascii_alphabetic());
-        if !tag.chars().next().is_some_and(first_ok)
-            || !tag
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(tag_node.error(format!(
-                "tag `{tag}` must be lower-case ASCII words (it names a Rust module and trait)"
-            )));
+        // A tag names a Rust module and trait (`snake_case`/`PascalCase` of
+        // its words). Keel's own contracts write it as lower-case words;
+        // others may write any text with a word in it
+        // (`multipart/form-data Encoding` → `multipart_form_data_encoding`,
+        // `MultipartFormDataEncoding`); `load_named` refuses two tags that
+        // would share a name.
+        let words_ok = if self.house_rules {
+            tag.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && tag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        } else {
+            tag_type_name(&tag).is_some()
+        };
+        if !words_ok {
+            return Err(tag_node.error(if self.house_rules {
+                format!(
+                    "tag `{tag}` must be lower-case ASCII words (it names a Rust module and trait)"
+                )
+            } else {
+                format!(
+                    "tag `{tag}` names a Rust module and trait (its words in `snake_case` and `PascalCase`), so it must be ASCII text whose first word starts with a letter"
+                )
+            }));
         }
 
         let mut params: Vec<Param> = shared.to_vec();
@@ -977,7 +1014,32 @@ impl<'a> Loader<'a> {
         };
 
         let mut responses = Vec::new();
-        for (status, response) in node.req("responses")?.entries()? {
+        // OpenAPI 3.1 lets an operation leave out `responses` (3.0 requires
+        // it): nothing is said about what it answers, which is what a `default`
+        // response without `content` says (any status, no body the generated
+        // code reads). Keel's own contracts declare their responses.
+        if node.child("responses").is_none() && self.openapi_31 && !self.house_rules {
+            responses.push(Response {
+                status: Status::Default,
+                description: UNDECLARED_RESPONSES.to_owned(),
+                content: None,
+                bytes_media: Vec::new(),
+                headers: Vec::new(),
+                example: None,
+            });
+        }
+        let declared_responses = match node.child("responses") {
+            Some(list) => list.entries()?,
+            None if !responses.is_empty() => Vec::new(),
+            None => {
+                return Err(node.error(if self.openapi_31 {
+                    format!("operation `{id}` declares no `responses`: Keel's own contracts say what each operation answers")
+                } else {
+                    format!("operation `{id}` declares no `responses`, which OpenAPI 3.0 requires")
+                }));
+            }
+        };
+        for (status, response) in declared_responses {
             let code = match status.parse() {
                 Ok(code) if (100..600).contains(&code) => Status::Code(code),
                 _ if status == "default" => Status::Default,
@@ -2520,6 +2582,20 @@ fn derived_operation_id(method: Method, path: &str) -> String {
     id
 }
 
+/// The description of the `default` response an OpenAPI 3.1 operation without
+/// `responses` is given.
+pub const UNDECLARED_RESPONSES: &str =
+    "Any response: the contract declares none (`responses` left out)";
+
+/// The type name a tag gives its trait and routes (`PascalCase` of its words;
+/// the module is the same words in `snake_case`), or `None` when the tag has
+/// no such name: not ASCII, no word, a first word that starts with a digit.
+fn tag_type_name(tag: &str) -> Option<String> {
+    let name = pascal_case(tag);
+    (tag.is_ascii() && name.starts_with(|c: char| c.is_ascii_alphabetic()) && name != "Self")
+        .then_some(name)
+}
+
 fn path_variables(path: &str) -> Vec<&str> {
     path.split('/')
         .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
@@ -3055,6 +3131,83 @@ mod tests {
         );
         let err = load_yaml(&doc).unwrap_err();
         assert_eq!(err.pointer, "/paths/~1a/get/callbacks");
+    }
+
+    fn load_public(yaml: &str) -> Result<Api> {
+        let value: Value = serde_norway::from_str(yaml).unwrap();
+        load_with(&value, false)
+    }
+
+    #[test]
+    fn tags_of_any_words_name_modules_and_only_collisions_are_refused() {
+        let doc = |second: &str| {
+            format!(
+                "openapi: 3.1.0\ninfo: {{title: t, version: '1'}}\npaths:\n  /a:\n    get:\n      tags: ['multipart/form-data Encoding']\n      responses: {{'204': {{description: ok}}}}\n  /b:\n    get:\n      tags: ['{second}']\n      responses: {{'204': {{description: ok}}}}\n"
+            )
+        };
+        let api = load_public(&doc("Query")).unwrap();
+        let names: Vec<&str> = api.tags.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["multipart/form-data Encoding", "Query"]);
+        assert_eq!(
+            tag_type_name("multipart/form-data Encoding").as_deref(),
+            Some("MultipartFormDataEncoding")
+        );
+        assert_eq!(
+            snake_case("multipart/form-data Encoding"),
+            "multipart_form_data_encoding"
+        );
+
+        let err = load_public(&doc("Multipart form-data/encoding")).unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1b/get/tags");
+        assert!(
+            err.message.contains("`multipart_form_data_encoding`"),
+            "{}",
+            err.message
+        );
+
+        for unnamed in ["2fa", "--", "Bücher", "Self"] {
+            let err = load_public(&doc(unnamed)).unwrap_err();
+            assert_eq!(err.pointer, "/paths/~1b/get/tags", "{unnamed}");
+        }
+        // Keel's own contracts keep lower-case words.
+        let err = load_yaml(&format!(
+            "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: ['multipart/form-data Encoding']\n      responses: {{'204': {{description: ok}}}}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1a/get/tags");
+    }
+
+    #[test]
+    fn an_operation_without_responses_answers_anything_in_3_1_only() {
+        let doc = |version: &str| {
+            format!(
+                "openapi: {version}\ninfo: {{title: t, version: '1'}}\npaths:\n  /a:\n    post:\n      operationId: postA\n"
+            )
+        };
+        let api = load_public(&doc("3.1.0")).unwrap();
+        let responses = &api.operations[0].responses;
+        assert_eq!(responses.len(), 1);
+        assert_eq!(responses[0].status, Status::Default);
+        assert!(responses[0].content.is_none() && responses[0].headers.is_empty());
+
+        let err = load_public(&doc("3.0.3")).unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1a/post");
+        assert!(
+            err.message.contains("OpenAPI 3.0 requires"),
+            "{}",
+            err.message
+        );
+
+        let value: Value = serde_norway::from_str(&format!(
+            "{}security: []\n",
+            doc("3.1.0").replace(
+                "operationId: postA\n",
+                "operationId: postA\n      tags: [a]\n"
+            )
+        ))
+        .unwrap();
+        let err = load(&value).unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1a/post");
     }
 
     #[test]
