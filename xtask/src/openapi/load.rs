@@ -424,7 +424,7 @@ fn load_named(
     }
     check_discriminators(&schemas, &loader.hoisted_from)?;
     split_read_write(&mut schemas, &mut operations)?;
-    check_files(&schemas, &operations, &loader.hoisted_from)?;
+    check_files(document, &schemas, &operations, &loader.hoisted_from)?;
     schemas.sort_by(|a, b| a.name.cmp(&b.name));
     events.sort_by(|a, b| (&a.name, a.version).cmp(&(&b.name, b.version)));
 
@@ -564,6 +564,7 @@ fn check_discriminators(
 /// that. A multipart object's other properties must be something a part can
 /// hold: scalars, enums, objects (as JSON parts) and arrays of these.
 fn check_files(
+    document: &Value,
     schemas: &[NamedSchema],
     operations: &[Operation],
     hoisted_from: &BTreeMap<String, String>,
@@ -688,6 +689,108 @@ fn check_files(
                         field.json_name
                     ),
                 ));
+            }
+        }
+        let op_at = format!("/paths/{}/{}", escape_pointer(&op.path), op.method.as_str());
+        check_encoding(document, &op_at, object, by_name)?;
+    }
+    Ok(())
+}
+
+/// A multipart body's `encoding` (at the operation `op`), per part: the
+/// property must exist, and only `contentType` is taken, when it names the
+/// media type Keel sends and reads that part as anyway (`text/plain` for a
+/// scalar or enum, `application/json` for an object, `application/octet-stream`
+/// for a file; an array's items decide). Any other type would be a promise the
+/// generated code does not keep (a file's allowed types, a scalar as JSON), and
+/// `headers`, `style`, `explode` and `allowReserved` are refused at their key.
+fn check_encoding<'k>(
+    document: &Value,
+    op: &str,
+    object: &ObjectSchema,
+    by_name: impl Fn(&str) -> Option<&'k SchemaKind>,
+) -> Result<()> {
+    let mut body_at = format!("{op}/requestBody");
+    while let Some(target) = document
+        .pointer(&body_at)
+        .and_then(|b| b.get("$ref"))
+        .and_then(Value::as_str)
+    {
+        body_at = target.trim_start_matches('#').to_owned();
+    }
+    let at = format!("{body_at}/content/multipart~1form-data/encoding");
+    let Some(encoding) = document.pointer(&at) else {
+        return Ok(());
+    };
+    let error = |rest: String, message: String| ContractError {
+        pointer: format!("{at}{rest}"),
+        message,
+    };
+    let Some(entries) = encoding.as_object() else {
+        return Err(error(
+            String::new(),
+            "`encoding` must be an object: property name → Encoding Object".into(),
+        ));
+    };
+    for (property, entry) in entries {
+        let here = format!("/{}", escape_pointer(property));
+        let Some(field) = object.fields.iter().find(|f| &f.json_name == property) else {
+            return Err(error(
+                here,
+                format!(
+                    "`encoding` names `{property}`, which is not a property of the body's schema (each key must be one)"
+                ),
+            ));
+        };
+        let Some(keys) = entry.as_object() else {
+            return Err(error(here, "an Encoding Object must be an object".into()));
+        };
+        for (key, value) in keys {
+            let key_at = format!("{here}/{}", escape_pointer(key));
+            match key.as_str() {
+                "contentType" => {
+                    let part = match &field.schema.ty {
+                        Type::Array(items) => items,
+                        _ => &field.schema,
+                    };
+                    let sent = match &part.ty {
+                        Type::String(StringFormat::Binary) => "application/octet-stream",
+                        Type::Named(name)
+                            if matches!(by_name(name), Some(SchemaKind::Object(_))) =>
+                        {
+                            "application/json"
+                        }
+                        _ => "text/plain",
+                    };
+                    let declared = value.as_str().unwrap_or_default();
+                    if !declared.trim().eq_ignore_ascii_case(sent) {
+                        return Err(error(
+                            key_at,
+                            format!(
+                                "part `{property}` is sent and read as `{sent}`; another `contentType` (`{declared}`) is not supported yet (for a file it would restrict the types the server accepts, which the generated code does not check)"
+                            ),
+                        ));
+                    }
+                }
+                "headers" => {
+                    return Err(error(
+                        key_at,
+                        format!(
+                            "headers of a multipart part (`{property}`) are not supported yet: the generated code neither sends nor reads them"
+                        ),
+                    ));
+                }
+                "style" | "explode" | "allowReserved" => {
+                    return Err(error(
+                        key_at,
+                        format!(
+                            "`{key}` in a multipart `encoding` is not supported: OpenAPI 3.0 ignores it outside `application/x-www-form-urlencoded`, and Keel sends a multipart body one way (an array as a part per item, an object as a JSON part); leave it out"
+                        ),
+                    ));
+                }
+                _ => {
+                    return Err(error(key_at, format!("`{key}` is not supported here yet")));
+                }
             }
         }
     }
@@ -1298,7 +1401,12 @@ impl<'a> Loader<'a> {
         let mut media = Vec::new();
         let mut schema: Option<Schema> = None;
         for (name, entry) in &entries {
-            entry.check_keys(&["schema", "example", "examples"])?;
+            if *name == "multipart/form-data" {
+                // Checked against the parts by `check_encoding`.
+                entry.check_keys(&["schema", "example", "examples", "encoding"])?;
+            } else {
+                entry.check_keys(&["schema", "example", "examples"])?;
+            }
             media.push(match *name {
                 "application/json" => BodyMedia::Json,
                 "application/x-www-form-urlencoded" => BodyMedia::Form,
@@ -3261,6 +3369,54 @@ mod tests {
             );
             assert!(err.message.contains(message), "{marker}: {err}");
         }
+    }
+
+    #[test]
+    fn multipart_encoding_takes_the_content_type_keel_sends_and_refuses_the_rest_by_key() {
+        let doc = |encoding: &str| {
+            format!(
+                "{HEAD}paths:\n  /a:\n    post:\n      operationId: postA\n      tags: [a]\n      requestBody:\n        required: true\n        content:\n          multipart/form-data:\n            schema: {{$ref: '#/components/schemas/Upload'}}\n            encoding: {encoding}\n      responses: {{'204': {{description: ok}}}}\ncomponents:\n  schemas:\n    Upload:\n      type: object\n      properties:\n        file: {{type: string, format: binary}}\n        meta: {{type: object, properties: {{a: {{type: string}}}}}}\n        tags: {{type: array, items: {{type: string}}}}\n"
+            )
+        };
+        load_yaml(&doc(
+            "{file: {contentType: application/octet-stream}, meta: {contentType: application/json}, tags: {contentType: text/plain}}",
+        ))
+        .unwrap();
+        let at = "/paths/~1a/post/requestBody/content/multipart~1form-data/encoding";
+        for (encoding, pointer, says) in [
+            (
+                "{file: {contentType: image/png}}",
+                "/file/contentType",
+                "`application/octet-stream`",
+            ),
+            (
+                "{meta: {contentType: text/plain}}",
+                "/meta/contentType",
+                "`application/json`",
+            ),
+            ("{tags: {headers: {}}}", "/tags/headers", "headers"),
+            (
+                "{tags: {style: form, explode: true}}",
+                "/tags/style",
+                "`style`",
+            ),
+            ("{tags: {explode: true}}", "/tags/explode", "`explode`"),
+            ("{other: {contentType: text/plain}}", "/other", "`other`"),
+        ] {
+            let err = load_yaml(&doc(encoding)).unwrap_err();
+            assert_eq!(err.pointer, format!("{at}{pointer}"), "{encoding}");
+            assert!(err.message.contains(says), "{encoding}: {}", err.message);
+        }
+        // Outside multipart, `encoding` stays unknown.
+        let form = doc("{tags: {explode: true}}")
+            .replace("multipart/form-data:", "application/x-www-form-urlencoded:");
+        let err = load_yaml(&form).unwrap_err();
+        assert!(
+            err.pointer
+                .ends_with("/application~1x-www-form-urlencoded/encoding"),
+            "{}",
+            err.pointer
+        );
     }
 
     #[test]
