@@ -97,68 +97,85 @@ impl<T: ParseFromParameter> ParseFromParameter for CommaSeparated<T> {
 /// empty value is no items.
 pub struct JoinedQuery<T>(pub T);
 
-impl<'a, T: ParseFromParameter> ApiExtractor<'a> for JoinedQuery<T> {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::Parameter];
-    const PARAM_IS_REQUIRED: bool = T::IS_REQUIRED;
+/// Writes the `ApiExtractor` of a parameter type `$extractor<T>`: poem-openapi
+/// documents it as a parameter `in: $location` of `T`'s schema, and `$read`
+/// (`fn(&Request, ExtractParamOptions<T>) -> poem::Result<T>`) reads it. The
+/// rest of the impl is the same for every such parameter.
+macro_rules! parameter_extractor {
+    ($extractor:ident, $location:expr, $read:path) => {
+        impl<'a, T: ParseFromParameter> ApiExtractor<'a> for $extractor<T> {
+            const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::Parameter];
+            const PARAM_IS_REQUIRED: bool = T::IS_REQUIRED;
 
-    type ParamType = T;
-    type ParamRawType = T::RawValueType;
+            type ParamType = T;
+            type ParamRawType = T::RawValueType;
 
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-
-    fn param_in() -> Option<MetaParamIn> {
-        Some(MetaParamIn::Query)
-    }
-
-    fn param_schema_ref() -> Option<MetaSchemaRef> {
-        Some(T::schema_ref())
-    }
-
-    fn param_raw_type(&self) -> Option<&Self::ParamRawType> {
-        self.0.as_raw_value()
-    }
-
-    async fn from_request(
-        request: &'a Request,
-        _body: &mut RequestBody,
-        param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        let pairs: Vec<(String, String)> = request.params().unwrap_or_default();
-        let values: Vec<&str> = pairs
-            .iter()
-            .filter(|(name, _)| name == param_opts.name)
-            .map(|(_, value)| value.as_str())
-            .collect();
-        if values.is_empty()
-            && let Some(default_value) = &param_opts.default_value
-        {
-            return Ok(Self(default_value()));
-        }
-        let delimiter = match param_opts.style {
-            Some(ParameterStyle::SpaceDelimited) => Some(' '),
-            Some(ParameterStyle::PipeDelimited) => Some('|'),
-            _ => None,
-        };
-        let parsed = match delimiter {
-            None => T::parse_from_parameters(values),
-            Some(delimiter) => T::parse_from_parameters(
-                values
-                    .into_iter()
-                    // `str::is_empty`, not poem-openapi's `Type::is_empty` (always `false`).
-                    .filter(|value| !str::is_empty(value))
-                    .flat_map(|value| value.split(delimiter)),
-            ),
-        };
-        parsed.map(Self).map_err(|err| {
-            ParseParamError {
-                name: param_opts.name,
-                reason: err.into_message(),
+            fn register(registry: &mut Registry) {
+                T::register(registry);
             }
-            .into()
-        })
+
+            fn param_in() -> Option<MetaParamIn> {
+                Some($location)
+            }
+
+            fn param_schema_ref() -> Option<MetaSchemaRef> {
+                Some(T::schema_ref())
+            }
+
+            fn param_raw_type(&self) -> Option<&Self::ParamRawType> {
+                self.0.as_raw_value()
+            }
+
+            async fn from_request(
+                request: &'a Request,
+                _body: &mut RequestBody,
+                param_opts: ExtractParamOptions<Self::ParamType>,
+            ) -> poem::Result<Self> {
+                $read(request, param_opts).map(Self)
+            }
+        }
+    };
+}
+
+parameter_extractor!(JoinedQuery, MetaParamIn::Query, read_joined);
+
+fn read_joined<T: ParseFromParameter>(
+    request: &Request,
+    param_opts: ExtractParamOptions<T>,
+) -> poem::Result<T> {
+    let pairs: Vec<(String, String)> = request.params().unwrap_or_default();
+    let values: Vec<&str> = pairs
+        .iter()
+        .filter(|(name, _)| name == param_opts.name)
+        .map(|(_, value)| value.as_str())
+        .collect();
+    if values.is_empty()
+        && let Some(default_value) = &param_opts.default_value
+    {
+        return Ok(default_value());
     }
+    let delimiter = match param_opts.style {
+        Some(ParameterStyle::SpaceDelimited) => Some(' '),
+        Some(ParameterStyle::PipeDelimited) => Some('|'),
+        _ => None,
+    };
+    let parsed = match delimiter {
+        None => T::parse_from_parameters(values),
+        Some(delimiter) => T::parse_from_parameters(
+            values
+                .into_iter()
+                // `str::is_empty`, not poem-openapi's `Type::is_empty` (always `false`).
+                .filter(|value| !str::is_empty(value))
+                .flat_map(|value| value.split(delimiter)),
+        ),
+    };
+    parsed.map_err(|err| {
+        ParseParamError {
+            name: param_opts.name,
+            reason: err.into_message(),
+        }
+        .into()
+    })
 }
 
 pub mod styled {
@@ -181,48 +198,25 @@ pub mod styled {
     /// checked against the contract.
     pub struct Path<T>(pub T);
 
-    impl<'a, T: ParseFromParameter> ApiExtractor<'a> for Path<T> {
-        const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::Parameter];
-        const PARAM_IS_REQUIRED: bool = T::IS_REQUIRED;
+    parameter_extractor!(Path, MetaParamIn::Path, read_styled);
 
-        type ParamType = T;
-        type ParamRawType = T::RawValueType;
-
-        fn register(registry: &mut Registry) {
-            T::register(registry);
-        }
-
-        fn param_in() -> Option<MetaParamIn> {
-            Some(MetaParamIn::Path)
-        }
-
-        fn param_schema_ref() -> Option<MetaSchemaRef> {
-            Some(T::schema_ref())
-        }
-
-        fn param_raw_type(&self) -> Option<&Self::ParamRawType> {
-            self.0.as_raw_value()
-        }
-
-        async fn from_request(
-            request: &'a Request,
-            _body: &mut RequestBody,
-            param_opts: ExtractParamOptions<Self::ParamType>,
-        ) -> poem::Result<Self> {
-            let name = param_opts.name;
-            let array =
-                matches!(T::schema_ref(), MetaSchemaRef::Inline(schema) if schema.ty == "array");
-            let value = request.raw_path_param(name).unwrap_or_default();
-            let items = styled_items(value, param_opts.style, param_opts.explode, array)
-                .map_err(|reason| ParsePathError { name, reason })?;
-            T::parse_from_parameters(items).map(Self).map_err(|err| {
-                ParsePathError {
-                    name,
-                    reason: err.into_message(),
-                }
-                .into()
-            })
-        }
+    fn read_styled<T: ParseFromParameter>(
+        request: &Request,
+        param_opts: ExtractParamOptions<T>,
+    ) -> poem::Result<T> {
+        let name = param_opts.name;
+        let array =
+            matches!(T::schema_ref(), MetaSchemaRef::Inline(schema) if schema.ty == "array");
+        let value = request.raw_path_param(name).unwrap_or_default();
+        let items = styled_items(value, param_opts.style, param_opts.explode, array)
+            .map_err(|reason| ParsePathError { name, reason })?;
+        T::parse_from_parameters(items).map_err(|err| {
+            ParsePathError {
+                name,
+                reason: err.into_message(),
+            }
+            .into()
+        })
     }
 
     /// The items of a `label` or `matrix` path segment (one for a value that is

@@ -11,7 +11,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::model::*;
-use super::names::pascal_case;
+use super::names::{pascal_case, snake_case};
 
 /// A contract the generator cannot handle, located by JSON pointer.
 #[derive(Debug)]
@@ -217,6 +217,7 @@ fn load_named(
     }
     let mut loader = Loader {
         root: document,
+        openapi_31: version.starts_with("3.1."),
         hoisted: BTreeMap::new(),
         hoisted_from: BTreeMap::new(),
         in_progress: BTreeSet::new(),
@@ -385,6 +386,26 @@ fn load_named(
         }
     }
     tags.retain(|t| operations.iter().any(|op| op.tag == t.name));
+    for (i, tag) in tags.iter().enumerate() {
+        let name = tag_type_name(&tag.name);
+        if let Some(earlier) = tags[..i].iter().find(|t| tag_type_name(&t.name) == name) {
+            let op = operations.iter().find(|op| op.tag == tag.name).unwrap();
+            return Err(ContractError {
+                pointer: format!(
+                    "/paths/{}/{}/tags",
+                    escape_pointer(&op.path),
+                    op.method.as_str()
+                ),
+                message: format!(
+                    "tags `{}` and `{}` would both name the Rust module `{}` and trait `{}Api`; rename one",
+                    earlier.name,
+                    tag.name,
+                    snake_case(&tag.name),
+                    name.unwrap_or_default()
+                ),
+            });
+        }
+    }
 
     for (name, kind) in std::mem::take(&mut loader.hoisted) {
         if schemas.iter().any(|s| s.name == name) {
@@ -404,7 +425,7 @@ fn load_named(
     check_discriminators(&schemas, &loader.hoisted_from)?;
     check_flattened(&schemas, &loader.hoisted_from)?;
     split_read_write(&mut schemas, &mut operations)?;
-    check_files(&schemas, &operations, &loader.hoisted_from)?;
+    check_files(document, &schemas, &operations, &loader.hoisted_from)?;
     schemas.sort_by(|a, b| a.name.cmp(&b.name));
     events.sort_by(|a, b| (&a.name, a.version).cmp(&(&b.name, b.version)));
 
@@ -594,6 +615,7 @@ fn check_flattened(schemas: &[NamedSchema], hoisted_from: &BTreeMap<String, Stri
 /// that. A multipart object's other properties must be something a part can
 /// hold: scalars, enums, objects (as JSON parts) and arrays of these.
 fn check_files(
+    document: &Value,
     schemas: &[NamedSchema],
     operations: &[Operation],
     hoisted_from: &BTreeMap<String, String>,
@@ -729,6 +751,108 @@ fn check_files(
                         field.json_name
                     ),
                 ));
+            }
+        }
+        let op_at = format!("/paths/{}/{}", escape_pointer(&op.path), op.method.as_str());
+        check_encoding(document, &op_at, object, by_name)?;
+    }
+    Ok(())
+}
+
+/// A multipart body's `encoding` (at the operation `op`), per part: the
+/// property must exist, and only `contentType` is taken, when it names the
+/// media type Keel sends and reads that part as anyway (`text/plain` for a
+/// scalar or enum, `application/json` for an object, `application/octet-stream`
+/// for a file; an array's items decide). Any other type would be a promise the
+/// generated code does not keep (a file's allowed types, a scalar as JSON), and
+/// `headers`, `style`, `explode` and `allowReserved` are refused at their key.
+fn check_encoding<'k>(
+    document: &Value,
+    op: &str,
+    object: &ObjectSchema,
+    by_name: impl Fn(&str) -> Option<&'k SchemaKind>,
+) -> Result<()> {
+    let mut body_at = format!("{op}/requestBody");
+    while let Some(target) = document
+        .pointer(&body_at)
+        .and_then(|b| b.get("$ref"))
+        .and_then(Value::as_str)
+    {
+        body_at = target.trim_start_matches('#').to_owned();
+    }
+    let at = format!("{body_at}/content/multipart~1form-data/encoding");
+    let Some(encoding) = document.pointer(&at) else {
+        return Ok(());
+    };
+    let error = |rest: String, message: String| ContractError {
+        pointer: format!("{at}{rest}"),
+        message,
+    };
+    let Some(entries) = encoding.as_object() else {
+        return Err(error(
+            String::new(),
+            "`encoding` must be an object: property name → Encoding Object".into(),
+        ));
+    };
+    for (property, entry) in entries {
+        let here = format!("/{}", escape_pointer(property));
+        let Some(field) = object.fields.iter().find(|f| &f.json_name == property) else {
+            return Err(error(
+                here,
+                format!(
+                    "`encoding` names `{property}`, which is not a property of the body's schema (each key must be one)"
+                ),
+            ));
+        };
+        let Some(keys) = entry.as_object() else {
+            return Err(error(here, "an Encoding Object must be an object".into()));
+        };
+        for (key, value) in keys {
+            let key_at = format!("{here}/{}", escape_pointer(key));
+            match key.as_str() {
+                "contentType" => {
+                    let part = match &field.schema.ty {
+                        Type::Array(items) => items,
+                        _ => &field.schema,
+                    };
+                    let sent = match &part.ty {
+                        Type::String(StringFormat::Binary) => "application/octet-stream",
+                        Type::Named(name)
+                            if matches!(by_name(name), Some(SchemaKind::Object(_))) =>
+                        {
+                            "application/json"
+                        }
+                        _ => "text/plain",
+                    };
+                    let declared = value.as_str().unwrap_or_default();
+                    if !declared.trim().eq_ignore_ascii_case(sent) {
+                        return Err(error(
+                            key_at,
+                            format!(
+                                "part `{property}` is sent and read as `{sent}`; another `contentType` (`{declared}`) is not supported yet (for a file it would restrict the types the server accepts, which the generated code does not check)"
+                            ),
+                        ));
+                    }
+                }
+                "headers" => {
+                    return Err(error(
+                        key_at,
+                        format!(
+                            "headers of a multipart part (`{property}`) are not supported yet: the generated code neither sends nor reads them"
+                        ),
+                    ));
+                }
+                "style" | "explode" | "allowReserved" => {
+                    return Err(error(
+                        key_at,
+                        format!(
+                            "`{key}` in a multipart `encoding` is not supported: OpenAPI 3.0 ignores it outside `application/x-www-form-urlencoded`, and Keel sends a multipart body one way (an array as a part per item, an object as a JSON part); leave it out"
+                        ),
+                    ));
+                }
+                _ => {
+                    return Err(error(key_at, format!("`{key}` is not supported here yet")));
+                }
             }
         }
     }
@@ -887,6 +1011,8 @@ fn split_read_write(schemas: &mut Vec<NamedSchema>, operations: &mut [Operation]
 struct Loader<'a> {
     root: &'a Value,
     house_rules: bool,
+    /// `openapi: 3.1.x`, where an operation may leave out `responses`.
+    openapi_31: bool,
     /// The contract's name of each schema that was renamed to a type name
     /// (type name → contract name): a discriminator tells such a variant by
     /// the contract's name.
@@ -998,16 +1124,30 @@ impl<'a> Loader<'a> {
                 )));
             }
         };
-        let first_ok =
-            |c: char| c.is_ascii_lowercase() || (!self.house_rules && c.is_ascii_alphabetic());
-        if !tag.chars().next().is_some_and(first_ok)
-            || !tag
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(tag_node.error(format!(
-                "tag `{tag}` must be lower-case ASCII words (it names a Rust module and trait)"
-            )));
+        // A tag names a Rust module and trait (`snake_case`/`PascalCase` of
+        // its words). Keel's own contracts write it as lower-case words;
+        // others may write any text with a word in it
+        // (`multipart/form-data Encoding` → `multipart_form_data_encoding`,
+        // `MultipartFormDataEncoding`); `load_named` refuses two tags that
+        // would share a name.
+        let words_ok = if self.house_rules {
+            tag.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && tag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        } else {
+            tag_type_name(&tag).is_some()
+        };
+        if !words_ok {
+            return Err(tag_node.error(if self.house_rules {
+                format!(
+                    "tag `{tag}` must be lower-case ASCII words (it names a Rust module and trait)"
+                )
+            } else {
+                format!(
+                    "tag `{tag}` names a Rust module and trait (its words in `snake_case` and `PascalCase`), so it must be ASCII text whose first word starts with a letter"
+                )
+            }));
         }
 
         let mut params: Vec<Param> = shared.to_vec();
@@ -1045,7 +1185,32 @@ impl<'a> Loader<'a> {
         };
 
         let mut responses = Vec::new();
-        for (status, response) in node.req("responses")?.entries()? {
+        // OpenAPI 3.1 lets an operation leave out `responses` (3.0 requires
+        // it): nothing is said about what it answers, which is what a `default`
+        // response without `content` says (any status, no body the generated
+        // code reads). Keel's own contracts declare their responses.
+        if node.child("responses").is_none() && self.openapi_31 && !self.house_rules {
+            responses.push(Response {
+                status: Status::Default,
+                description: UNDECLARED_RESPONSES.to_owned(),
+                content: None,
+                bytes_media: Vec::new(),
+                headers: Vec::new(),
+                example: None,
+            });
+        }
+        let declared_responses = match node.child("responses") {
+            Some(list) => list.entries()?,
+            None if !responses.is_empty() => Vec::new(),
+            None => {
+                return Err(node.error(if self.openapi_31 {
+                    format!("operation `{id}` declares no `responses`: Keel's own contracts say what each operation answers")
+                } else {
+                    format!("operation `{id}` declares no `responses`, which OpenAPI 3.0 requires")
+                }));
+            }
+        };
+        for (status, response) in declared_responses {
             let code = match status.parse() {
                 Ok(code) if (100..600).contains(&code) => Status::Code(code),
                 _ if status == "default" => Status::Default,
@@ -1304,7 +1469,12 @@ impl<'a> Loader<'a> {
         let mut media = Vec::new();
         let mut schema: Option<Schema> = None;
         for (name, entry) in &entries {
-            entry.check_keys(&["schema", "example", "examples"])?;
+            if *name == "multipart/form-data" {
+                // Checked against the parts by `check_encoding`.
+                entry.check_keys(&["schema", "example", "examples", "encoding"])?;
+            } else {
+                entry.check_keys(&["schema", "example", "examples"])?;
+            }
             media.push(match *name {
                 "application/json" => BodyMedia::Json,
                 "application/x-www-form-urlencoded" => BodyMedia::Form,
@@ -2731,6 +2901,20 @@ fn derived_operation_id(method: Method, path: &str) -> String {
     id
 }
 
+/// The description of the `default` response an OpenAPI 3.1 operation without
+/// `responses` is given.
+pub const UNDECLARED_RESPONSES: &str =
+    "Any response: the contract declares none (`responses` left out)";
+
+/// The type name a tag gives its trait and routes (`PascalCase` of its words;
+/// the module is the same words in `snake_case`), or `None` when the tag has
+/// no such name: not ASCII, no word, a first word that starts with a digit.
+fn tag_type_name(tag: &str) -> Option<String> {
+    let name = pascal_case(tag);
+    (tag.is_ascii() && name.starts_with(|c: char| c.is_ascii_alphabetic()) && name != "Self")
+        .then_some(name)
+}
+
 fn path_variables(path: &str) -> Vec<&str> {
     path.split('/')
         .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
@@ -3397,6 +3581,83 @@ mod tests {
         assert_eq!(err.pointer, "/paths/~1a/get/callbacks");
     }
 
+    fn load_public(yaml: &str) -> Result<Api> {
+        let value: Value = serde_norway::from_str(yaml).unwrap();
+        load_with(&value, false)
+    }
+
+    #[test]
+    fn tags_of_any_words_name_modules_and_only_collisions_are_refused() {
+        let doc = |second: &str| {
+            format!(
+                "openapi: 3.1.0\ninfo: {{title: t, version: '1'}}\npaths:\n  /a:\n    get:\n      tags: ['multipart/form-data Encoding']\n      responses: {{'204': {{description: ok}}}}\n  /b:\n    get:\n      tags: ['{second}']\n      responses: {{'204': {{description: ok}}}}\n"
+            )
+        };
+        let api = load_public(&doc("Query")).unwrap();
+        let names: Vec<&str> = api.tags.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["multipart/form-data Encoding", "Query"]);
+        assert_eq!(
+            tag_type_name("multipart/form-data Encoding").as_deref(),
+            Some("MultipartFormDataEncoding")
+        );
+        assert_eq!(
+            snake_case("multipart/form-data Encoding"),
+            "multipart_form_data_encoding"
+        );
+
+        let err = load_public(&doc("Multipart form-data/encoding")).unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1b/get/tags");
+        assert!(
+            err.message.contains("`multipart_form_data_encoding`"),
+            "{}",
+            err.message
+        );
+
+        for unnamed in ["2fa", "--", "Bücher", "Self"] {
+            let err = load_public(&doc(unnamed)).unwrap_err();
+            assert_eq!(err.pointer, "/paths/~1b/get/tags", "{unnamed}");
+        }
+        // Keel's own contracts keep lower-case words.
+        let err = load_yaml(&format!(
+            "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: ['multipart/form-data Encoding']\n      responses: {{'204': {{description: ok}}}}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1a/get/tags");
+    }
+
+    #[test]
+    fn an_operation_without_responses_answers_anything_in_3_1_only() {
+        let doc = |version: &str| {
+            format!(
+                "openapi: {version}\ninfo: {{title: t, version: '1'}}\npaths:\n  /a:\n    post:\n      operationId: postA\n"
+            )
+        };
+        let api = load_public(&doc("3.1.0")).unwrap();
+        let responses = &api.operations[0].responses;
+        assert_eq!(responses.len(), 1);
+        assert_eq!(responses[0].status, Status::Default);
+        assert!(responses[0].content.is_none() && responses[0].headers.is_empty());
+
+        let err = load_public(&doc("3.0.3")).unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1a/post");
+        assert!(
+            err.message.contains("OpenAPI 3.0 requires"),
+            "{}",
+            err.message
+        );
+
+        let value: Value = serde_norway::from_str(&format!(
+            "{}security: []\n",
+            doc("3.1.0").replace(
+                "operationId: postA\n",
+                "operationId: postA\n      tags: [a]\n"
+            )
+        ))
+        .unwrap();
+        let err = load(&value).unwrap_err();
+        assert_eq!(err.pointer, "/paths/~1a/post");
+    }
+
     #[test]
     fn an_operation_needs_exactly_one_tag() {
         let doc = format!(
@@ -3448,6 +3709,54 @@ mod tests {
             );
             assert!(err.message.contains(message), "{marker}: {err}");
         }
+    }
+
+    #[test]
+    fn multipart_encoding_takes_the_content_type_keel_sends_and_refuses_the_rest_by_key() {
+        let doc = |encoding: &str| {
+            format!(
+                "{HEAD}paths:\n  /a:\n    post:\n      operationId: postA\n      tags: [a]\n      requestBody:\n        required: true\n        content:\n          multipart/form-data:\n            schema: {{$ref: '#/components/schemas/Upload'}}\n            encoding: {encoding}\n      responses: {{'204': {{description: ok}}}}\ncomponents:\n  schemas:\n    Upload:\n      type: object\n      properties:\n        file: {{type: string, format: binary}}\n        meta: {{type: object, properties: {{a: {{type: string}}}}}}\n        tags: {{type: array, items: {{type: string}}}}\n"
+            )
+        };
+        load_yaml(&doc(
+            "{file: {contentType: application/octet-stream}, meta: {contentType: application/json}, tags: {contentType: text/plain}}",
+        ))
+        .unwrap();
+        let at = "/paths/~1a/post/requestBody/content/multipart~1form-data/encoding";
+        for (encoding, pointer, says) in [
+            (
+                "{file: {contentType: image/png}}",
+                "/file/contentType",
+                "`application/octet-stream`",
+            ),
+            (
+                "{meta: {contentType: text/plain}}",
+                "/meta/contentType",
+                "`application/json`",
+            ),
+            ("{tags: {headers: {}}}", "/tags/headers", "headers"),
+            (
+                "{tags: {style: form, explode: true}}",
+                "/tags/style",
+                "`style`",
+            ),
+            ("{tags: {explode: true}}", "/tags/explode", "`explode`"),
+            ("{other: {contentType: text/plain}}", "/other", "`other`"),
+        ] {
+            let err = load_yaml(&doc(encoding)).unwrap_err();
+            assert_eq!(err.pointer, format!("{at}{pointer}"), "{encoding}");
+            assert!(err.message.contains(says), "{encoding}: {}", err.message);
+        }
+        // Outside multipart, `encoding` stays unknown.
+        let form = doc("{tags: {explode: true}}")
+            .replace("multipart/form-data:", "application/x-www-form-urlencoded:");
+        let err = load_yaml(&form).unwrap_err();
+        assert!(
+            err.pointer
+                .ends_with("/application~1x-www-form-urlencoded/encoding"),
+            "{}",
+            err.pointer
+        );
     }
 
     #[test]
