@@ -271,6 +271,56 @@ pub fn multipart<T: crate::multipart::MultipartForm>(
     Ok(request.multipart(form))
 }
 
+/// An object parameter's properties as `(name, value)` pairs, in the type's
+/// order, absent ones left out (ADR 23): the pairs of an exploded `form` query
+/// object, and what the other styles join.
+pub fn object_pairs<T: serde::Serialize>(value: &T) -> Result<Vec<(String, String)>, Error> {
+    let encoded = serde_html_form::to_string(value).map_err(|e| Error::Encode(e.to_string()))?;
+    serde_html_form::from_str(&encoded).map_err(|e| Error::Encode(e.to_string()))
+}
+
+/// A `deepObject` query parameter's pairs: `name[property]=value`.
+pub fn deep_object_pairs<T: serde::Serialize>(
+    name: &str,
+    value: &T,
+) -> Result<Vec<(String, String)>, Error> {
+    Ok(object_pairs(value)?
+        .into_iter()
+        .map(|(property, value)| (format!("{name}[{property}]"), value))
+        .collect())
+}
+
+/// An object parameter in one value: `k,v,k,v`, or exploded `k=v` pairs joined
+/// by `separator` (`,` for `simple`, `.` for `label`, `;` for `matrix`), each
+/// name and value through `encode` (the identity, or [`percent_encode_segment`]
+/// for a segment the client does not encode whole).
+pub fn object_text<T: serde::Serialize>(
+    value: &T,
+    explode: bool,
+    separator: &str,
+    encode: fn(&str) -> String,
+) -> Result<String, Error> {
+    let pairs = object_pairs(value)?;
+    Ok(if explode {
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join(separator)
+    } else {
+        pairs
+            .iter()
+            .flat_map(|(k, v)| [encode(k), encode(v)])
+            .collect::<Vec<_>>()
+            .join(",")
+    })
+}
+
+/// [`object_text`] without encoding.
+pub fn as_is(text: &str) -> String {
+    text.to_owned()
+}
+
 /// The `Cookie` header for cookie parameters (`name=value; ...`), values
 /// percent-encoded; `None` when there are none to send.
 pub fn cookie_header(cookies: &[(&str, String)]) -> Option<String> {

@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod context;
 mod delimited;
+pub mod object;
 mod problem;
 mod reply;
 pub mod schema;

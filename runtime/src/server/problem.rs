@@ -124,6 +124,37 @@ impl BodyRejected {
     }
 }
 
+/// An object parameter (ADR 23) that is malformed or breaks its type's rules;
+/// `errors` name the parameter and the property (`pointer`). A path
+/// parameter's name is poem-openapi's `param0`… until the problem is written.
+#[derive(Debug, thiserror::Error)]
+#[error("parameter `{name}` is invalid")]
+pub(crate) struct ParamRejected {
+    name: String,
+    path: bool,
+    errors: Vec<FieldError>,
+}
+
+impl ParamRejected {
+    pub(crate) fn new(name: &str, path: bool, errors: Vec<FieldError>) -> Self {
+        ParamRejected {
+            name: name.to_owned(),
+            path,
+            errors,
+        }
+    }
+
+    pub(crate) fn malformed(name: &str, path: bool, why: String) -> Self {
+        Self::new(name, path, vec![FieldError::parameter(name, "type", why)])
+    }
+}
+
+impl ResponseError for ParamRejected {
+    fn status(&self) -> StatusCode {
+        StatusCode::BAD_REQUEST
+    }
+}
+
 fn display_pointer(error: &FieldError) -> &str {
     error
         .pointer
@@ -168,6 +199,35 @@ pub fn problem_from_error(
             rejected.detail.clone(),
         );
         problem.errors = rejected.errors.clone();
+        problem
+    } else if let Some(rejected) = error.downcast_ref::<ParamRejected>() {
+        let name = if rejected.path {
+            path_parameter_name(&rejected.name, path, templates)
+        } else {
+            rejected.name.clone()
+        };
+        let errors: Vec<FieldError> = rejected
+            .errors
+            .iter()
+            .map(|e| FieldError {
+                parameter: Some(name.clone()),
+                ..e.clone()
+            })
+            .collect();
+        let detail = match errors.as_slice() {
+            [one] => match &one.pointer {
+                Some(pointer) => {
+                    format!("parameter `{name}` is invalid: `{pointer}` {}", one.detail)
+                }
+                None => format!("parameter `{name}` {}", one.detail),
+            },
+            many => format!(
+                "parameter `{name}` is invalid in {} places; see `errors`",
+                many.len()
+            ),
+        };
+        let mut problem = Problem::new(StatusCode::BAD_REQUEST, "invalid-parameter", detail);
+        problem.errors = errors;
         problem
     } else if let Some(e) = error.downcast_ref::<ParseParamError>() {
         // A required `If-Match` asks for a conditional request: its absence is
