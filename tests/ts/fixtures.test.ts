@@ -108,6 +108,30 @@ test("label and matrix path parameters are written as RFC 6570 writes them", asy
   assert.equal(url, "http://x/shelves/.3/;row=/;ids/.x", "an empty matrix array is its name alone");
 });
 
+test("object parameters are written as OpenAPI's style table writes them (ADR 23)", async () => {
+  const { createClient: catalog } = await import("book-catalog-client");
+  const seen: { url: string; headers: Record<string, string> }[] = [];
+  const capture: FetchFunction = async (url, init) => {
+    seen.push({ url: String(url), headers: { ...(init?.headers as Record<string, string>) } });
+    return { status: 200, headers: { get: () => null }, text: async () => "[]" };
+  };
+  const api = catalog({ baseUrl: "http://x", fetch: capture });
+  await api.pickBooks({
+    pick: { title: "a b", year: 1965, signed: false },
+    near: { lat: 1.5, lon: 2 },
+    range: { from: 3, to: 9 },
+    xEdition: { lang: "fr" },
+  });
+  // `form` exploded (each property a pair), not (`k,v,k,v`), `deepObject` (`name[k]=v`).
+  assert.equal(seen[0]?.url, "http://x/picks?title=a+b&year=1965&signed=false&near=lat%2C1.5%2Clon%2C2&range%5Bfrom%5D=3&range%5Bto%5D=9");
+  assert.equal(seen[0]?.headers["X-Edition"], "lang=fr", "`simple`, exploded");
+  await api.pickBooks({ pick: { title: "Dune" } });
+  assert.equal(seen[1]?.url, "http://x/picks?title=Dune", "absent objects and properties are not sent");
+  assert.equal(seen[1]?.headers["X-Edition"], undefined);
+  await api.findPlace({ spot: { aisle: 3, side: "left" }, corner: { x: 1, y: 2 }, room: { floor: 2, wing: "a;b" }, desk: { number: 7, lamp: true } });
+  assert.equal(seen[2]?.url, "http://x/places/aisle%2C3%2Cside%2Cleft/.x=1.y=2/;room=floor,2,wing,a%3Bb/;number=7;lamp=true");
+});
+
 test("arrays in a header, a cookie or the path are one value, items joined by commas", async () => {
   const { createClient: catalog } = await import("book-catalog-client");
   const seen: { url: string; headers: Record<string, string> }[] = [];

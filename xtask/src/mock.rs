@@ -86,6 +86,50 @@ async fn answer(api: &Api, mut request: Request) -> Response {
     let query: Vec<(String, String)> = request.params().unwrap_or_default();
     let mut errors = Vec::new();
     for param in &op.params {
+        if let Some(fields) = &param.object {
+            let raw = match param.location {
+                Location::Path => path_params.get(&param.name).cloned(),
+                Location::Header => {
+                    let lines: Vec<String> = request
+                        .headers()
+                        .get_all(param.name.as_str())
+                        .iter()
+                        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                        .collect();
+                    (!lines.is_empty()).then(|| lines.join(","))
+                }
+                _ => query
+                    .iter()
+                    .find(|(k, _)| k == &param.name)
+                    .map(|(_, v)| v.clone()),
+            };
+            match object_pairs(param, fields, &query, raw) {
+                Ok(None) if param.required => errors.push(parameter_error(
+                    &param.name,
+                    "required",
+                    "is required".into(),
+                )),
+                Ok(None) => {}
+                Ok(Some(pairs)) => {
+                    for field in fields {
+                        let value = pairs.iter().find(|(k, _)| k == &field.json_name);
+                        let problem = match value {
+                            None if field.required => {
+                                Some(format!("property `{}` is required", field.json_name))
+                            }
+                            None => None,
+                            Some((_, v)) => check_parameter(api, &field.schema, v)
+                                .map(|why| format!("property `{}`: {why}", field.json_name)),
+                        };
+                        if let Some(problem) = problem {
+                            errors.push(parameter_error(&param.name, "invalid", problem));
+                        }
+                    }
+                }
+                Err(why) => errors.push(parameter_error(&param.name, "invalid", why)),
+            }
+            continue;
+        }
         let mut values: Vec<String> = match param.location {
             Location::Path => path_params.get(&param.name).cloned().into_iter().collect(),
             Location::Query => query
@@ -730,6 +774,92 @@ fn named_schema(name: &str) -> Schema {
     }
 }
 
+/// An object parameter's `(property, value)` pairs where its style puts them
+/// (ADR 23), `None` when it is not sent; `raw` is the parameter's one value
+/// (the path segment, the header lines joined, the query value by its name).
+fn object_pairs(
+    param: &Param,
+    fields: &[Field],
+    query: &[(String, String)],
+    raw: Option<String>,
+) -> Result<Option<Vec<(String, String)>>, String> {
+    let comma = |value: &str| -> Result<Vec<(String, String)>, String> {
+        if value.is_empty() {
+            return Ok(Vec::new());
+        }
+        let items: Vec<&str> = value.split(',').collect();
+        if !items.len().is_multiple_of(2) {
+            return Err(format!("`{value}` must be property and value in turn"));
+        }
+        Ok(items
+            .chunks(2)
+            .map(|kv| (kv[0].to_owned(), kv[1].to_owned()))
+            .collect())
+    };
+    let exploded = |value: &str, separator: char| -> Result<Vec<(String, String)>, String> {
+        if value.is_empty() {
+            return Ok(Vec::new());
+        }
+        value
+            .split(separator)
+            .map(|item| {
+                item.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .ok_or_else(|| format!("`{item}` must be `property=value`"))
+            })
+            .collect()
+    };
+    if param.location == Location::Query && param.explode {
+        let pairs: Vec<(String, String)> = if param.style == Style::DeepObject {
+            let open = format!("{}[", param.name);
+            query
+                .iter()
+                .filter_map(|(k, v)| {
+                    let property = k.strip_prefix(&open)?.strip_suffix(']')?;
+                    Some((property.to_owned(), v.clone()))
+                })
+                .collect()
+        } else {
+            query
+                .iter()
+                .filter(|(k, _)| fields.iter().any(|f| &f.json_name == k))
+                .cloned()
+                .collect()
+        };
+        return Ok((!pairs.is_empty()).then_some(pairs));
+    }
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let pairs = match (param.style, param.explode) {
+        (Style::Label, explode) => {
+            let rest = raw
+                .strip_prefix('.')
+                .ok_or("a `label` value starts with `.`")?;
+            if explode {
+                exploded(rest, '.')?
+            } else {
+                comma(rest)?
+            }
+        }
+        (Style::Matrix, true) => {
+            let rest = raw
+                .strip_prefix(';')
+                .ok_or("a `matrix` value starts with `;`")?;
+            exploded(rest, ';')?
+        }
+        (Style::Matrix, false) => {
+            let rest = raw
+                .strip_prefix(&format!(";{}=", param.name))
+                .ok_or_else(|| format!("a `matrix` value starts with `;{}=`", param.name))?;
+            comma(rest)?
+        }
+        (_, true) => exploded(&raw, ',')?,
+        (_, false) => comma(&raw)?,
+    };
+    Ok(Some(pairs))
+}
+
 /// The items of a `label` or `matrix` path segment (one for a value that is
 /// not an array); a segment without its prefix has none, so it is missing.
 fn styled_path_items(param: &Param, value: &str) -> Vec<String> {
@@ -870,6 +1000,57 @@ mod tests {
             StatusCode::BAD_REQUEST,
             "no `.`: the parameter is missing"
         );
+    }
+
+    #[tokio::test]
+    async fn object_parameters_are_read_where_their_style_puts_them() {
+        let contract = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/catalog/openapi.yaml"
+        );
+        let api = crate::openapi::read(Path::new(contract)).unwrap().api;
+        let status = |uri: &str, edition: Option<&str>| {
+            let api = &api;
+            let mut request = Request::builder().uri(uri.parse().unwrap());
+            if let Some(edition) = edition {
+                request = request.header("X-Edition", edition);
+            }
+            let request = request.finish();
+            async move { answer(api, request).await.status() }
+        };
+        let ok = StatusCode::OK;
+        let bad = StatusCode::BAD_REQUEST;
+        for (uri, edition, want) in [
+            (
+                "/picks?title=Dune&year=1965&near=lat,1,lon,2&range[to]=9",
+                Some("lang=fr,number=2"),
+                ok,
+            ),
+            ("/picks?year=1965", None, bad), // `title` is required
+            ("/picks?title=Dune&year=x", None, bad), // not an integer
+            ("/picks?title=Dune&near=lat,1", None, bad), // `lon` is required
+            ("/picks?title=Dune&near=lat,1,lon", None, bad), // odd items
+            ("/picks?title=Dune&range[to]=4000", None, bad), // maximum
+            ("/picks?title=Dune", Some("lang,fr"), bad), // not exploded
+            (
+                "/places/aisle,3/.x=1.y=2/;room=floor,2/;number=7;lamp=true",
+                None,
+                ok,
+            ),
+            (
+                "/places/aisle,0/.x=1.y=2/;room=floor,2/;number=7",
+                None,
+                bad,
+            ), // minimum
+            ("/places/aisle,3/x=1.y=2/;room=floor,2/;number=7", None, bad), // no `.`
+            (
+                "/places/aisle,3/.x=1.y=2/;room=floor,2/;number=7;lamp=maybe",
+                None,
+                bad,
+            ),
+        ] {
+            assert_eq!(status(uri, edition).await, want, "{uri} {edition:?}");
+        }
     }
 
     #[tokio::test]

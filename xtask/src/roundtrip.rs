@@ -323,7 +323,7 @@ fn facts(api: &Api) -> Facts {
             };
             let pp = format!("{at}/parameters/{location}:{}", escape(&name));
             f.insert(format!("{pp}/required"), p.required.to_string());
-            if p.is_array() {
+            if p.is_array() || p.is_object() {
                 f.insert(format!("{pp}/explode"), p.explode.to_string());
             }
             f.insert(format!("{pp}/style"), p.style.as_str().to_owned());

@@ -142,10 +142,17 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
         }
     }
     let method = op.method.as_str().to_uppercase();
+    // Exploded `form` and `deepObject` objects add pairs of their own.
+    let object_pairs = |p: &Param| p.is_object() && p.explode;
     let queries: Vec<&Param> = op
         .params
         .iter()
-        .filter(|p| p.location == Location::Query)
+        .filter(|p| p.location == Location::Query && !object_pairs(p))
+        .collect();
+    let object_queries: Vec<&Param> = op
+        .params
+        .iter()
+        .filter(|p| p.location == Location::Query && object_pairs(p))
         .collect();
     let cookies: Vec<&Param> = op
         .params
@@ -153,6 +160,7 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
         .filter(|p| p.location == Location::Cookie)
         .collect();
     let adds_more = !queries.is_empty()
+        || !object_queries.is_empty()
         || key.is_some()
         || !cookies.is_empty()
         || op.body.is_some()
@@ -166,6 +174,30 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
     if !queries.is_empty() {
         name_value_pairs(out, "query", &queries);
         out.line("request = request.query(&query);");
+    }
+    for p in object_queries {
+        let ident = param_ident(p);
+        let pairs = |value: &str| {
+            if p.style == Style::DeepObject {
+                format!(
+                    "keel_runtime::client::deep_object_pairs({}, {value})?",
+                    rust_str(&p.name)
+                )
+            } else {
+                format!("keel_runtime::client::object_pairs({value})?")
+            }
+        };
+        if p.required {
+            out.line(&format!(
+                "request = request.query(&{});",
+                pairs(&format!("&req.{ident}"))
+            ));
+        } else {
+            out.line(&format!(
+                "if let Some(value) = &req.{ident} {{ request = request.query(&{}); }}",
+                pairs("value")
+            ));
+        }
     }
     let key_lookup = |scheme: &str| {
         format!(
@@ -204,7 +236,27 @@ fn method(out: &mut Code, api: &Api, op: &Operation) {
     }
     for p in op.params.iter().filter(|p| p.location == Location::Header) {
         let ident = param_ident(p);
-        if p.is_array() && !p.required {
+        if p.is_object() {
+            let text = |value: &str| {
+                format!(
+                    "keel_runtime::client::object_text({value}, {}, \",\", keel_runtime::client::as_is)?",
+                    p.explode
+                )
+            };
+            if p.required {
+                out.line(&format!(
+                    "request = request.header({}, {});",
+                    rust_str(&p.name),
+                    text(&format!("&req.{ident}"))
+                ));
+            } else {
+                out.line(&format!(
+                    "if let Some(value) = &req.{ident} {{ request = request.header({}, {}); }}",
+                    rust_str(&p.name),
+                    text("value")
+                ));
+            }
+        } else if p.is_array() && !p.required {
             // Absent and empty are the same: no header.
             out.line(&format!("if !req.{ident}.is_empty() {{ request = request.header({}, req.{ident}.to_param()); }}", rust_str(&p.name)));
         } else if p.required {
@@ -510,6 +562,27 @@ fn path_segment(p: &Param, encoded: bool) -> String {
         )
     };
     let name = crate::codegen::typescript::encode_name(&p.name);
+    if p.is_object() {
+        let encode = if encoded {
+            "keel_runtime::client::percent_encode_segment"
+        } else {
+            "keel_runtime::client::as_is"
+        };
+        let text = |separator: &str, explode: bool| {
+            format!(
+                "keel_runtime::client::object_text(&req.{ident}, {explode}, {separator:?}, {encode})?"
+            )
+        };
+        return match (p.style, p.explode) {
+            (Style::Label, explode) => format!(
+                "format!(\".{{}}\", {})",
+                text(if explode { "." } else { "," }, explode)
+            ),
+            (Style::Matrix, false) => format!("format!(\";{name}={{}}\", {})", text(",", false)),
+            (Style::Matrix, true) => format!("format!(\";{{}}\", {})", text(";", true)),
+            (_, explode) => text(",", explode),
+        };
+    }
     match (p.style, p.is_array(), p.explode) {
         (Style::Label, false, _) => format!("format!(\".{{}}\", {})", one(&format!("req.{ident}"))),
         (Style::Label, true, explode) => {
@@ -541,7 +614,22 @@ fn name_value_pairs(out: &mut Code, var: &str, params: &[&Param]) {
     for p in params {
         let ident = param_ident(p);
         let name = rust_str(&p.name);
-        if p.is_array() && p.explode {
+        if p.is_object() {
+            // `form` with `explode: false`: `name=k,v,k,v`.
+            let text = |value: &str| {
+                format!(
+                    "keel_runtime::client::object_text({value}, false, \",\", keel_runtime::client::as_is)?"
+                )
+            };
+            if p.required {
+                always.push(format!("({name}, {})", text(&format!("&req.{ident}"))));
+            } else {
+                sometimes.push(format!(
+                    "if let Some(value) = &req.{ident} {{ {var}.push(({name}, {})); }}",
+                    text("value")
+                ));
+            }
+        } else if p.is_array() && p.explode {
             sometimes.push(format!(
                 "for item in &req.{ident} {{ {var}.push(({name}, item.to_param())); }}"
             ));

@@ -1079,6 +1079,10 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
     params.sort_by_key(|p| position(p));
     for param in params {
         let var = param_ident(param);
+        if param.is_object() {
+            object_param(out, param, &mut fields);
+            continue;
+        }
         // Arrays joined by commas (everywhere but the exploded query) are
         // split by `CommaSeparated`; in the query, `JoinedQuery` reads them
         // (poem-openapi's `Query` panics on an absent `explode = false` one).
@@ -1114,7 +1118,7 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
             Style::PipeDelimited => attr.push_str(", style = \"pipe_delimited\""),
             Style::Label => attr.push_str(", style = \"label\""),
             Style::Matrix => attr.push_str(", style = \"matrix\""),
-            Style::Form | Style::Simple => {}
+            Style::Form | Style::Simple | Style::DeepObject => {}
         }
         let default = match (param.required, &param.schema.default) {
             (false, Some(default)) => {
@@ -1200,6 +1204,44 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
     out.line("}");
     out.blank();
     Ok(())
+}
+
+/// An object parameter (ADR 23): `keel_runtime::server::object::{Query,
+/// Header, Path}` collect its pairs where the style puts them and decode them
+/// by serde; `style` and `explode` are written out, for them and the document.
+fn object_param(out: &mut Code, param: &Param, fields: &mut Vec<String>) {
+    let var = param_ident(param);
+    let extractor = match param.location {
+        Location::Path => "Path",
+        Location::Query => "Query",
+        Location::Header => "Header",
+        Location::Cookie => unreachable!("the loader refuses cookie objects"),
+    };
+    let style = match param.style {
+        Style::Form => "form",
+        Style::Simple => "simple",
+        Style::Label => "label",
+        Style::Matrix => "matrix",
+        Style::DeepObject => "deep_object",
+        Style::SpaceDelimited | Style::PipeDelimited => {
+            unreachable!("the loader refuses delimited objects")
+        }
+    };
+    let attr = format!(
+        "name = {}, explode = {}, style = \"{style}\"",
+        rust_str(&param.name),
+        param.explode
+    );
+    if param.required {
+        fields.push(format!("{var}: {var}.required()"));
+    } else {
+        fields.push(format!("{var}: {var}.optional()"));
+    }
+    out.line(&format!(
+        "#[oai({attr})] {var}: keel_runtime::server::object::{extractor}<{}, {}>,",
+        rust_type(&param.schema),
+        param.required
+    ));
 }
 
 #[cfg(test)]

@@ -69,6 +69,26 @@ narrows exhaustively. `orThrow(call)` gives the success or throws a `KeelError`.
     )
 }
 
+/// What writes object parameters (ADR 23), in `index.js` when the contract has one.
+const OBJECT_PARAMS: &str = r#"/** An object parameter's properties as `[name, text]` pairs, absent ones left out. */
+function objectPairs(value) {
+  if (value === undefined || value === null) return [];
+  return Object.entries(value)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => [k, String(v)]);
+}
+
+/** An object parameter in one value: `k,v,k,v`, or exploded `k=v` pairs joined by `separator`. */
+function objectText(value, explode, separator, encode = (text) => text) {
+  if (value === undefined || value === null) return undefined;
+  const pairs = objectPairs(value);
+  return explode
+    ? pairs.map(([k, v]) => `${encode(k)}=${encode(v)}`).join(separator)
+    : pairs.flatMap(([k, v]) => [encode(k), encode(v)]).join(",");
+}
+
+"#;
+
 /// A header or cookie parameter's value, or a `spaceDelimited`/`pipeDelimited`
 /// query array's: an array's items joined by commas (or the style's
 /// delimiter), absent when empty and optional (absent and empty are the same).
@@ -91,6 +111,19 @@ fn path_segment(p: &Param) -> String {
     let value = format!("params.{}", camel(&p.name));
     let items = |separator: &str| format!("${{{value}.map(segment).join(\"{separator}\")}}");
     let name = encode_name(&p.name);
+    if p.is_object() {
+        return match (p.style, p.explode) {
+            (Style::Label, explode) => format!(
+                ".${{objectText({value}, {explode}, \"{}\", segment)}}",
+                if explode { "." } else { "," }
+            ),
+            (Style::Matrix, false) => {
+                format!(";{name}=${{objectText({value}, false, \",\", segment)}}")
+            }
+            (Style::Matrix, true) => format!(";${{objectText({value}, true, \";\", segment)}}"),
+            (_, explode) => format!("${{segment(objectText({value}, {explode}, \",\"))}}"),
+        };
+    }
     match (p.style, p.is_array(), p.explode) {
         (Style::Label, false, _) => format!(".${{segment({value})}}"),
         (Style::Label, true, explode) => format!(".{}", items(if explode { "." } else { "," })),
@@ -635,6 +668,13 @@ pub fn index_js(api: &Api, header: &str) -> String {
         out.push_str("import { conforms, paginate, segment, send } from \"./runtime.js\";\n\n");
     }
 
+    if api
+        .operations
+        .iter()
+        .any(|op| op.params.iter().any(Param::is_object))
+    {
+        out.push_str(OBJECT_PARAMS);
+    }
     out.push_str("/** The contract's schemas, for checking responses. */\nconst SCHEMAS = {\n");
     for schema in &api.schemas {
         let _ = writeln!(
@@ -702,6 +742,21 @@ pub fn index_js(api: &Api, header: &str) -> String {
             .iter()
             .filter(|p| p.location == Location::Query)
             .map(|p| {
+                let value = format!("params.{}", camel(&p.name));
+                let name = serde_json::to_string(&p.name).expect("JSON");
+                match (p.is_object(), p.style, p.explode) {
+                    (false, _, _) => {}
+                    (true, Style::DeepObject, _) => {
+                        let open = serde_json::to_string(&format!("{}[", p.name)).expect("JSON");
+                        return format!(
+                            "...objectPairs({value}).map(([k, v]) => [{open} + k + \"]\", v])"
+                        );
+                    }
+                    (true, _, true) => return format!("...objectPairs({value})"),
+                    (true, _, false) => {
+                        return format!("[{name}, objectText({value}, false, \",\")]");
+                    }
+                }
                 if p.is_array() && p.delimiter() != ',' {
                     // Joined here: the runtime joins `explode: false` by commas.
                     return format!(
@@ -739,10 +794,19 @@ pub fn index_js(api: &Api, header: &str) -> String {
             .iter()
             .filter(|p| p.location == Location::Header)
             .map(|p| {
+                let value = if p.is_object() {
+                    format!(
+                        "objectText(params.{}, {}, \",\")",
+                        camel(&p.name),
+                        p.explode
+                    )
+                } else {
+                    joined_value(p)
+                };
                 format!(
                     "{}: {}",
                     serde_json::to_string(&p.name).expect("JSON"),
-                    joined_value(p)
+                    value
                 )
             })
             .collect();

@@ -219,6 +219,7 @@ fn load_named(
         root: document,
         openapi_31: version.starts_with("3.1."),
         hoisted: BTreeMap::new(),
+        component_objects: BTreeMap::new(),
         hoisted_from: BTreeMap::new(),
         in_progress: BTreeSet::new(),
         merging: BTreeSet::new(),
@@ -326,6 +327,11 @@ fn load_named(
         if let Some(defs) = components.child("schemas") {
             for (name, schema) in defs.entries()? {
                 let kind = loader.named_kind(&schema, name)?;
+                if let SchemaKind::Object(object) = &kind {
+                    loader
+                        .component_objects
+                        .insert(name.to_owned(), object.clone());
+                }
                 if let Some(marker) = schema.child("x-keel-event") {
                     events.push(event(&marker, name, &kind, &events)?);
                 }
@@ -1027,6 +1033,8 @@ struct Loader<'a> {
     default_security: Option<Security>,
     /// Inline object and enum schemas, named after where they appear.
     hoisted: BTreeMap<String, (SchemaKind, Option<String>)>,
+    /// Component object schemas, for object parameters to read their properties.
+    component_objects: BTreeMap<String, ObjectSchema>,
     /// The JSON pointer each hoisted schema came from: `allOf` reads a component's
     /// properties once for the component and once per schema that extends it.
     hoisted_from: BTreeMap<String, String>,
@@ -1156,6 +1164,43 @@ impl<'a> Loader<'a> {
                 let param = self.parameter(&p, &pascal_case(&id))?;
                 params.retain(|q| !(q.name == param.name && q.location == param.location));
                 params.push(param);
+            }
+        }
+        // An exploded `form` query object sends its properties as query
+        // parameters of their own: none may share a name with another query
+        // parameter of the operation (nor another such object's property).
+        let mut query_names: BTreeMap<&str, &str> = BTreeMap::new();
+        for p in params.iter().filter(|p| p.location == Location::Query) {
+            let names: Vec<&str> = match &p.object {
+                Some(fields) if p.explode && p.style == Style::Form => {
+                    fields.iter().map(|f| f.json_name.as_str()).collect()
+                }
+                _ => vec![p.name.as_str()],
+            };
+            for sent in names {
+                if let Some(earlier) = query_names.insert(sent, p.name.as_str()) {
+                    let position = node
+                        .child("parameters")
+                        .and_then(|list| list.items().ok())
+                        .and_then(|items| {
+                            items.into_iter().find(|item| {
+                                self.deref(item)
+                                    .ok()
+                                    .and_then(|d| {
+                                        d.opt_str("name").ok().flatten().map(str::to_owned)
+                                    })
+                                    .is_some_and(|n| n == p.name)
+                            })
+                        });
+                    let message = format!(
+                        "query parameter `{sent}` would be sent twice: by `{earlier}` and by `{}` (an exploded `form` object sends each property as a query parameter of its own); rename one, or give the object `style: deepObject` (`name[property]=value`) or `explode: false`",
+                        p.name
+                    );
+                    return Err(match position {
+                        Some(item) => item.error(message),
+                        None => node.error(message),
+                    });
+                }
             }
         }
         let declared: Vec<&str> = path_variables(path);
@@ -1329,9 +1374,20 @@ impl<'a> Loader<'a> {
                 })
             }
             Some("deepObject") => {
-                return Err(node.child("style").unwrap().error(format!(
-                    "`style: deepObject` (`{name}[property]=value`) is not supported yet: object parameters are not; declare each property as a query parameter of its own, or send the object in a request body"
-                )));
+                let style_node = node.child("style").unwrap();
+                if location != Location::Query {
+                    return Err(style_node.error(
+                        "`style: deepObject` is for query parameters only (OpenAPI defines it for objects in `in: query`)".to_owned()
+                    ));
+                }
+                // OpenAPI defines `deepObject` exploded only; left out,
+                // `explode` is read as that one form.
+                if node.opt_bool("explode")? == Some(false) {
+                    return Err(style_node.error(format!(
+                        "`style: deepObject` with `explode: false` is not supported: OpenAPI defines `deepObject` exploded only (`{name}[property]=value`); leave `explode` out or make it `true`"
+                    )));
+                }
+                Some(Style::DeepObject)
             }
             Some(declared) => {
                 return Err(node.child("style").unwrap().error(format!(
@@ -1355,7 +1411,9 @@ impl<'a> Loader<'a> {
         };
         let schema = self.schema(&node.req("schema")?, &inline_name)?;
         // `true` for `form`, `false` for every other style.
-        let mut explode = node.opt_bool("explode")?.unwrap_or(style == Style::Form);
+        let mut explode = node
+            .opt_bool("explode")?
+            .unwrap_or(matches!(style, Style::Form | Style::DeepObject));
         if matches!(style, Style::SpaceDelimited | Style::PipeDelimited)
             && !matches!(schema.ty, Type::Array(_))
         {
@@ -1363,6 +1421,34 @@ impl<'a> Loader<'a> {
                 "`style: {}` is for arrays; parameter `{name}` is not one (leave `style` out)",
                 style.as_str()
             )));
+        }
+        let object = self.object_param(&node, &name, location, &schema)?;
+        if style == Style::DeepObject && object.is_none() {
+            return Err(node.child("style").unwrap().error(format!(
+                "`style: deepObject` is for objects; parameter `{name}` is not one (leave `style` out)"
+            )));
+        }
+        if let Some(fields) = object {
+            if schema.default.is_some() {
+                return Err(node.req("schema")?.error(format!(
+                    "parameter `{name}` is an object with a `default`: not supported (a default object would be sent for the caller); leave it out"
+                )));
+            }
+            if schema.nullable {
+                return Err(node.req("schema")?.error(format!(
+                    "parameter `{name}` cannot be nullable: a parameter is either sent or not"
+                )));
+            }
+            return Ok(Param {
+                name,
+                location,
+                required,
+                description: node.opt_str("description")?.map(str::to_owned),
+                schema,
+                explode,
+                style,
+                object: Some(fields),
+            });
         }
         let scalar = match &schema.ty {
             Type::Array(items) => {
@@ -1429,17 +1515,17 @@ impl<'a> Loader<'a> {
                 }
                 _ => false,
             };
-            if object && location == Location::Query {
+            if object && matches!(schema.ty, Type::Array(_)) {
                 return Err(node.req("schema")?.error(format!(
-                    "parameter `{name}` is an object: object parameters are not supported yet (`style: form, explode: true` would send each property as a query parameter of its own, `style: deepObject` as `{name}[property]=value`); declare each property as a query parameter, or send the object in a request body"
+                    "parameter `{name}` is an array of objects, which no parameter style writes; send it in a request body"
                 )));
             }
             if object {
                 return Err(node.req("schema")?.error(format!(
-                    "parameter `{name}` is an object: object parameters are not supported yet; declare each property as a parameter of its own"
+                    "parameter `{name}` is an object Keel cannot write as a parameter (a union, or a schema that is not an object of properties); declare each property as a parameter of its own, or send it in a request body"
                 )));
             }
-            return Err(node.req("schema")?.error(format!("parameter `{name}` must be a string, integer, number, boolean or string enum, or an array of these; object parameters are not supported yet")));
+            return Err(node.req("schema")?.error(format!("parameter `{name}` must be a string, integer, number, boolean or string enum, an array of these, or an object of properties that are (ADR 23)")));
         }
         if schema.nullable {
             return Err(node.req("schema")?.error(format!(
@@ -1454,7 +1540,102 @@ impl<'a> Loader<'a> {
             schema,
             explode,
             style,
+            object: None,
         })
+    }
+
+    /// An object parameter's properties (ADR 23), or `None` for a parameter
+    /// that is not an object. The properties must be scalars or enums (OpenAPI's
+    /// style table defines nothing nested), and the object must fit its
+    /// location: cookies are refused.
+    fn object_param(
+        &self,
+        node: &Node<'a>,
+        name: &str,
+        location: Location,
+        schema: &Schema,
+    ) -> Result<Option<Vec<Field>>> {
+        let Type::Named(type_name) = &schema.ty else {
+            return Ok(None);
+        };
+        let (object, at) = match self.hoisted.get(type_name) {
+            Some((SchemaKind::Object(object), _)) => {
+                (object.clone(), node.req("schema")?.pointer.clone())
+            }
+            Some(_) => return Ok(None),
+            None => match self.component_objects.get(type_name) {
+                Some(object) => (
+                    object.clone(),
+                    format!("/components/schemas/{}", escape_pointer(type_name)),
+                ),
+                None => return Ok(None),
+            },
+        };
+        let schema_node = node.req("schema")?;
+        if location == Location::Cookie {
+            return Err(schema_node.error(format!(
+                "cookie parameter `{name}` is an object: not supported, by decision (as an exploded array cookie): OpenAPI defines `style: form` for it as `k=v&k=v` (exploded, the default), and a `Cookie` header has no `&`, nor do cookie parsers keep repeated names; declare each property as a cookie of its own"
+            )));
+        }
+        if object.union.is_some() || object.additional.is_some() {
+            return Err(schema_node.error(format!(
+                "parameter `{name}` is an object with `oneOf`/`anyOf` or `additionalProperties` beside its properties: an object parameter is its declared properties only (the style table writes each as `name,value`)"
+            )));
+        }
+        for field in &object.fields {
+            let refuse = |message: String| {
+                Err(ContractError {
+                    pointer: format!("{at}/properties/{}", escape_pointer(&field.json_name)),
+                    message,
+                })
+            };
+            if field.read_only || field.write_only {
+                return refuse(format!(
+                    "property `{}` of parameter `{name}` is `readOnly`/`writeOnly`, which a parameter (sent by the client only) cannot honour",
+                    field.json_name
+                ));
+            }
+            if field.schema.nullable {
+                return refuse(format!(
+                    "property `{}` of parameter `{name}` cannot be nullable: a property of an object parameter is either sent or not",
+                    field.json_name
+                ));
+            }
+            let scalar = matches!(
+                field.schema.ty,
+                Type::String(
+                    StringFormat::Plain
+                        | StringFormat::Uuid
+                        | StringFormat::Date
+                        | StringFormat::DateTime
+                        | StringFormat::Email
+                        | StringFormat::Uri
+                ) | Type::Integer(_)
+                    | Type::Number(_)
+                    | Type::Boolean
+            ) || matches!(&field.schema.ty, Type::Named(n) if self.is_string_enum(n));
+            if !scalar {
+                return refuse(format!(
+                    "property `{}` of parameter `{name}` must be a string, integer, number, boolean or string enum: OpenAPI's style table writes an object parameter's properties as `name,value` and defines nothing nested (an array or object inside one has no form)",
+                    field.json_name
+                ));
+            }
+        }
+        if object.fields.is_empty() {
+            return Err(schema_node.error(format!(
+                "parameter `{name}` is an object without properties: an object parameter is its declared properties"
+            )));
+        }
+        Ok(Some(object.fields))
+    }
+
+    fn is_string_enum(&self, n: &str) -> bool {
+        matches!(self.hoisted.get(n), Some((SchemaKind::StringEnum(_), _)))
+            || self
+                .root
+                .pointer(&format!("/components/schemas/{n}/enum"))
+                .and_then(Value::as_array)
+                .is_some_and(|values| values.iter().all(|v| v.is_string() || v.is_null()))
     }
 
     fn request_body(&mut self, node: &Node<'a>, op: &str) -> Result<Body> {
@@ -3142,60 +3323,162 @@ mod tests {
         );
     }
 
+    const FILTER: &str = "components:\n  schemas:\n    Filter:\n      type: object\n      required: [name]\n      properties:\n        name: {type: string, maxLength: 5}\n        size: {type: integer}\n        kind: {type: string, enum: [a, b]}\n    Nested:\n      type: object\n      properties:\n        name: {type: string}\n        tags: {type: array, items: {type: string}}\n";
+
+    fn with_params(params: &[&str]) -> Result<Api> {
+        let list: String = params.iter().map(|p| format!("        - {p}\n")).collect();
+        load_yaml(&format!(
+            "{HEAD}paths:\n  /a/{{id}}:\n    get:\n      operationId: getA\n      tags: [a]\n      parameters:\n        - {{name: id, in: path, required: true, schema: {{type: string}}}}\n{list}      responses:\n        '204': {{description: ok}}\n{FILTER}"
+        ))
+    }
+
+    /// Object parameters (ADR 23): each unambiguous row of the style table
+    /// loads, with its properties, `style` and `explode`.
+    #[test]
+    fn object_parameters_load_in_every_unambiguous_style() {
+        let param = |p: &str| {
+            let api = with_params(&[p]).unwrap_or_else(|e| panic!("{p}: {e}"));
+            let param = api.operations[0].params[1].clone();
+            let names: Vec<String> = param
+                .object
+                .as_ref()
+                .expect("an object")
+                .iter()
+                .map(|f| format!("{}{}", f.json_name, if f.required { "!" } else { "" }))
+                .collect();
+            (param.style, param.explode, names.join(" "))
+        };
+        let f = "$ref: '#/components/schemas/Filter'";
+        assert_eq!(
+            param(&format!("{{name: filter, in: query, schema: {{{f}}}}}")),
+            (Style::Form, true, "name! size kind".to_owned())
+        );
+        assert!(
+            !param(&format!(
+                "{{name: filter, in: query, explode: false, schema: {{{f}}}}}"
+            ))
+            .1
+        );
+        // `deepObject` is exploded, whether `explode` says so or is left out.
+        assert_eq!(
+            param(&format!(
+                "{{name: filter, in: query, style: deepObject, schema: {{{f}}}}}"
+            )),
+            (Style::DeepObject, true, "name! size kind".to_owned())
+        );
+        assert_eq!(
+            param(&format!(
+                "{{name: X-Filter, in: header, explode: true, schema: {{{f}}}}}"
+            )),
+            (Style::Simple, true, "name! size kind".to_owned())
+        );
+        assert_eq!(
+            param("{name: filter, in: query, style: deepObject, schema: {type: object, properties: {q: {type: string}}}}").2,
+            "q"
+        );
+        let api = load_yaml(&format!(
+            "{HEAD}paths:\n  /a/{{f}}:\n    get:\n      operationId: getA\n      tags: [a]\n      parameters:\n        - {{name: f, in: path, required: true, style: matrix, explode: true, schema: {{{f}}}}}\n      responses:\n        '204': {{description: ok}}\n{FILTER}"
+        ))
+        .unwrap();
+        let path = &api.operations[0].params[0];
+        assert_eq!(
+            (path.style, path.explode, path.is_object()),
+            (Style::Matrix, true, true)
+        );
+    }
+
     /// Parameters the generator refuses, each at its pointer and saying why.
     #[test]
     fn object_parameters_and_exploded_cookie_arrays_are_refused_with_the_reason() {
-        let op = |param: &str| {
-            load_yaml(&format!(
-                "{HEAD}paths:\n  /a:\n    get:\n      operationId: getA\n      tags: [a]\n      parameters:\n        - {param}\n      responses:\n        '204': {{description: ok}}\ncomponents:\n  schemas:\n    Filter:\n      type: object\n      properties:\n        name: {{type: string}}\n        size: {{type: integer}}\n"
-            ))
-            .unwrap_err()
+        let refused = |params: &[&str], pointer: &str, says: &str| {
+            let err = with_params(params).unwrap_err();
+            assert_eq!(err.pointer, pointer, "{params:?}: {}", err.message);
+            assert!(err.message.contains(says), "{params:?}: {}", err.message);
         };
-        let deep = op(
-            "{name: filter, in: query, style: deepObject, schema: {$ref: '#/components/schemas/Filter'}}",
+        let f = "{$ref: '#/components/schemas/Filter'}";
+        // Nested properties: at the property.
+        refused(
+            &["{name: n, in: query, schema: {$ref: '#/components/schemas/Nested'}}"],
+            "/components/schemas/Nested/properties/tags",
+            "property `tags` of parameter `n` must be a string, integer, number, boolean or string enum",
         );
-        assert_eq!(deep.pointer, "/paths/~1a/get/parameters/0/style");
+        refused(
+            &[
+                "{name: n, in: query, schema: {type: object, properties: {inner: {type: object, properties: {a: {type: string}}}}}}",
+            ],
+            "/paths/~1a~1{id}/get/parameters/1/schema/properties/inner",
+            "property `inner` of parameter `n`",
+        );
+        refused(
+            &[
+                "{name: n, in: header, schema: {type: object, properties: {a: {type: string, nullable: true}}}}",
+            ],
+            "/paths/~1a~1{id}/get/parameters/1/schema/properties/a",
+            "cannot be nullable",
+        );
+        // Cookies: by decision, as the exploded array cookie.
+        refused(
+            &[&format!(
+                "{{name: c, in: cookie, explode: false, schema: {f}}}"
+            )],
+            "/paths/~1a~1{id}/get/parameters/1/schema",
+            "cookie parameter `c` is an object: not supported, by decision",
+        );
+        refused(
+            &[&format!(
+                "{{name: filter, in: query, style: deepObject, explode: false, schema: {f}}}"
+            )],
+            "/paths/~1a~1{id}/get/parameters/1/style",
+            "OpenAPI defines `deepObject` exploded only",
+        );
+        refused(
+            &[&format!(
+                "{{name: X-Filter, in: header, style: deepObject, schema: {f}}}"
+            )],
+            "/paths/~1a~1{id}/get/parameters/1/style",
+            "`style: deepObject` is for query parameters only",
+        );
+        refused(
+            &["{name: q, in: query, style: deepObject, schema: {type: string}}"],
+            "/paths/~1a~1{id}/get/parameters/1/style",
+            "`style: deepObject` is for objects; parameter `q` is not one",
+        );
+        refused(
+            &[&format!(
+                "{{name: filter, in: query, style: pipeDelimited, schema: {f}}}"
+            )],
+            "/paths/~1a~1{id}/get/parameters/1/style",
+            "is for arrays; parameter `filter` is not one",
+        );
+        // An exploded `form` object's properties are query parameters: one
+        // may not be sent twice.
+        refused(
+            &[
+                "{name: size, in: query, schema: {type: integer}}",
+                &format!("{{name: filter, in: query, schema: {f}}}"),
+            ],
+            "/paths/~1a~1{id}/get/parameters/2",
+            "query parameter `size` would be sent twice: by `size` and by `filter`",
+        );
         assert!(
-            deep.message
-                .contains("`style: deepObject` (`filter[property]=value`)"),
-            "{}",
-            deep.message
+            with_params(&[
+                "{name: size, in: query, schema: {type: integer}}",
+                &format!("{{name: filter, in: query, style: deepObject, schema: {f}}}")
+            ])
+            .is_ok(),
+            "`filter[size]` is not `size`"
         );
-        let exploded =
-            op("{name: filter, in: query, schema: {$ref: '#/components/schemas/Filter'}}");
-        assert_eq!(exploded.pointer, "/paths/~1a/get/parameters/0/schema");
-        assert!(
-            exploded.message.contains("parameter `filter` is an object"),
-            "{}",
-            exploded.message
+        refused(
+            &[
+                "{name: ids, in: query, schema: {type: array, items: {$ref: '#/components/schemas/Filter'}}}",
+            ],
+            "/paths/~1a~1{id}/get/parameters/1/schema",
+            "is an array of objects, which no parameter style writes",
         );
-        let inline = op(
-            "{name: filter, in: query, explode: true, schema: {type: object, properties: {name: {type: string}}}}",
-        );
-        assert_eq!(inline.pointer, "/paths/~1a/get/parameters/0/schema");
-        assert!(
-            inline.message.contains("is an object"),
-            "{}",
-            inline.message
-        );
-        let header =
-            op("{name: X-Filter, in: header, schema: {$ref: '#/components/schemas/Filter'}}");
-        assert!(
-            header.message.contains("parameter `X-Filter` is an object"),
-            "{}",
-            header.message
-        );
-        let cookie = op("{name: ids, in: cookie, schema: {type: array, items: {type: string}}}");
-        assert_eq!(cookie.pointer, "/paths/~1a/get/parameters/0");
-        assert!(
-            cookie.message.contains("`ids=a&ids=b`"),
-            "{}",
-            cookie.message
-        );
-        assert!(
-            cookie.message.contains("give it `explode: false`"),
-            "{}",
-            cookie.message
+        refused(
+            &["{name: ids, in: cookie, schema: {type: array, items: {type: string}}}"],
+            "/paths/~1a~1{id}/get/parameters/1",
+            "`ids=a&ids=b`",
         );
     }
 

@@ -302,11 +302,22 @@ pub struct Param {
     /// `style`, as declared or the location's default (`form` in the query and
     /// cookies, `simple` in paths and headers).
     pub style: Style,
+    /// For an object parameter (ADR 23), its properties: scalars and enums,
+    /// written as the style says (`form` exploded: each a query pair of its
+    /// own; not: `name=k,v,k,v`; `deepObject`: `name[k]=v`; `simple`:
+    /// `k,v,k,v`, exploded `k=v,k=v`; `label`/`matrix` after their prefix).
+    /// `explode` says which for objects too.
+    pub object: Option<Vec<Field>>,
 }
 
 impl Param {
     pub fn is_array(&self) -> bool {
         matches!(self.schema.ty, Type::Array(_))
+    }
+
+    /// An object parameter (its properties in [`Param::object`]).
+    pub fn is_object(&self) -> bool {
+        self.object.is_some()
     }
 
     /// What joins the items of an array sent as one value (`explode: false`):
@@ -315,7 +326,7 @@ impl Param {
         match self.style {
             Style::SpaceDelimited => ' ',
             Style::PipeDelimited => '|',
-            Style::Form | Style::Simple | Style::Label | Style::Matrix => ',',
+            Style::Form | Style::Simple | Style::Label | Style::Matrix | Style::DeepObject => ',',
         }
     }
 }
@@ -334,6 +345,8 @@ pub enum Style {
     /// A path parameter as `;name=value` (arrays `;name=a,b`, exploded
     /// `;name=a;name=b`).
     Matrix,
+    /// A query object as `name[property]=value` pairs (exploded only).
+    DeepObject,
 }
 
 impl Style {
@@ -345,6 +358,7 @@ impl Style {
             Style::PipeDelimited => "pipeDelimited",
             Style::Label => "label",
             Style::Matrix => "matrix",
+            Style::DeepObject => "deepObject",
         }
     }
 }
