@@ -281,6 +281,7 @@ impl CatalogApi for Catalog {
             json!(req.pick).to_string(),
             json!(req.near).to_string(),
             json!(req.range).to_string(),
+            json!(req.spine).to_string(),
             json!(req.x_edition).to_string(),
         ])
     }
@@ -1665,7 +1666,7 @@ async fn an_optional_multipart_body_may_be_left_out() {
 #[tokio::test]
 async fn object_query_and_header_parameters_arrive_as_sent() {
     use fixture_catalog_types::{
-        BookPick, BookPickGenre, PickBooksNear, PickBooksRange, PickBooksXEdition,
+        BookPick, BookPickGenre, PickBooksNear, PickBooksRange, PickBooksSpine, PickBooksXEdition,
     };
     let (addr, server) = serve().await;
     let client = Client::new(format!("http://{addr}")).unwrap();
@@ -1687,6 +1688,10 @@ async fn object_query_and_header_parameters_arrive_as_sent() {
                 from: Some(1),
                 to: None,
             }),
+            spine: Some(PickBooksSpine {
+                color: Some("dark red".into()),
+                height: Some(24),
+            }),
             x_edition: Some(PickBooksXEdition {
                 lang: Some("fr".into()),
                 number: Some(2),
@@ -1700,6 +1705,7 @@ async fn object_query_and_header_parameters_arrive_as_sent() {
             json!(pick).to_string(),
             json!({"lat": 48.85, "lon": -2.5}).to_string(),
             json!({"from": 1}).to_string(),
+            json!({"color": "dark red", "height": 24}).to_string(),
             json!({"lang": "fr", "number": 2}).to_string(),
         ])
     );
@@ -1716,6 +1722,7 @@ async fn object_query_and_header_parameters_arrive_as_sent() {
             },
             near: None,
             range: None,
+            spine: None,
             x_edition: None,
         })
         .await
@@ -1724,6 +1731,7 @@ async fn object_query_and_header_parameters_arrive_as_sent() {
         read.value,
         PickBooksResponse::Ok(vec![
             json!({"title": "Dune"}).to_string(),
+            "null".into(),
             "null".into(),
             "null".into(),
             "null".into()
@@ -1739,7 +1747,7 @@ async fn object_query_and_header_parameters_arrive_as_sent() {
         request.send()
     };
     let raw = get(
-        "title=Dune&genre=drama&near=lat,1.5,lon,2&range[from]=3&range[to]=9&other=1",
+        "title=Dune&genre=drama&near=lat,1.5,lon,2&range[from]=3&range[to]=9&spine=color|red|height|20&other=1",
         Some("lang=en,number=4"),
     )
     .await
@@ -1752,6 +1760,7 @@ async fn object_query_and_header_parameters_arrive_as_sent() {
             json!({"title": "Dune", "genre": "drama"}).to_string(),
             json!({"lat": 1.5, "lon": 2.0}).to_string(),
             json!({"from": 3, "to": 9}).to_string(),
+            json!({"color": "red", "height": 20}).to_string(),
             json!({"lang": "en", "number": 4}).to_string(),
         ]
     );
@@ -1766,6 +1775,8 @@ async fn object_query_and_header_parameters_arrive_as_sent() {
         ("title=Dune&near=lat,91,lon,2", None, "near", Some("/lat")), // maximum
         ("title=Dune&near=lat,1", None, "near", Some("/lon")), // `lon` is required
         ("title=Dune&range[to]=4000", None, "range", Some("/to")), // maximum
+        ("title=Dune&spine=height|61", None, "spine", Some("/height")), // maximum
+        ("title=Dune&spine=height,6", None, "spine", None), // not `|`
         (
             "title=Dune",
             Some("lang=english"),
@@ -1821,6 +1832,12 @@ async fn object_query_and_header_parameters_arrive_as_sent() {
                 "range".into(),
                 json!("deepObject"),
                 json!(true),
+                json!(false)
+            ),
+            (
+                "spine".into(),
+                json!("pipeDelimited"),
+                json!(false),
                 json!(false)
             ),
             (
@@ -1916,7 +1933,7 @@ async fn object_path_parameters_arrive_as_sent() {
 async fn the_rust_client_writes_object_parameters_as_the_style_table_does() {
     use fixture_catalog_types::{
         BookPick, FindPlaceCorner, FindPlaceDesk, FindPlaceRoom, FindPlaceSpot, PickBooksNear,
-        PickBooksRange, PickBooksXEdition,
+        PickBooksRange, PickBooksSpine, PickBooksXEdition,
     };
     // A server that is not the generated one, answering with what it got.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1953,6 +1970,10 @@ async fn the_rust_client_writes_object_parameters_as_the_style_table_does() {
                 from: Some(3),
                 to: Some(9),
             }),
+            spine: Some(PickBooksSpine {
+                color: Some("a b".into()),
+                height: None,
+            }),
             x_edition: Some(PickBooksXEdition {
                 lang: Some("fr".into()),
                 number: None,
@@ -1963,7 +1984,7 @@ async fn the_rust_client_writes_object_parameters_as_the_style_table_does() {
     assert_eq!(
         picked.value,
         PickBooksResponse::Ok(vec![
-            "/picks?near=lat%2C1.5%2Clon%2C2.0&title=a+b&year=1965&signed=false&range%5Bfrom%5D=3&range%5Bto%5D=9".into(),
+            "/picks?near=lat%2C1.5%2Clon%2C2.0&spine=color%7Ca+b&title=a+b&year=1965&signed=false&range%5Bfrom%5D=3&range%5Bto%5D=9".into(),
             "lang=fr".into()
         ])
     );

@@ -120,10 +120,11 @@ test("object parameters are written as OpenAPI's style table writes them (ADR 23
     pick: { title: "a b", year: 1965, signed: false },
     near: { lat: 1.5, lon: 2 },
     range: { from: 3, to: 9 },
+    spine: { color: "a b" },
     xEdition: { lang: "fr" },
   });
-  // `form` exploded (each property a pair), not (`k,v,k,v`), `deepObject` (`name[k]=v`).
-  assert.equal(seen[0]?.url, "http://x/picks?title=a+b&year=1965&signed=false&near=lat%2C1.5%2Clon%2C2&range%5Bfrom%5D=3&range%5Bto%5D=9");
+  // `form` exploded (each property a pair), not (`k,v,k,v`), `deepObject` (`name[k]=v`), `pipeDelimited` (`k|v`).
+  assert.equal(seen[0]?.url, "http://x/picks?title=a+b&year=1965&signed=false&near=lat%2C1.5%2Clon%2C2&range%5Bfrom%5D=3&range%5Bto%5D=9&spine=color%7Ca+b");
   assert.equal(seen[0]?.headers["X-Edition"], "lang=fr", "`simple`, exploded");
   await api.pickBooks({ pick: { title: "Dune" } });
   assert.equal(seen[1]?.url, "http://x/picks?title=Dune", "absent objects and properties are not sent");

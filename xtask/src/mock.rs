@@ -787,7 +787,7 @@ fn object_pairs(
         if value.is_empty() {
             return Ok(Vec::new());
         }
-        let items: Vec<&str> = value.split(',').collect();
+        let items: Vec<&str> = value.split(param.delimiter()).collect();
         if !items.len().is_multiple_of(2) {
             return Err(format!("`{value}` must be property and value in turn"));
         }
@@ -1031,7 +1031,9 @@ mod tests {
             ("/picks?title=Dune&near=lat,1", None, bad), // `lon` is required
             ("/picks?title=Dune&near=lat,1,lon", None, bad), // odd items
             ("/picks?title=Dune&range[to]=4000", None, bad), // maximum
-            ("/picks?title=Dune", Some("lang,fr"), bad), // not exploded
+            ("/picks?title=Dune&spine=color|red|height|20", None, ok),
+            ("/picks?title=Dune&spine=color,red", None, bad), // not `|`
+            ("/picks?title=Dune", Some("lang,fr"), bad),      // not exploded
             (
                 "/places/aisle,3/.x=1.y=2/;room=floor,2/;number=7;lamp=true",
                 None,

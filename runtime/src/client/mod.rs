@@ -290,10 +290,12 @@ pub fn deep_object_pairs<T: serde::Serialize>(
         .collect())
 }
 
-/// An object parameter in one value: `k,v,k,v`, or exploded `k=v` pairs joined
-/// by `separator` (`,` for `simple`, `.` for `label`, `;` for `matrix`), each
-/// name and value through `encode` (the identity, or [`percent_encode_segment`]
-/// for a segment the client does not encode whole).
+/// An object parameter in one value: names and values in turn (`k,v,k,v`), or
+/// exploded `k=v` pairs, joined by `separator` (`,` for `simple`, `form` and
+/// non-exploded `label`/`matrix`; `.` and `;` for exploded `label` and `matrix`;
+/// a space or `|` for `spaceDelimited`/`pipeDelimited`), each name and value
+/// through `encode` (the identity, or [`percent_encode_segment`] for a segment
+/// the client does not encode whole).
 pub fn object_text<T: serde::Serialize>(
     value: &T,
     explode: bool,
@@ -312,7 +314,7 @@ pub fn object_text<T: serde::Serialize>(
             .iter()
             .flat_map(|(k, v)| [encode(k), encode(v)])
             .collect::<Vec<_>>()
-            .join(",")
+            .join(separator)
     })
 }
 

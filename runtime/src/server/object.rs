@@ -16,7 +16,8 @@
 //! - query `form`, exploded: every query pair named after one of `T`'s
 //!   properties (so the names of `T`'s properties are read from its schema;
 //!   the loader refuses an operation where they collide with another query
-//!   parameter); not exploded: `name=k,v,k,v`.
+//!   parameter); not exploded: `name=k,v,k,v`; `spaceDelimited` and
+//!   `pipeDelimited` (not exploded): `name=k%20v%20k%20v`, `name=k|v|k|v`.
 //! - query `deepObject`: `name[k]=v`.
 //! - header and path `simple`: `k,v,k,v`, exploded `k=v,k=v`; `label`:
 //!   `.k,v,k,v` / `.k=v.k=v`; `matrix`: `;name=k,v,k,v` / `;k=v;k=v`.
@@ -98,8 +99,8 @@ macro_rules! object_extractor {
 }
 
 object_extractor!(
-    /// An object parameter in the query: `style: form` (exploded or not) or
-    /// `deepObject`.
+    /// An object parameter in the query: `style: form` (exploded or not),
+    /// `deepObject`, or `spaceDelimited`/`pipeDelimited` (not exploded).
     Query,
     MetaParamIn::Query,
     query_pairs
@@ -165,7 +166,12 @@ fn query_pairs<T>(
             if values.next().is_some() {
                 return Err(format!("`{name}` is sent more than once"));
             }
-            return comma_pairs(&value).map(Some);
+            let delimiter = match opts.style {
+                Some(ParameterStyle::SpaceDelimited) => ' ',
+                Some(ParameterStyle::PipeDelimited) => '|',
+                _ => ',',
+            };
+            return delimited_pairs(&value, delimiter).map(Some);
         }
     };
     Ok((!pairs.is_empty()).then_some(pairs))
@@ -247,13 +253,19 @@ fn simple_pairs(
 
 /// `k,v,k,v`: an even number of items, names and values in turn.
 fn comma_pairs(value: &str) -> Result<Vec<(String, String)>, String> {
+    delimited_pairs(value, ',')
+}
+
+/// [`comma_pairs`] with another delimiter (`spaceDelimited`: `k v k v`,
+/// `pipeDelimited`: `k|v|k|v`).
+fn delimited_pairs(value: &str, delimiter: char) -> Result<Vec<(String, String)>, String> {
     if value.is_empty() {
         return Ok(Vec::new());
     }
-    let items: Vec<&str> = value.split(',').collect();
+    let items: Vec<&str> = value.split(delimiter).collect();
     if !items.len().is_multiple_of(2) {
         return Err(format!(
-            "`{value}` must be property and value in turn (`k,v,k,v`): it has {} items",
+            "`{value}` must be property and value in turn (`k{delimiter}v{delimiter}k{delimiter}v`): it has {} items",
             items.len()
         ));
     }
@@ -356,6 +368,11 @@ mod tests {
         assert!(simple_pairs("", false, ',').unwrap().is_empty());
         assert!(simple_pairs("role,admin,firstName", false, ',').is_err());
         assert!(simple_pairs("role,admin", true, ',').is_err());
+        assert_eq!(
+            delimited_pairs("role|admin|firstName|Alex", '|').unwrap(),
+            pairs(&[("role", "admin"), ("firstName", "Alex")])
+        );
+        assert!(delimited_pairs("role,admin", '|').is_err(), "one item");
     }
 
     #[derive(Debug, serde::Deserialize, Validate, PartialEq)]

@@ -615,10 +615,12 @@ fn name_value_pairs(out: &mut Code, var: &str, params: &[&Param]) {
         let ident = param_ident(p);
         let name = rust_str(&p.name);
         if p.is_object() {
-            // `form` with `explode: false`: `name=k,v,k,v`.
+            // `explode: false`: `name=k,v,k,v` (`form`), or joined by a
+            // space or `|` (`spaceDelimited`, `pipeDelimited`).
+            let delimiter = p.delimiter().to_string();
             let text = |value: &str| {
                 format!(
-                    "keel_runtime::client::object_text({value}, false, \",\", keel_runtime::client::as_is)?"
+                    "keel_runtime::client::object_text({value}, false, {delimiter:?}, keel_runtime::client::as_is)?"
                 )
             };
             if p.required {

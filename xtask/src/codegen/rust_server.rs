@@ -1223,9 +1223,8 @@ fn object_param(out: &mut Code, param: &Param, fields: &mut Vec<String>) {
         Style::Label => "label",
         Style::Matrix => "matrix",
         Style::DeepObject => "deep_object",
-        Style::SpaceDelimited | Style::PipeDelimited => {
-            unreachable!("the loader refuses delimited objects")
-        }
+        Style::SpaceDelimited => "space_delimited",
+        Style::PipeDelimited => "pipe_delimited",
     };
     let attr = format!(
         "name = {}, explode = {}, style = \"{style}\"",

@@ -78,13 +78,13 @@ function objectPairs(value) {
     .map(([k, v]) => [k, String(v)]);
 }
 
-/** An object parameter in one value: `k,v,k,v`, or exploded `k=v` pairs joined by `separator`. */
+/** An object parameter in one value: names and values in turn (`k,v,k,v`), or exploded `k=v` pairs, joined by `separator`. */
 function objectText(value, explode, separator, encode = (text) => text) {
   if (value === undefined || value === null) return undefined;
   const pairs = objectPairs(value);
   return explode
     ? pairs.map(([k, v]) => `${encode(k)}=${encode(v)}`).join(separator)
-    : pairs.flatMap(([k, v]) => [encode(k), encode(v)]).join(",");
+    : pairs.flatMap(([k, v]) => [encode(k), encode(v)]).join(separator);
 }
 
 "#;
@@ -754,7 +754,9 @@ pub fn index_js(api: &Api, header: &str) -> String {
                     }
                     (true, _, true) => return format!("...objectPairs({value})"),
                     (true, _, false) => {
-                        return format!("[{name}, objectText({value}, false, \",\")]");
+                        let delimiter =
+                            serde_json::to_string(&p.delimiter().to_string()).expect("JSON");
+                        return format!("[{name}, objectText({value}, false, {delimiter})]");
                     }
                 }
                 if p.is_array() && p.delimiter() != ',' {

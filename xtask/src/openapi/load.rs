@@ -1352,7 +1352,7 @@ impl<'a> Loader<'a> {
                 }
                 if node.opt_bool("explode")? == Some(true) {
                     return Err(style_node.error(format!(
-                        "`style: {declared}` with `explode: true` is not supported: OpenAPI gives it no form of its own (exploded, an array is `form`'s `name=a&name=b`: leave `style` out); `{declared}` joins the items in one value with `explode: false`, its default"
+                        "`style: {declared}` with `explode: true` is not supported: OpenAPI gives it no form of its own (exploded, an array is `form`'s `name=a&name=b`, an object `form`'s `k=v&k=v`: leave `style` out); `{declared}` joins the items in one value with `explode: false`, its default"
                     )));
                 }
                 Some(if declared == "spaceDelimited" {
@@ -1414,11 +1414,20 @@ impl<'a> Loader<'a> {
         let mut explode = node
             .opt_bool("explode")?
             .unwrap_or(matches!(style, Style::Form | Style::DeepObject));
+        // For arrays, and objects (`k%20v%20k%20v`, `k|v|k|v`).
+        let object_type = match &schema.ty {
+            Type::Named(n) => {
+                matches!(self.hoisted.get(n), Some((SchemaKind::Object(_), _)))
+                    || self.component_objects.contains_key(n)
+            }
+            _ => false,
+        };
         if matches!(style, Style::SpaceDelimited | Style::PipeDelimited)
             && !matches!(schema.ty, Type::Array(_))
+            && !object_type
         {
             return Err(node.child("style").unwrap().error(format!(
-                "`style: {}` is for arrays; parameter `{name}` is not one (leave `style` out)",
+                "`style: {}` is for arrays and objects; parameter `{name}` is neither (leave `style` out)",
                 style.as_str()
             )));
         }
@@ -3315,7 +3324,7 @@ mod tests {
         );
         refused(
             "{name: id, in: query, style: pipeDelimited, schema: {type: string}}",
-            "is for arrays; parameter `id` is not one",
+            "is for arrays and objects; parameter `id` is neither",
         );
         refused(
             "{name: id, in: query, style: matrix, schema: {type: string}}",
@@ -3376,6 +3385,11 @@ mod tests {
             param("{name: filter, in: query, style: deepObject, schema: {type: object, properties: {q: {type: string}}}}").2,
             "q"
         );
+        // `spaceDelimited`/`pipeDelimited` objects: `explode: false`, their default.
+        let piped = param(&format!(
+            "{{name: filter, in: query, style: pipeDelimited, schema: {{{f}}}}}"
+        ));
+        assert_eq!((piped.0, piped.1), (Style::PipeDelimited, false));
         let api = load_yaml(&format!(
             "{HEAD}paths:\n  /a/{{f}}:\n    get:\n      operationId: getA\n      tags: [a]\n      parameters:\n        - {{name: f, in: path, required: true, style: matrix, explode: true, schema: {{{f}}}}}\n      responses:\n        '204': {{description: ok}}\n{FILTER}"
         ))
@@ -3445,10 +3459,10 @@ mod tests {
         );
         refused(
             &[&format!(
-                "{{name: filter, in: query, style: pipeDelimited, schema: {f}}}"
+                "{{name: filter, in: query, style: pipeDelimited, explode: true, schema: {f}}}"
             )],
             "/paths/~1a~1{id}/get/parameters/1/style",
-            "is for arrays; parameter `filter` is not one",
+            "with `explode: true` is not supported",
         );
         // An exploded `form` object's properties are query parameters: one
         // may not be sent twice.
