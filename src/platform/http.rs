@@ -196,11 +196,19 @@ async fn limit_body(req: &mut Request, max: usize, request_id: &RequestId) -> Op
     }
 }
 
+/// Whose budget a request spends. A token is kept as its digest, not the
+/// secret itself; neither key allocates, and this is on every request.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Budget {
+    Address(IpAddr),
+    Token([u8; 32]),
+}
+
 /// Request budgets per client address and per access token: a keyed GCRA rate
 /// limiter each (governor), with a far smaller one for `/v1/auth/*`, where
 /// passwords are guessed.
 struct Limits {
-    general: DefaultKeyedRateLimiter<String>,
+    general: DefaultKeyedRateLimiter<Budget>,
     auth: DefaultKeyedRateLimiter<IpAddr>,
 }
 
@@ -238,7 +246,7 @@ impl Limits {
         {
             return Some(wait(not_until));
         }
-        if let Err(not_until) = self.general.check_key(&format!("ip:{ip}")) {
+        if let Err(not_until) = self.general.check_key(&Budget::Address(ip)) {
             return Some(wait(not_until));
         }
         let token = req
@@ -246,7 +254,7 @@ impl Limits {
             .get("authorization")
             .and_then(|h| h.to_str().ok());
         if let Some(token) = token {
-            let key = format!("token:{:x}", Sha256::digest(token.as_bytes()));
+            let key = Budget::Token(Sha256::digest(token.as_bytes()).into());
             if let Err(not_until) = self.general.check_key(&key) {
                 return Some(wait(not_until));
             }
