@@ -9,7 +9,7 @@ use super::domain::{Order, OrderId, PaymentToken, PricedProduct, Status, Version
 use crate::catalog::domain::ProductId;
 use crate::kernel::Money;
 pub use crate::platform::db::StorageError;
-use crate::platform::db::Tx;
+use crate::platform::db::{Inserts, Tx};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WriteError {
@@ -30,11 +30,9 @@ pub struct ListQuery {
 }
 
 pub trait OrderRepository: Send + Sync + 'static {
-    fn insert(
-        &self,
-        tx: &Tx,
-        order: &Order,
-    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// Stages a new order's rows (the order, its lines) for a unit of work
+    /// of inserts only.
+    fn stage(&self, order: &Order, inserts: &mut Inserts);
 
     fn get(&self, id: OrderId) -> impl Future<Output = Result<Option<Order>, StorageError>> + Send;
 
@@ -68,13 +66,15 @@ pub struct Shortage {
     pub available: u64,
 }
 
-/// The catalog's stock, as orders use it. Every method takes the lines sorted
-/// by product (`Order::quantities`) and runs in the caller's transaction.
+/// The catalog's stock, as orders use it. Every method but `prices` takes the
+/// lines sorted by product (`Order::quantities`) and runs in the caller's
+/// transaction.
 pub trait Inventory: Send + Sync + 'static {
-    /// The named products that exist, at their current prices.
+    /// The named products that exist, at their current prices; read outside
+    /// any transaction (a price is what the catalog says when the order is
+    /// placed, and nothing is locked by reading it).
     fn prices(
         &self,
-        tx: &Tx,
         products: &[ProductId],
     ) -> impl Future<Output = Result<Vec<PricedProduct>, StorageError>> + Send;
 

@@ -17,7 +17,7 @@ use crate::catalog::domain::ProductId;
 use crate::kernel::Timestamp;
 use crate::platform::conditional::{etag, if_match_allows};
 use crate::platform::cursor;
-use crate::platform::db::{Transactions, Tx};
+use crate::platform::db::{Inserts, Transactions};
 use crate::platform::dto::money_to_dto;
 use crate::platform::events::outbox;
 use crate::platform::idempotency::{self, Claim, Scope, StoredResponse};
@@ -179,6 +179,19 @@ enum Placement {
     Replay(Placed),
 }
 
+/// A key already used: its first response again, or a refusal.
+fn claimed(claim: Claim) -> Result<Placement, Refusal> {
+    match claim {
+        Claim::Replay(stored) => Ok(Placement::Replay(Placed::replayed(stored)?)),
+        Claim::Mismatch => Err(Refusal::Unprocessable(
+            "idempotency-key-reused",
+            "this Idempotency-Key was used for a different request; use a new key for a new order"
+                .into(),
+        )),
+        Claim::Fresh => unreachable!("a fresh claim is not a key already used"),
+    }
+}
+
 impl<R: OrderRepository, I: Inventory> OrdersService<R, I> {
     async fn place(
         &self,
@@ -193,47 +206,58 @@ impl<R: OrderRepository, I: Inventory> OrdersService<R, I> {
                 "must be `tok_` and 1 to 100 letters, digits or underscores".into(),
             ))
         })?;
-        let tx = self.transactions.begin().await?;
-        match idempotency::claim(
-            &tx,
-            scope,
-            &idempotency::fingerprint("placeOrder", body),
-            self.idempotency_ttl,
-        )
-        .await?
-        {
-            Claim::Fresh => {}
-            Claim::Replay(stored) => return Ok(Placement::Replay(Placed::replayed(stored)?)),
-            Claim::Mismatch => {
-                return Err(Refusal::Unprocessable(
-                    "idempotency-key-reused",
-                    "this Idempotency-Key was used for a different request; use a new key for a new order".into(),
-                ));
+        let fingerprint = idempotency::fingerprint("placeOrder", body);
+        let order = match self.price(caller(ctx), body, token).await {
+            Ok(order) => order,
+            // A retry whose first attempt succeeded replays it, even if the
+            // product has gone since.
+            Err(refusal) => {
+                let conn = self.transactions.connection();
+                return match idempotency::existing(conn, scope, &fingerprint).await? {
+                    Some(claim) => claimed(claim),
+                    None => Err(refusal),
+                };
             }
-        }
-        let order = self.price(&tx, caller(ctx), body, token).await?;
-        self.orders.insert(&tx, &order).await?;
-        outbox::record(&tx, AGGREGATE, &order.id.to_string(), &saga::placed(&order)).await?;
+        };
         let placed = Placed {
             order: to_dto(&order),
             etag: etag(order.version.get()),
             location: format!("/v1/orders/{}", order.id),
         };
-        idempotency::complete(&tx, scope, &placed.stored()).await?;
-        tx.commit().await?;
-        Ok(Placement::New(placed))
+        // The order, its lines, its event and the key's response: inserts
+        // only, so on PostgreSQL one statement (ADR 18).
+        let mut inserts = Inserts::default();
+        self.orders.stage(&order, &mut inserts);
+        outbox::stage(
+            &mut inserts,
+            AGGREGATE,
+            &order.id.to_string(),
+            &saga::placed(&order),
+        )?;
+        let claim = idempotency::insert_once(
+            &self.transactions,
+            scope,
+            &fingerprint,
+            self.idempotency_ttl,
+            &placed.stored(),
+            inserts,
+        )
+        .await?;
+        match claim {
+            Claim::Fresh => Ok(Placement::New(placed)),
+            other => claimed(other),
+        }
     }
 
     /// The order at the catalog's current prices.
     async fn price(
         &self,
-        tx: &Tx,
         customer: Uuid,
         body: &dto::NewOrder,
         token: PaymentToken,
     ) -> Result<Order, Refusal> {
         let wanted: Vec<ProductId> = body.items.iter().map(|l| l.product_id.into()).collect();
-        let known = self.inventory.prices(tx, &wanted).await?;
+        let known = self.inventory.prices(&wanted).await?;
         let mut lines = Vec::with_capacity(body.items.len());
         for (n, line) in body.items.iter().enumerate() {
             let product = known

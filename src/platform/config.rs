@@ -223,7 +223,9 @@ pub struct Config {
 
     /// Relay rounds run at once with RabbitMQ on PostgreSQL: one claims and
     /// marks its batch while another waits for the broker's confirms (ADR 18).
-    #[arg(long, env = "KEEL_OUTBOX_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16), global = true)]
+    /// 0 makes an API-only replica: it records events and leaves publishing
+    /// them (and, with the in-process bus, the saga) to replicas that relay.
+    #[arg(long, env = "KEEL_OUTBOX_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=16), global = true)]
     pub outbox_workers: u64,
 
     /// Days published events stay in the outbox table before deletion.

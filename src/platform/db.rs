@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, InsertStatement, PostgresQueryBuilder, WithClause,
+};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqlErr, Statement, TransactionTrait,
 };
 use tokio::sync::Notify;
 
@@ -75,6 +78,118 @@ impl Transactions {
     }
 }
 
+/// Rows to write together, all or none, when no write needs an answer from
+/// the database before the next: the unit of work of a request that only
+/// creates things (`placeOrder`). Ports stage their inserts here, and
+/// [`Transactions::insert_all`] applies them.
+#[derive(Default, Clone)]
+pub struct Inserts {
+    statements: Vec<InsertStatement>,
+    events: usize,
+}
+
+impl Inserts {
+    /// For adapters: one more insert.
+    pub fn push(&mut self, statement: InsertStatement) {
+        self.statements.push(statement);
+    }
+
+    /// For the outbox: an insert that records an event to publish.
+    pub(crate) fn push_event(&mut self, statement: InsertStatement) {
+        self.events += 1;
+        self.push(statement);
+    }
+
+    /// These inserts, then `more`.
+    pub fn then(mut self, more: Inserts) -> Inserts {
+        self.statements.extend(more.statements);
+        self.events += more.events;
+        self
+    }
+}
+
+/// Why [`Transactions::insert_all`] wrote nothing, when it was not a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate;
+
+impl Transactions {
+    /// Applies `inserts`, all or none. On PostgreSQL they go as one statement
+    /// (each but the last a data-modifying `WITH`), which commits by itself:
+    /// one round trip where a transaction takes two more than there are
+    /// inserts, and on loopback the kernel's work per round trip was most of
+    /// `placeOrder`'s cost (perf, `cargo xtask bench`, ADR 18). SQLite, in
+    /// process, runs them in a transaction. `Err(Duplicate)` inside: a
+    /// unique key refused a row, and nothing was written.
+    pub async fn insert_all(
+        &self,
+        inserts: Inserts,
+    ) -> Result<Result<(), Duplicate>, StorageError> {
+        if inserts.statements.is_empty() {
+            return Ok(Ok(()));
+        }
+        let events = inserts.events;
+        let written = match self.db.get_database_backend() {
+            DbBackend::Postgres => {
+                let (sql, values) = one_statement(inserts.statements);
+                self.db
+                    .execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        sql,
+                        values,
+                    ))
+                    .await
+                    .map(|_| ())
+            }
+            _ => {
+                let tx = self.begin().await?;
+                let mut outcome = Ok(());
+                for statement in &inserts.statements {
+                    if let Err(error) = tx.connection().execute(statement).await {
+                        outcome = Err(error);
+                        break;
+                    }
+                }
+                match outcome {
+                    Ok(()) => tx.inner.commit().await,
+                    Err(error) => Err(error),
+                }
+            }
+        };
+        match written {
+            Ok(()) => {
+                if events > 0 {
+                    self.committed_events.notify_one();
+                }
+                Ok(Ok(()))
+            }
+            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Ok(Err(Duplicate))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// `WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …`: PostgreSQL runs every
+/// part, and checks constraints (foreign keys among the parts too) at the
+/// end of the statement.
+fn one_statement(mut statements: Vec<InsertStatement>) -> (String, sea_orm::sea_query::Values) {
+    let last = statements.pop().expect("at least one insert");
+    if statements.is_empty() {
+        return last.build(PostgresQueryBuilder);
+    }
+    let mut with = WithClause::new();
+    for (n, statement) in statements.into_iter().enumerate() {
+        with.cte(
+            CommonTableExpression::new()
+                .query(statement)
+                .table_name(Alias::new(format!("w{n}")))
+                .to_owned(),
+        );
+    }
+    with.query(last).build(PostgresQueryBuilder)
+}
+
 /// One database transaction, passed by services to the ports they call; only
 /// adapters look inside. Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
@@ -90,11 +205,6 @@ impl Tx {
         &self.inner
     }
 
-    /// For the outbox: this transaction carries events to publish.
-    pub(crate) fn recorded_event(&self) {
-        self.events.fetch_add(1, Ordering::Relaxed);
-    }
-
     /// For adapters: runs `f` once this transaction has committed (not if it
     /// rolls back), e.g. to drop what a cache holds of a row it changed.
     pub(crate) fn after_commit(&self, f: impl FnOnce() + Send + 'static) {
@@ -102,6 +212,15 @@ impl Tx {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(Box::new(f));
+    }
+
+    /// Runs `inserts` in this transaction.
+    pub async fn insert_all(&self, inserts: Inserts) -> Result<(), StorageError> {
+        for statement in &inserts.statements {
+            self.inner.execute(statement).await?;
+        }
+        self.events.fetch_add(inserts.events, Ordering::Relaxed);
+        Ok(())
     }
 
     pub async fn commit(self) -> Result<(), StorageError> {

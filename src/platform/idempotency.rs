@@ -12,12 +12,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, InsertStatement, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::db::{StorageError, Tx};
+use super::db::{Inserts, StorageError, Transactions, Tx};
 
 fn table() -> Alias {
     Alias::new("idempotency_keys")
@@ -70,16 +70,24 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Claims `scope` for the request `fingerprint` in `tx`. An expired key is
-/// taken over as if it were new.
-pub async fn claim(
-    tx: &Tx,
+/// The key's row: its response when known already, else a placeholder that
+/// [`complete`] fills in.
+fn row(
     scope: &Scope,
     fingerprint: &str,
     ttl: Duration,
-) -> Result<Claim, StorageError> {
+    response: Option<&StoredResponse>,
+) -> (InsertStatement, i64) {
     let now = chrono::Utc::now().timestamp_micros();
     let expires = now.saturating_add(i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX));
+    let (status, headers, body) = match response {
+        Some(r) => (
+            i32::from(r.status),
+            serde_json::to_string(&r.headers).expect("a map of strings serializes"),
+            r.body.clone(),
+        ),
+        None => (0, "{}".to_owned(), String::new()),
+    };
     let insert = Query::insert()
         .into_table(table())
         .columns(
@@ -99,55 +107,120 @@ pub async fn claim(
             scope.principal.into(),
             scope.key.clone().into(),
             fingerprint.into(),
-            0i32.into(),
-            "{}".into(),
-            "".into(),
+            status.into(),
+            headers.into(),
+            body.into(),
             now.into(),
             expires.into(),
         ])
-        .on_conflict(
-            OnConflict::columns([Alias::new("principal"), Alias::new("key")])
-                .update_columns(
-                    [
-                        "request_hash",
-                        "status",
-                        "headers",
-                        "body",
-                        "created_at_us",
-                        "expires_at_us",
-                    ]
-                    .map(Alias::new),
-                )
-                .action_and_where(Expr::col((table(), Alias::new("expires_at_us"))).lte(now))
-                .to_owned(),
-        )
         .to_owned();
+    (insert, now)
+}
+
+/// Claims `scope` for the request `fingerprint` in `tx`. An expired key is
+/// taken over as if it were new.
+pub async fn claim(
+    tx: &Tx,
+    scope: &Scope,
+    fingerprint: &str,
+    ttl: Duration,
+) -> Result<Claim, StorageError> {
+    let (mut insert, now) = row(scope, fingerprint, ttl, None);
+    insert.on_conflict(
+        OnConflict::columns([Alias::new("principal"), Alias::new("key")])
+            .update_columns(
+                [
+                    "request_hash",
+                    "status",
+                    "headers",
+                    "body",
+                    "created_at_us",
+                    "expires_at_us",
+                ]
+                .map(Alias::new),
+            )
+            .action_and_where(Expr::col((table(), Alias::new("expires_at_us"))).lte(now))
+            .to_owned(),
+    );
     if tx.connection().execute(&insert).await?.rows_affected() == 1 {
         return Ok(Claim::Fresh);
     }
+    taken(tx.connection(), scope, fingerprint)
+        .await?
+        .ok_or_else(|| StorageError("the idempotency key vanished while claimed".into()))
+}
+
+/// What an existing key says about the request `fingerprint`: replay or
+/// mismatch; `None` without a row for `scope`.
+async fn taken(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    fingerprint: &str,
+) -> Result<Option<Claim>, StorageError> {
     let select = Query::select()
         .columns(["request_hash", "status", "headers", "body"].map(Alias::new))
         .from(table())
         .cond_where(scope.row())
         .to_owned();
-    let row = tx
-        .connection()
-        .query_one(&select)
-        .await?
-        .ok_or_else(|| StorageError("the idempotency key vanished while claimed".into()))?;
+    let Some(row) = db.query_one(&select).await? else {
+        return Ok(None);
+    };
     let hash: String = row.try_get("", "request_hash")?;
     if hash != fingerprint {
-        return Ok(Claim::Mismatch);
+        return Ok(Some(Claim::Mismatch));
     }
     let headers: String = row.try_get("", "headers")?;
     let status: i32 = row.try_get("", "status")?;
-    Ok(Claim::Replay(StoredResponse {
+    Ok(Some(Claim::Replay(StoredResponse {
         status: u16::try_from(status)
             .map_err(|_| StorageError(format!("stored status {status}")))?,
         headers: serde_json::from_str(&headers)
             .map_err(|e| StorageError(format!("stored headers: {e}")))?,
         body: row.try_get("", "body")?,
-    }))
+    })))
+}
+
+/// For a request whose response is known before it runs and whose work is
+/// only `inserts`: claims `scope` with the response and writes `inserts`, all
+/// at once ([`Transactions::insert_all`]: on PostgreSQL one statement). A key
+/// already there refuses the lot; then [`claim`] decides in a transaction, as
+/// for any request: replay, mismatch, or an expired key taken over.
+pub async fn insert_once(
+    transactions: &Transactions,
+    scope: &Scope,
+    fingerprint: &str,
+    ttl: Duration,
+    response: &StoredResponse,
+    inserts: Inserts,
+) -> Result<Claim, StorageError> {
+    let mut claimed = Inserts::default();
+    claimed.push(row(scope, fingerprint, ttl, Some(response)).0);
+    if transactions
+        .insert_all(claimed.then(inserts.clone()))
+        .await?
+        .is_ok()
+    {
+        return Ok(Claim::Fresh);
+    }
+    let tx = transactions.begin().await?;
+    let claim = claim(&tx, scope, fingerprint, ttl).await?;
+    if claim == Claim::Fresh {
+        tx.insert_all(inserts).await?;
+        complete(&tx, scope, response).await?;
+        tx.commit().await?;
+    }
+    Ok(claim)
+}
+
+/// What a key already says about the request `fingerprint`, read outside any
+/// transaction: for a request refused before it could claim (its product
+/// gone, say), whose first attempt may have succeeded and must replay.
+pub async fn existing(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    fingerprint: &str,
+) -> Result<Option<Claim>, StorageError> {
+    taken(db, scope, fingerprint).await
 }
 
 /// Stores the response of the request that claimed `scope`, in its `tx`.

@@ -621,6 +621,64 @@ async fn listings_page_and_filter_and_customers_list_only_their_own_orders() {
     assert!(anns[0].created_at >= anns[1].created_at, "newest first");
 }
 
+/// The catalog is read before the key is claimed, so a retry can find prices
+/// that no longer make a valid order. Its first attempt succeeded: it replays
+/// that, and is not refused for what changed since.
+#[tokio::test]
+async fn a_retry_replays_its_order_even_when_the_catalog_changed_since() {
+    let app = TestApp::spawn().await;
+    let teapot = product(&app, 100, 10).await;
+    let cup = product(&app, 50, 10).await;
+    let (_, client) = customer(&app, "ona").await;
+    let mut body = new_order(teapot.id, 1, "tok_approve");
+    body.items.push(OrderLine {
+        product_id: cup.id,
+        quantity: 2,
+    });
+    let first = place(&client, "k1", body.clone()).await;
+    let repriced = UpdateProductRequest {
+        product_id: cup.id,
+        if_match: "\"1\"".into(),
+        body: ProductPatch {
+            name: None,
+            description: Tristate::Absent,
+            price: Some(keel_client::types::Money {
+                amount: 50,
+                currency: keel_client::types::Currency("USD".into()),
+            }),
+        },
+    };
+    assert!(matches!(
+        app.api.update_product(&repriced).await.unwrap().value,
+        UpdateProductResponse::Ok { .. }
+    ));
+    let retry = PlaceOrderRequest {
+        idempotency_key: "k1".into(),
+        body: body.clone(),
+    };
+    let PlaceOrderResponse::Created {
+        body: replayed,
+        idempotent_replayed,
+        ..
+    } = client.place_order(&retry).await.unwrap().value
+    else {
+        panic!("the retry replays the order it placed");
+    };
+    assert_eq!(replayed.id, first.id);
+    assert_eq!(idempotent_replayed.as_deref(), Some("true"));
+    // A new key is a new order, and now one in two currencies.
+    let fresh = PlaceOrderRequest {
+        idempotency_key: "k2".into(),
+        body,
+    };
+    let PlaceOrderResponse::UnprocessableContent(problem) =
+        client.place_order(&fresh).await.unwrap().value
+    else {
+        panic!("an order in two currencies is refused");
+    };
+    assert_eq!(problem.type_, "urn:keel:problem:mixed-currencies");
+}
+
 #[tokio::test]
 async fn an_expired_idempotency_key_is_a_new_key() {
     let app = TestApp::spawn().await;

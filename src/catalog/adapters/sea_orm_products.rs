@@ -258,14 +258,10 @@ impl ProductRepository for SeaOrmProducts {
 }
 
 impl Inventory for SeaOrmProducts {
-    async fn prices(
-        &self,
-        tx: &Tx,
-        products: &[ProductId],
-    ) -> Result<Vec<PricedProduct>, StorageError> {
+    async fn prices(&self, products: &[ProductId]) -> Result<Vec<PricedProduct>, StorageError> {
         let rows = Entity::find()
             .filter(Column::Id.is_in(products.iter().map(|p| p.as_uuid())))
-            .all(tx.connection())
+            .all(&self.db)
             .await
             .map_err(storage)?;
         rows.into_iter()

@@ -2,13 +2,13 @@
 //! are written once, when the order is placed.
 
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, QueryOrder, QuerySelect};
+use sea_orm::{ActiveValue::Set, QueryOrder, QuerySelect, QueryTrait};
 
 use crate::catalog::domain::ProductId;
 use crate::kernel::{Currency, Money, Timestamp};
 use crate::orders::domain::{Item, Order, OrderId, PaymentToken, Status, Version};
 use crate::orders::ports::{ListQuery, OrderRepository, StorageError, WriteError};
-use crate::platform::db::Tx;
+use crate::platform::db::{Inserts, Tx};
 
 mod orders {
     use sea_orm::entity::prelude::*;
@@ -147,12 +147,7 @@ fn from_rows(row: orders::Model, lines: Vec<items::Model>) -> Result<Order, Stor
 }
 
 impl OrderRepository for SeaOrmOrders {
-    async fn insert(&self, tx: &Tx, order: &Order) -> Result<(), StorageError> {
-        let db = tx.connection();
-        orders::Entity::insert(state(order))
-            .exec_without_returning(db)
-            .await
-            .map_err(storage)?;
+    fn stage(&self, order: &Order, inserts: &mut Inserts) {
         let lines = order
             .items
             .iter()
@@ -166,11 +161,8 @@ impl OrderRepository for SeaOrmOrders {
                 unit_amount: Set(item.unit_price.minor()),
                 line_amount: Set(item.line_total.minor()),
             });
-        items::Entity::insert_many(lines)
-            .exec_without_returning(db)
-            .await
-            .map_err(storage)?;
-        Ok(())
+        inserts.push(orders::Entity::insert(state(order)).into_query());
+        inserts.push(items::Entity::insert_many(lines).into_query());
     }
 
     async fn get(&self, id: OrderId) -> Result<Option<Order>, StorageError> {
