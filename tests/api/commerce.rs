@@ -679,6 +679,42 @@ async fn a_retry_replays_its_order_even_when_the_catalog_changed_since() {
     assert_eq!(problem.type_, "urn:keel:problem:mixed-currencies");
 }
 
+/// `KEEL_OUTBOX_WORKERS=0`: an API-only replica records its orders' events
+/// and leaves them to a replica that relays, which takes them through the saga.
+#[tokio::test]
+async fn an_api_only_replica_leaves_the_saga_to_a_replica_that_relays() {
+    let api_only = TestApp::spawn_with(&["--outbox-workers", "0"]).await;
+    let teapot = product(&api_only, 100, 10).await;
+    let (_, client) = customer(&api_only, "pia").await;
+    let order = place(&client, "k1", new_order(teapot.id, 1, "tok_approve")).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let db = api_only.database().await;
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM outbox_events \
+             WHERE event_name = 'order.placed' AND published_at_us IS NULL"
+        )
+        .await,
+        1,
+        "the event waits for a relay"
+    );
+    let reply = client
+        .get_order(&GetOrderRequest { order_id: order.id })
+        .await
+        .unwrap();
+    let GetOrderResponse::Ok { body, .. } = reply.value else {
+        panic!("{:?}", reply.value);
+    };
+    assert_eq!(body.status, OrderStatus::Pending);
+
+    let _relaying = api_only.replica().await;
+    assert_eq!(
+        settle(&client, order.id).await.status,
+        OrderStatus::Confirmed
+    );
+}
+
 #[tokio::test]
 async fn an_expired_idempotency_key_is_a_new_key() {
     let app = TestApp::spawn().await;
