@@ -467,7 +467,10 @@ impl<'a> Campaign<'a> {
                     &self.work.join("keys"),
                 )
                 .env("KEEL_REUSE_PORT", "true")
-                .env("KEEL_IDLE_TIMEOUT_SECS", "600");
+                // Held, not closed: a keep-alive connection waiting for its
+                // next request is under the header-read timeout too.
+                .env("KEEL_IDLE_TIMEOUT_SECS", "600")
+                .env("KEEL_HEADER_READ_TIMEOUT_SECS", "600");
                 servers.push(keel.start().await?);
             }
             let pids: Vec<u32> = servers.iter().map(Guard::pid).collect();
