@@ -65,7 +65,7 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
     .await
     .context("opening the database probe's connection")?;
     tokio::spawn(db_health.clone().watch(background.clone()));
-    let user_cache = user_cache(config, &db, &background);
+    let caches = read_caches(config, &db, &background);
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     let transactions = platform::db::Transactions::new(db.clone(), wake.clone());
     let subscriptions = subscriptions(config, &db, &transactions, &cipher)?;
@@ -89,7 +89,7 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
         draining: Default::default(),
         tokens,
         cipher,
-        user_cache,
+        caches,
         config: config.clone(),
     };
     let listener = listen(config.listen, config.reuse_port)
@@ -106,25 +106,32 @@ pub async fn bind(config: &Config) -> anyhow::Result<Bound> {
     })
 }
 
-/// The users read cache, with the change feed that keeps it correct across
-/// replicas when there is one (PostgreSQL); idle, so every read goes through,
-/// otherwise.
-fn user_cache(
+/// The read caches (users; products' prices), with the change feed that
+/// keeps them correct across replicas when there is one (PostgreSQL); idle,
+/// so every read goes through, otherwise or with a capacity of 0.
+fn read_caches(
     config: &Config,
     db: &sea_orm::DatabaseConnection,
     stop: &tokio_util::sync::CancellationToken,
-) -> std::sync::Arc<platform::row_cache::RowCache<users::domain::User>> {
-    let cache = std::sync::Arc::new(platform::row_cache::RowCache::new(
-        "users",
-        config.user_cache_capacity,
-        Duration::from_secs(300),
-    ));
-    if config.user_cache_capacity > 0 && db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        let feed = platform::change_feed::ChangeFeed::new(&config.database_url)
-            .watch("users", cache.clone());
-        tokio::spawn(feed.run(stop.clone()));
+) -> platform::http::ReadCaches {
+    use platform::row_cache::RowCache;
+    use std::sync::Arc;
+    let ttl = Duration::from_secs(300);
+    let users = Arc::new(RowCache::new("users", config.user_cache_capacity, ttl));
+    let prices = Arc::new(RowCache::new("prices", config.product_cache_capacity, ttl));
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let mut feed = platform::change_feed::ChangeFeed::new(&config.database_url);
+        if config.user_cache_capacity > 0 {
+            feed = feed.watch("users", users.clone());
+        }
+        if config.product_cache_capacity > 0 {
+            feed = feed.watch("products", prices.clone());
+        }
+        if config.user_cache_capacity > 0 || config.product_cache_capacity > 0 {
+            tokio::spawn(feed.run(stop.clone()));
+        }
     }
-    cache
+    platform::http::ReadCaches { users, prices }
 }
 
 /// The listening socket; with `reuse_port`, shared with other processes.

@@ -14,6 +14,7 @@ mod m20261203_000005_events;
 mod m20261203_000006_commerce;
 mod m20261203_000007_outbox_claim_index;
 mod m20261206_000008_change_notifications;
+mod m20261206_000009_product_change_notifications;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000006_commerce::Migration),
             Box::new(m20261203_000007_outbox_claim_index::Migration),
             Box::new(m20261206_000008_change_notifications::Migration),
+            Box::new(m20261206_000009_product_change_notifications::Migration),
         ]
     }
 }

@@ -79,6 +79,17 @@ pub struct Config {
     )]
     pub user_cache_capacity: u64,
 
+    /// Products whose name and price are kept in the read cache that
+    /// `placeOrder` prices from (ADR 20); as for users, only on PostgreSQL,
+    /// and 0 turns it off.
+    #[arg(
+        long,
+        env = "KEEL_PRODUCT_CACHE_CAPACITY",
+        default_value_t = 100_000,
+        global = true
+    )]
+    pub product_cache_capacity: u64,
+
     /// How often the database is pinged to know whether it answers, in
     /// milliseconds; while it does not, requests that need it get 503 at once.
     #[arg(long, env = "KEEL_DB_PROBE_INTERVAL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(50..=60_000), global = true)]

@@ -25,7 +25,7 @@ use crate::audit::{AuditService, SeaOrmAuditLog};
 use crate::auth::refresh_tokens::SeaOrmRefreshTokens;
 use crate::auth::{AccessTokens, AuthService, Passwords};
 use crate::catalog::ProductsService;
-use crate::catalog::adapters::SeaOrmProducts;
+use crate::catalog::adapters::{CachedProducts, SeaOrmProducts};
 use crate::notifications::NotificationsService;
 use crate::notifications::adapters::{SeaOrmNotifications, UsersDirectory};
 use crate::orders::OrdersService;
@@ -45,9 +45,15 @@ pub struct App {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     pub tokens: Arc<AccessTokens>,
     pub cipher: Arc<super::crypto::FieldCipher>,
-    /// Users by id, for the services that read them (ADR 20).
-    pub user_cache: Arc<super::row_cache::RowCache<crate::users::domain::User>>,
+    /// Users, and products' prices, by id (ADR 20).
+    pub caches: ReadCaches,
     pub config: Config,
+}
+
+/// The read caches the services share (ADR 20).
+pub struct ReadCaches {
+    pub users: Arc<super::row_cache::RowCache<crate::users::domain::User>>,
+    pub prices: Arc<super::row_cache::RowCache<crate::orders::domain::PricedProduct>>,
 }
 
 /// The whole application as one poem endpoint.
@@ -60,7 +66,7 @@ pub fn app(app: App) -> impl Endpoint<Output = Response> {
         draining,
         tokens,
         cipher,
-        user_cache,
+        caches,
         config,
     } = app;
     let passwords = Passwords::new();
@@ -68,7 +74,7 @@ pub fn app(app: App) -> impl Endpoint<Output = Response> {
     let cached_users = || {
         CachedUsers::new(
             SeaOrmUserRepository::new(db.clone(), cipher.clone()),
-            user_cache.clone(),
+            caches.users.clone(),
         )
     };
     let users = UsersService::new(
@@ -92,10 +98,12 @@ pub fn app(app: App) -> impl Endpoint<Output = Response> {
     );
     let health = super::health::HealthService::new(db_health.clone(), broker, draining);
     let idempotency_ttl = Duration::from_secs(config.idempotency_ttl_hours * 3600);
-    let products = ProductsService::new(SeaOrmProducts::new(db.clone()), transactions.clone());
+    let cached_products =
+        || CachedProducts::new(SeaOrmProducts::new(db.clone()), caches.prices.clone());
+    let products = ProductsService::new(cached_products(), transactions.clone());
     let orders = OrdersService::new(
         SeaOrmOrders::new(db.clone()),
-        SeaOrmProducts::new(db.clone()),
+        cached_products(),
         transactions.clone(),
         idempotency_ttl,
     );

@@ -179,3 +179,116 @@ async fn a_replica_that_loses_its_change_feed_stops_serving_from_its_cache() {
     rename_in_sql(&db, user.id, "Heard", true).await;
     eventually(&b, user.id, Some("Heard")).await;
 }
+
+/// The unit price an order placed through `client` gets for `product`.
+async fn priced_at(client: &keel_client::Client, product: Uuid) -> i64 {
+    let order = crate::support::place(
+        client,
+        &Uuid::now_v7().to_string(),
+        crate::support::new_order(product, 1, "tok_approve"),
+    )
+    .await;
+    order.items[0].unit_price.amount
+}
+
+/// Sets the product's price in SQL; `notify: false` as for `rename_in_sql`.
+async fn reprice_in_sql(
+    db: &sea_orm::DatabaseConnection,
+    product: Uuid,
+    amount: i64,
+    notify: bool,
+) {
+    let tx = db.begin().await.unwrap();
+    if !notify && db.get_database_backend() == DbBackend::Postgres {
+        tx.execute_unprepared("SET LOCAL session_replication_role = replica")
+            .await
+            .unwrap();
+    }
+    let reprice = Query::update()
+        .table("products")
+        .value("price_amount", amount)
+        .value("version", Expr::col("version").add(1))
+        .and_where(Expr::col("id").eq(product))
+        .to_owned();
+    assert_eq!(tx.execute(&reprice).await.unwrap().rows_affected(), 1);
+    tx.commit().await.unwrap();
+}
+
+/// Orders price from the prices cache on PostgreSQL: a new price set on
+/// another replica or in SQL is what the next orders get, while stock moving
+/// with every order does not empty the cache.
+#[tokio::test]
+async fn orders_are_priced_at_what_any_replica_or_sql_set_last() {
+    let a = TestApp::spawn().await;
+    let b = a.replica().await;
+    let db = a.database().await;
+    let cached = db.get_database_backend() == DbBackend::Postgres;
+    let teapot = crate::commerce::product(&a, 100, 1000).await.id;
+    let (_, buyer) = crate::commerce::customer(&b, "buyer").await;
+
+    let first = crate::support::place(
+        &buyer,
+        "first",
+        crate::support::new_order(teapot, 1, "tok_approve"),
+    )
+    .await;
+    assert_eq!(first.items[0].unit_price.amount, 100);
+    // The saga moves the product's stock (its row) to confirm the order: that
+    // notifies nobody, and the price stays cached.
+    crate::support::settle(&buyer, first.id).await;
+    reprice_in_sql(&db, teapot, 150, false).await;
+    assert_eq!(
+        priced_at(&buyer, teapot).await == 100,
+        cached,
+        "the cache is on exactly when the database has a change feed"
+    );
+
+    // Repriced through replica A: orders through B get the new price.
+    let product = |id| {
+        let api = a.api.clone();
+        async move {
+            match api
+                .get_product(&keel_client::types::products::GetProductRequest { product_id: id })
+                .await
+                .unwrap()
+                .value
+            {
+                keel_client::types::products::GetProductResponse::Ok { etag, .. } => etag,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let repriced = a
+        .api
+        .update_product(&keel_client::types::products::UpdateProductRequest {
+            product_id: teapot,
+            if_match: product(teapot).await,
+            body: keel_client::types::ProductPatch {
+                name: None,
+                description: Tristate::Absent,
+                price: Some(crate::support::eur(200)),
+            },
+        })
+        .await
+        .unwrap();
+    assert_eq!(repriced.status.as_u16(), 200, "{:?}", repriced.value);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while priced_at(&buyer, teapot).await != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "after 5 s B still prices at the old price"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Repriced in SQL, as an operator would: B hears of it.
+    reprice_in_sql(&db, teapot, 250, true).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while priced_at(&buyer, teapot).await != 250 {
+        assert!(
+            Instant::now() < deadline,
+            "after 5 s B still prices at the old price"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
