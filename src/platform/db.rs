@@ -295,9 +295,24 @@ pub async fn connect(
             sqlite.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
         });
     }
-    let db = Database::connect(options)
-        .await
-        .with_context(|| format!("connecting to {}", redact(url)))?;
+    // Servers starting together on a new SQLite file each switch it to WAL
+    // as they connect, which takes the file's lock without waiting on the
+    // busy timeout ("database is locked"); the next attempt finds it done.
+    let mut attempts = 0;
+    let db = loop {
+        match Database::connect(options.clone()).await {
+            Err(error)
+                if sqlite_file(url).is_some()
+                    && attempts < 20
+                    && error.to_string().contains("database is locked") =>
+            {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            connected => break connected,
+        }
+    }
+    .with_context(|| format!("connecting to {}", redact(url)))?;
     migrate(&db).await.context("applying database migrations")?;
     Ok(db)
 }
@@ -310,7 +325,17 @@ const MIGRATION_LOCK: i64 = 0x6b65_656c; // "keel"
 /// transactional on both databases). PostgreSQL has advisory locks; on SQLite
 /// a write takes the database's one write lock.
 async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+    // On SQLite the write lock is taken at `BEGIN` (IMMEDIATE), so a server
+    // starting beside another waits its turn (busy timeout): in a deferred
+    // transaction the first write finds the schema changed since its read
+    // and fails at once (SQLITE_BUSY_SNAPSHOT under WAL), as
+    // `replicas_starting_together_migrate_once` did now and then.
+    let txn = db
+        .begin_with_options(sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
     match db.get_database_backend() {
         sea_orm::DbBackend::Postgres => {
             txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
