@@ -153,6 +153,15 @@ async fn an_if_match_that_is_not_an_entity_tag_is_a_400_naming_it() {
             body["errors"][0]["parameter"], "If-Match",
             "{malformed}: {body}"
         );
+        // The contract's pattern, named as the rule broken.
+        assert_eq!(body["errors"][0]["code"], "regex", "{malformed}: {body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("pattern(\"^(\\*|"),
+            "{malformed}: {body}"
+        );
     }
     // Well-formed tags that are not the current one are still a 412.
     for stale in ["\"0\"", "W/\"1\"", "\"0\", \"2\""] {

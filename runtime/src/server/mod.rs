@@ -6,6 +6,7 @@ mod body;
 mod context;
 mod delimited;
 pub mod object;
+mod pattern;
 mod problem;
 mod reply;
 pub mod schema;
@@ -21,9 +22,12 @@ pub use body::{
 };
 pub use context::{Headers, Principal, RequestContext, RequestId};
 pub use delimited::{CommaSeparated, JoinedQuery, styled};
+pub use pattern::{Matching, StringPattern};
 pub use problem::{
     FieldError, Problem, allowed_methods, operation_of, problem_from_error, response_from_error,
 };
+/// For the generated `StringPattern`s: the server crate needs no `regex` of its own.
+pub use regex::Regex;
 pub use reply::{BytesMedia, JsonOrBytesReply, JsonReply, NoBody};
 pub use text_header::{HeaderText, TextHeader};
 

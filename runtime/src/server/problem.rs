@@ -389,7 +389,8 @@ fn explain_parameter_failure(reason: &str) -> (&'static str, String) {
     {
         return ("required", "is required".to_owned());
     }
-    if let Some(rule) = reason.strip_prefix("verification failed. ") {
+    // Also inside a parse failure: `Matching` checks its pattern as it parses.
+    if let Some((_, rule)) = reason.split_once("verification failed. ") {
         let code = if rule.starts_with("max_length") || rule.starts_with("min_length") {
             "length"
         } else if rule.starts_with("pattern") {

@@ -415,6 +415,7 @@ pub fn tag_rs(api: &Api, tag: &Tag, header: &str) -> Result<String> {
             ("TextHeader<", "use keel_runtime::server::TextHeader;"),
             ("Bearer<", "use keel_runtime::server::Bearer;"),
             ("ApiKey<", "use keel_runtime::server::ApiKey;"),
+            ("Matching<", "use keel_runtime::server::Matching;"),
         ],
     ));
     out.push_str("use keel_runtime::server::RequestContext;\n");
@@ -1003,6 +1004,11 @@ fn reply_header_type(header: &Header) -> String {
     }
 }
 
+/// The type naming a parameter's pattern (`keel_runtime::server::StringPattern`).
+fn pattern_marker(op: &Operation, param: &Param) -> String {
+    format!("{}{}Pattern", pascal_case(&op.id), pascal_case(&param.name))
+}
+
 /// The marker type naming the bytes media types of a response.
 fn media_marker(op: &Operation, response: &Response) -> String {
     format!(
@@ -1092,14 +1098,47 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
         // `label`/`matrix`: `styled::Path` reads the segment and splits a `Vec`.
         let styled = matches!(param.style, Style::Label | Style::Matrix);
         let delimited = delimited || styled;
+        // A string with a pattern is parsed as `Matching`, whose expression is
+        // compiled once: poem-openapi's `validator(pattern)` compiles it on
+        // every check.
+        let pattern = param
+            .schema
+            .rules
+            .pattern
+            .as_ref()
+            .filter(|_| rust_type(&param.schema) == "String" && param.schema.default.is_none());
         let value_ty = match &param.schema.ty {
             Type::Array(items) if joined && !delimited => {
                 format!("keel_runtime::server::CommaSeparated<{}>", rust_type(items))
             }
+            _ if pattern.is_some() => {
+                format!("Matching<{}>", pattern_marker(op, param))
+            }
             _ => rust_type(&param.schema),
         };
-        // What the request struct holds: a `Vec` of a comma-separated array.
-        let inner = if joined && !delimited { ".0" } else { "" };
+        if let Some(pattern) = pattern {
+            let marker = pattern_marker(op, param);
+            defaults.push(format!(
+                "/// The pattern of `{op_id}`'s parameter `{name}`, compiled once.\n\
+                 pub struct {marker};\n\n\
+                 impl keel_runtime::server::StringPattern for {marker} {{\n\
+                 const PATTERN: &'static str = {literal};\n\
+                 fn regex() -> &'static keel_runtime::server::Regex {{\n\
+                 static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> = std::sync::LazyLock::new(|| \
+                 keel_runtime::server::Regex::new({marker}::PATTERN).expect(\"the contract's pattern compiles\"));\n\
+                 &REGEX\n}}\n}}",
+                op_id = op.id,
+                name = param.name,
+                literal = rust_str(pattern),
+            ));
+        }
+        // What the request struct holds: a `Vec` of a comma-separated array,
+        // the `String` a `Matching` holds.
+        let inner = if (joined && !delimited) || pattern.is_some() {
+            ".0"
+        } else {
+            ""
+        };
         let extractor = match param.location {
             // Named `Path`: poem-openapi's derive knows path parameters so.
             Location::Path if styled => "keel_runtime::server::styled::Path",
@@ -1151,10 +1190,22 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
             fields.push(format!("{var}: {var}.0.unwrap_or_default()"));
             format!("Option<{value_ty}>")
         } else {
-            fields.push(format!("{var}: {var}.0"));
+            fields.push(format!(
+                "{var}: {var}.0{}",
+                if pattern.is_some() {
+                    ".map(|v| v.0)"
+                } else {
+                    ""
+                }
+            ));
             format!("Option<{value_ty}>")
         };
-        if let Some(validator) = oai_validator(&param.schema) {
+        // `Matching` documents and checks the pattern itself.
+        let mut checked = param.schema.clone();
+        if pattern.is_some() {
+            checked.rules.pattern = None;
+        }
+        if let Some(validator) = oai_validator(&checked) {
             attr.push_str(&format!(", validator({validator})"));
         }
         out.line(&format!("#[oai({attr})] {var}: {extractor}<{wire_ty}>,"));

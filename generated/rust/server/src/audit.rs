@@ -6,6 +6,7 @@
 
 use keel_runtime::server::Bearer;
 use keel_runtime::server::JsonReply;
+use keel_runtime::server::Matching;
 use keel_runtime::server::RequestContext;
 /// The request and response type of each operation (shared with the Rust client).
 pub use keel_types::audit::*;
@@ -67,14 +68,12 @@ impl<S: AuditApi> AuditRoutes<S> {
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
         limit: Query<i32>,
-        #[oai(name = "cursor", validator(pattern = "^[A-Za-z0-9_-]{22}$"))] cursor: Query<
-            Option<String>,
-        >,
+        #[oai(name = "cursor")] cursor: Query<Option<Matching<ListAuditEventsCursorPattern>>>,
     ) -> poem::Result<ListAuditEventsReply> {
         keel_runtime::server::record_operation("listAuditEvents", "/v1/admin/audit-events");
         let req = ListAuditEventsRequest {
             limit: limit.0,
-            cursor: cursor.0,
+            cursor: cursor.0.map(|v| v.0),
         };
         Ok(self
             .service
@@ -89,6 +88,21 @@ impl<S: AuditApi> AuditRoutes<S> {
 
 fn list_audit_events_limit_default() -> i32 {
     50
+}
+
+/// The pattern of `listAuditEvents`'s parameter `cursor`, compiled once.
+pub struct ListAuditEventsCursorPattern;
+
+impl keel_runtime::server::StringPattern for ListAuditEventsCursorPattern {
+    const PATTERN: &'static str = "^[A-Za-z0-9_-]{22}$";
+    fn regex() -> &'static keel_runtime::server::Regex {
+        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
+            std::sync::LazyLock::new(|| {
+                keel_runtime::server::Regex::new(ListAuditEventsCursorPattern::PATTERN)
+                    .expect("the contract's pattern compiles")
+            });
+        &REGEX
+    }
 }
 
 /// How [`ListAuditEventsResponse`] goes on the wire (poem-openapi's view of it).

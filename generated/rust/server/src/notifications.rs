@@ -8,6 +8,7 @@
 
 use keel_runtime::server::Bearer;
 use keel_runtime::server::JsonReply;
+use keel_runtime::server::Matching;
 use keel_runtime::server::RequestContext;
 /// The request and response type of each operation (shared with the Rust client).
 pub use keel_types::notifications::*;
@@ -75,9 +76,7 @@ impl<S: NotificationsApi> NotificationsRoutes<S> {
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
         limit: Query<i32>,
-        #[oai(name = "cursor", validator(pattern = "^[A-Za-z0-9_-]{22}$"))] cursor: Query<
-            Option<String>,
-        >,
+        #[oai(name = "cursor")] cursor: Query<Option<Matching<ListUserNotificationsCursorPattern>>>,
     ) -> poem::Result<ListUserNotificationsReply> {
         keel_runtime::server::record_operation(
             "listUserNotifications",
@@ -86,7 +85,7 @@ impl<S: NotificationsApi> NotificationsRoutes<S> {
         let req = ListUserNotificationsRequest {
             user_id: user_id.0,
             limit: limit.0,
-            cursor: cursor.0,
+            cursor: cursor.0.map(|v| v.0),
         };
         Ok(self
             .service
@@ -101,6 +100,21 @@ impl<S: NotificationsApi> NotificationsRoutes<S> {
 
 fn list_user_notifications_limit_default() -> i32 {
     20
+}
+
+/// The pattern of `listUserNotifications`'s parameter `cursor`, compiled once.
+pub struct ListUserNotificationsCursorPattern;
+
+impl keel_runtime::server::StringPattern for ListUserNotificationsCursorPattern {
+    const PATTERN: &'static str = "^[A-Za-z0-9_-]{22}$";
+    fn regex() -> &'static keel_runtime::server::Regex {
+        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
+            std::sync::LazyLock::new(|| {
+                keel_runtime::server::Regex::new(ListUserNotificationsCursorPattern::PATTERN)
+                    .expect("the contract's pattern compiles")
+            });
+        &REGEX
+    }
 }
 
 /// How [`ListUserNotificationsResponse`] goes on the wire (poem-openapi's view of it).

@@ -8,6 +8,7 @@
 use keel_runtime::server::Bearer;
 use keel_runtime::server::JsonBody;
 use keel_runtime::server::JsonReply;
+use keel_runtime::server::Matching;
 use keel_runtime::server::RequestContext;
 /// The request and response type of each operation (shared with the Rust client).
 pub use keel_types::orders::*;
@@ -127,16 +128,14 @@ impl<S: OrdersApi> OrdersRoutes<S> {
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
         limit: Query<i32>,
-        #[oai(name = "cursor", validator(pattern = "^[A-Za-z0-9_-]{22}$"))] cursor: Query<
-            Option<String>,
-        >,
+        #[oai(name = "cursor")] cursor: Query<Option<Matching<ListOrdersCursorPattern>>>,
         #[oai(name = "status")] status: Query<Option<OrderStatus>>,
         #[oai(name = "userId")] user_id: Query<Option<uuid::Uuid>>,
     ) -> poem::Result<ListOrdersReply> {
         keel_runtime::server::record_operation("listOrders", "/v1/orders");
         let req = ListOrdersRequest {
             limit: limit.0,
-            cursor: cursor.0,
+            cursor: cursor.0.map(|v| v.0),
             status: status.0,
             user_id: user_id.0,
         };
@@ -173,16 +172,13 @@ impl<S: OrdersApi> OrdersRoutes<S> {
         &self,
         http: &poem::Request,
         #[oai(scope = "crate::Scope::OrdersWrite")] auth: Bearer<PlaceOrderScopes>,
-        #[oai(
-            name = "Idempotency-Key",
-            validator(min_length = 1, max_length = 255, pattern = "^[\\x21-\\x7E]+$")
-        )]
-        idempotency_key: Header<String>,
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255))]
+        idempotency_key: Header<Matching<PlaceOrderIdempotencyKeyPattern>>,
         body: JsonBody<NewOrder>,
     ) -> poem::Result<PlaceOrderReply> {
         keel_runtime::server::record_operation("placeOrder", "/v1/orders");
         let req = PlaceOrderRequest {
-            idempotency_key: idempotency_key.0,
+            idempotency_key: idempotency_key.0.0,
             body: body.0,
         };
         Ok(self
@@ -244,20 +240,14 @@ impl<S: OrdersApi> OrdersRoutes<S> {
         http: &poem::Request,
         #[oai(scope = "crate::Scope::OrdersWrite")] auth: Bearer<CancelOrderScopes>,
         #[oai(name = "orderId")] order_id: Path<uuid::Uuid>,
-        #[oai(
-            name = "If-Match",
-            validator(
-                min_length = 1,
-                max_length = 200,
-                pattern = "^(\\*|[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\"([\\t ]*,[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\")*[\\t ,]*)$"
-            )
-        )]
-        if_match: Header<Option<String>>,
+        #[oai(name = "If-Match", validator(min_length = 1, max_length = 200))] if_match: Header<
+            Option<Matching<CancelOrderIfMatchPattern>>,
+        >,
     ) -> poem::Result<CancelOrderReply> {
         keel_runtime::server::record_operation("cancelOrder", "/v1/orders/{orderId}/cancel");
         let req = CancelOrderRequest {
             order_id: order_id.0,
-            if_match: if_match.0,
+            if_match: if_match.0.map(|v| v.0),
         };
         Ok(self
             .service
@@ -272,6 +262,51 @@ impl<S: OrdersApi> OrdersRoutes<S> {
 
 fn list_orders_limit_default() -> i32 {
     20
+}
+
+/// The pattern of `listOrders`'s parameter `cursor`, compiled once.
+pub struct ListOrdersCursorPattern;
+
+impl keel_runtime::server::StringPattern for ListOrdersCursorPattern {
+    const PATTERN: &'static str = "^[A-Za-z0-9_-]{22}$";
+    fn regex() -> &'static keel_runtime::server::Regex {
+        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
+            std::sync::LazyLock::new(|| {
+                keel_runtime::server::Regex::new(ListOrdersCursorPattern::PATTERN)
+                    .expect("the contract's pattern compiles")
+            });
+        &REGEX
+    }
+}
+
+/// The pattern of `placeOrder`'s parameter `Idempotency-Key`, compiled once.
+pub struct PlaceOrderIdempotencyKeyPattern;
+
+impl keel_runtime::server::StringPattern for PlaceOrderIdempotencyKeyPattern {
+    const PATTERN: &'static str = "^[\\x21-\\x7E]+$";
+    fn regex() -> &'static keel_runtime::server::Regex {
+        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
+            std::sync::LazyLock::new(|| {
+                keel_runtime::server::Regex::new(PlaceOrderIdempotencyKeyPattern::PATTERN)
+                    .expect("the contract's pattern compiles")
+            });
+        &REGEX
+    }
+}
+
+/// The pattern of `cancelOrder`'s parameter `If-Match`, compiled once.
+pub struct CancelOrderIfMatchPattern;
+
+impl keel_runtime::server::StringPattern for CancelOrderIfMatchPattern {
+    const PATTERN: &'static str = "^(\\*|[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\"([\\t ]*,[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\")*[\\t ,]*)$";
+    fn regex() -> &'static keel_runtime::server::Regex {
+        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
+            std::sync::LazyLock::new(|| {
+                keel_runtime::server::Regex::new(CancelOrderIfMatchPattern::PATTERN)
+                    .expect("the contract's pattern compiles")
+            });
+        &REGEX
+    }
 }
 
 /// How [`ListOrdersResponse`] goes on the wire (poem-openapi's view of it).

@@ -7,6 +7,7 @@
 use keel_runtime::server::Bearer;
 use keel_runtime::server::JsonBody;
 use keel_runtime::server::JsonReply;
+use keel_runtime::server::Matching;
 use keel_runtime::server::RequestContext;
 /// The request and response type of each operation (shared with the Rust client).
 pub use keel_types::payments::*;
@@ -115,17 +116,14 @@ impl<S: PaymentsApi> PaymentsRoutes<S> {
         http: &poem::Request,
         #[oai(scope = "crate::Scope::PaymentsAdmin")] auth: Bearer<RefundPaymentScopes>,
         #[oai(name = "paymentId")] payment_id: Path<uuid::Uuid>,
-        #[oai(
-            name = "Idempotency-Key",
-            validator(min_length = 1, max_length = 255, pattern = "^[\\x21-\\x7E]+$")
-        )]
-        idempotency_key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255))]
+        idempotency_key: Header<Option<Matching<RefundPaymentIdempotencyKeyPattern>>>,
         body: JsonBody<RefundRequest>,
     ) -> poem::Result<RefundPaymentReply> {
         keel_runtime::server::record_operation("refundPayment", "/v1/payments/{paymentId}/refunds");
         let req = RefundPaymentRequest {
             payment_id: payment_id.0,
-            idempotency_key: idempotency_key.0,
+            idempotency_key: idempotency_key.0.map(|v| v.0),
             body: body.0,
         };
         Ok(self
@@ -136,6 +134,21 @@ impl<S: PaymentsApi> PaymentsRoutes<S> {
             )
             .await
             .into())
+    }
+}
+
+/// The pattern of `refundPayment`'s parameter `Idempotency-Key`, compiled once.
+pub struct RefundPaymentIdempotencyKeyPattern;
+
+impl keel_runtime::server::StringPattern for RefundPaymentIdempotencyKeyPattern {
+    const PATTERN: &'static str = "^[\\x21-\\x7E]+$";
+    fn regex() -> &'static keel_runtime::server::Regex {
+        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
+            std::sync::LazyLock::new(|| {
+                keel_runtime::server::Regex::new(RefundPaymentIdempotencyKeyPattern::PATTERN)
+                    .expect("the contract's pattern compiles")
+            });
+        &REGEX
     }
 }
 

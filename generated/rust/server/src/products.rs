@@ -8,6 +8,7 @@
 use keel_runtime::server::Bearer;
 use keel_runtime::server::JsonBody;
 use keel_runtime::server::JsonReply;
+use keel_runtime::server::Matching;
 use keel_runtime::server::RequestContext;
 /// The request and response type of each operation (shared with the Rust client).
 pub use keel_types::products::*;
@@ -134,22 +135,18 @@ impl<S: ProductsApi> ProductsRoutes<S> {
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
         limit: Query<i32>,
-        #[oai(name = "cursor", validator(pattern = "^[A-Za-z0-9_-]{22}$"))] cursor: Query<
-            Option<String>,
-        >,
+        #[oai(name = "cursor")] cursor: Query<Option<Matching<ListProductsCursorPattern>>>,
         #[oai(name = "nameContains", validator(min_length = 1, max_length = 200))]
         name_contains: Query<Option<String>>,
-        #[oai(name = "currency", validator(pattern = "^[A-Z]{3}$"))] currency: Query<
-            Option<String>,
-        >,
+        #[oai(name = "currency")] currency: Query<Option<Matching<ListProductsCurrencyPattern>>>,
         #[oai(name = "inStock")] in_stock: Query<Option<bool>>,
     ) -> poem::Result<ListProductsReply> {
         keel_runtime::server::record_operation("listProducts", "/v1/products");
         let req = ListProductsRequest {
             limit: limit.0,
-            cursor: cursor.0,
+            cursor: cursor.0.map(|v| v.0),
             name_contains: name_contains.0,
-            currency: currency.0,
+            currency: currency.0.map(|v| v.0),
             in_stock: in_stock.0,
         };
         Ok(self
@@ -231,21 +228,15 @@ impl<S: ProductsApi> ProductsRoutes<S> {
         http: &poem::Request,
         #[oai(scope = "crate::Scope::CatalogAdmin")] auth: Bearer<UpdateProductScopes>,
         #[oai(name = "productId")] product_id: Path<uuid::Uuid>,
-        #[oai(
-            name = "If-Match",
-            validator(
-                min_length = 1,
-                max_length = 200,
-                pattern = "^(\\*|[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\"([\\t ]*,[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\")*[\\t ,]*)$"
-            )
-        )]
-        if_match: Header<String>,
+        #[oai(name = "If-Match", validator(min_length = 1, max_length = 200))] if_match: Header<
+            Matching<UpdateProductIfMatchPattern>,
+        >,
         body: JsonBody<ProductPatch>,
     ) -> poem::Result<UpdateProductReply> {
         keel_runtime::server::record_operation("updateProduct", "/v1/products/{productId}");
         let req = UpdateProductRequest {
             product_id: product_id.0,
-            if_match: if_match.0,
+            if_match: if_match.0.0,
             body: body.0,
         };
         Ok(self
@@ -299,6 +290,51 @@ impl<S: ProductsApi> ProductsRoutes<S> {
 
 fn list_products_limit_default() -> i32 {
     20
+}
+
+/// The pattern of `listProducts`'s parameter `cursor`, compiled once.
+pub struct ListProductsCursorPattern;
+
+impl keel_runtime::server::StringPattern for ListProductsCursorPattern {
+    const PATTERN: &'static str = "^[A-Za-z0-9_-]{22}$";
+    fn regex() -> &'static keel_runtime::server::Regex {
+        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
+            std::sync::LazyLock::new(|| {
+                keel_runtime::server::Regex::new(ListProductsCursorPattern::PATTERN)
+                    .expect("the contract's pattern compiles")
+            });
+        &REGEX
+    }
+}
+
+/// The pattern of `listProducts`'s parameter `currency`, compiled once.
+pub struct ListProductsCurrencyPattern;
+
+impl keel_runtime::server::StringPattern for ListProductsCurrencyPattern {
+    const PATTERN: &'static str = "^[A-Z]{3}$";
+    fn regex() -> &'static keel_runtime::server::Regex {
+        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
+            std::sync::LazyLock::new(|| {
+                keel_runtime::server::Regex::new(ListProductsCurrencyPattern::PATTERN)
+                    .expect("the contract's pattern compiles")
+            });
+        &REGEX
+    }
+}
+
+/// The pattern of `updateProduct`'s parameter `If-Match`, compiled once.
+pub struct UpdateProductIfMatchPattern;
+
+impl keel_runtime::server::StringPattern for UpdateProductIfMatchPattern {
+    const PATTERN: &'static str = "^(\\*|[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\"([\\t ]*,[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\")*[\\t ,]*)$";
+    fn regex() -> &'static keel_runtime::server::Regex {
+        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
+            std::sync::LazyLock::new(|| {
+                keel_runtime::server::Regex::new(UpdateProductIfMatchPattern::PATTERN)
+                    .expect("the contract's pattern compiles")
+            });
+        &REGEX
+    }
 }
 
 /// How [`ListProductsResponse`] goes on the wire (poem-openapi's view of it).

@@ -7,6 +7,7 @@
 use keel_runtime::server::Bearer;
 use keel_runtime::server::JsonBody;
 use keel_runtime::server::JsonReply;
+use keel_runtime::server::Matching;
 use keel_runtime::server::RequestContext;
 /// The request and response type of each operation (shared with the Rust client).
 pub use keel_types::users::*;
@@ -130,9 +131,7 @@ impl<S: UsersApi> UsersRoutes<S> {
         )]
         limit: Query<i32>,
         #[oai(name = "order", default = "list_users_order_default")] order: Query<ListUsersOrder>,
-        #[oai(name = "cursor", validator(pattern = "^[A-Za-z0-9_-]{22}$"))] cursor: Query<
-            Option<String>,
-        >,
+        #[oai(name = "cursor")] cursor: Query<Option<Matching<ListUsersCursorPattern>>>,
         #[oai(name = "emailContains", validator(min_length = 1, max_length = 254))] email_contains: Query<Option<String>>,
         #[oai(name = "createdAfter")] created_after: Query<Option<chrono::DateTime<chrono::Utc>>>,
         #[oai(name = "createdBefore")] created_before: Query<Option<chrono::DateTime<chrono::Utc>>>,
@@ -141,7 +140,7 @@ impl<S: UsersApi> UsersRoutes<S> {
         let req = ListUsersRequest {
             limit: limit.0,
             order: order.0,
-            cursor: cursor.0,
+            cursor: cursor.0.map(|v| v.0),
             email_contains: email_contains.0,
             created_after: created_after.0,
             created_before: created_before.0,
@@ -257,21 +256,15 @@ impl<S: UsersApi> UsersRoutes<S> {
         http: &poem::Request,
         #[oai(scope = "crate::Scope::UsersWrite")] auth: Bearer<UpdateUserScopes>,
         #[oai(name = "userId")] user_id: Path<uuid::Uuid>,
-        #[oai(
-            name = "If-Match",
-            validator(
-                min_length = 1,
-                max_length = 200,
-                pattern = "^(\\*|[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\"([\\t ]*,[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\")*[\\t ,]*)$"
-            )
-        )]
-        if_match: Header<String>,
+        #[oai(name = "If-Match", validator(min_length = 1, max_length = 200))] if_match: Header<
+            Matching<UpdateUserIfMatchPattern>,
+        >,
         body: JsonBody<UserPatch>,
     ) -> poem::Result<UpdateUserReply> {
         keel_runtime::server::record_operation("updateUser", "/v1/users/{userId}");
         let req = UpdateUserRequest {
             user_id: user_id.0,
-            if_match: if_match.0,
+            if_match: if_match.0.0,
             body: body.0,
         };
         Ok(self
@@ -291,6 +284,36 @@ fn list_users_limit_default() -> i32 {
 
 fn list_users_order_default() -> ListUsersOrder {
     ListUsersOrder::OldestFirst
+}
+
+/// The pattern of `listUsers`'s parameter `cursor`, compiled once.
+pub struct ListUsersCursorPattern;
+
+impl keel_runtime::server::StringPattern for ListUsersCursorPattern {
+    const PATTERN: &'static str = "^[A-Za-z0-9_-]{22}$";
+    fn regex() -> &'static keel_runtime::server::Regex {
+        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
+            std::sync::LazyLock::new(|| {
+                keel_runtime::server::Regex::new(ListUsersCursorPattern::PATTERN)
+                    .expect("the contract's pattern compiles")
+            });
+        &REGEX
+    }
+}
+
+/// The pattern of `updateUser`'s parameter `If-Match`, compiled once.
+pub struct UpdateUserIfMatchPattern;
+
+impl keel_runtime::server::StringPattern for UpdateUserIfMatchPattern {
+    const PATTERN: &'static str = "^(\\*|[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\"([\\t ]*,[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\")*[\\t ,]*)$";
+    fn regex() -> &'static keel_runtime::server::Regex {
+        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
+            std::sync::LazyLock::new(|| {
+                keel_runtime::server::Regex::new(UpdateUserIfMatchPattern::PATTERN)
+                    .expect("the contract's pattern compiles")
+            });
+        &REGEX
+    }
 }
 
 /// How [`ListUsersResponse`] goes on the wire (poem-openapi's view of it).
