@@ -336,6 +336,27 @@ impl<'a> Campaign<'a> {
         Ok(figures)
     }
 
+    /// A database of its own, Keel on it (relaying events or, with `relays`
+    /// false, an API-only replica) and a shop set up through the API.
+    async fn shop(&self, name: &str, relays: bool) -> Result<(Database, Guard, orders::Shop)> {
+        let db = Database::create(&format!("keel_bench_{}_{name}", self.id))?;
+        let addr = self.addr()?;
+        let mut keel = Keel::new(&self.keel, addr, &db.url(), &self.work.join("keys"));
+        if !relays {
+            keel = keel.env("KEEL_OUTBOX_WORKERS", "0");
+        }
+        let server = keel.start().await?;
+        let api = api::Api::new(addr);
+        let shop = orders::Shop::open(
+            &api,
+            &format!("http://{addr}/v1/orders"),
+            &api.admin(&db).await?,
+            &api.customer("buyer@example.com").await?,
+        )
+        .await?;
+        Ok((db, server, shop))
+    }
+
     /// placeOrder against pgbench's single-row inserts.
     async fn orders(&self) -> Result<Vec<(String, Figure)>> {
         let pg = Database::create(&format!("keel_bench_{}_pgbench", self.id))?;
@@ -343,22 +364,10 @@ impl<'a> Campaign<'a> {
         drop(pg);
         // placeOrder alone, on a replica that leaves the saga to others.
         let accepted = {
-            let db = Database::create(&format!("keel_bench_{}_orders", self.id))?;
-            let addr = self.addr()?;
-            let keel = Keel::new(&self.keel, addr, &db.url(), &self.work.join("keys"))
-                .env("KEEL_OUTBOX_WORKERS", "0");
-            let _server = keel.start().await?;
-            let api = api::Api::new(addr);
-            let shop = orders::Shop::open(
-                &api,
-                &api.admin(&db).await?,
-                &api.customer("buyer@example.com").await?,
-            )
-            .await?;
+            let (db, _server, shop) = self.shop("orders", false).await?;
             orders::place_order(
                 &shop,
                 &db,
-                &format!("http://{addr}/v1/orders"),
                 &self.work,
                 self.args.connections,
                 self.args.seconds,
@@ -367,21 +376,10 @@ impl<'a> Campaign<'a> {
         };
         // The whole saga, on a replica that relays: short bursts, each settled.
         let settled = {
-            let db = Database::create(&format!("keel_bench_{}_saga", self.id))?;
-            let addr = self.addr()?;
-            let keel = Keel::new(&self.keel, addr, &db.url(), &self.work.join("keys"));
-            let _server = keel.start().await?;
-            let api = api::Api::new(addr);
-            let shop = orders::Shop::open(
-                &api,
-                &api.admin(&db).await?,
-                &api.customer("buyer@example.com").await?,
-            )
-            .await?;
+            let (db, _server, shop) = self.shop("saga", true).await?;
             orders::saga(
                 &shop,
                 &db,
-                &format!("http://{addr}/v1/orders"),
                 &self.work,
                 self.args.connections,
                 2,

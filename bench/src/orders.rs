@@ -64,13 +64,14 @@ fn tps(report: &str) -> Option<f64> {
 
 /// A shop to order from: a customer's token and the products on sale.
 pub struct Shop {
+    pub url: String,
     pub token: String,
     pub products: Vec<String>,
 }
 
 impl Shop {
     /// 64 products with stock that lasts, and a customer, through the API.
-    pub async fn open(api: &Api, admin: &Account, customer: &Account) -> Result<Shop> {
+    pub async fn open(api: &Api, url: &str, admin: &Account, customer: &Account) -> Result<Shop> {
         let mut products = Vec::new();
         for i in 0..64 {
             products.push(
@@ -79,20 +80,14 @@ impl Shop {
             );
         }
         Ok(Shop {
+            url: url.to_owned(),
             token: customer.token.clone(),
             products,
         })
     }
 
     /// wrk placing orders for `duration`; the accepted orders per second.
-    fn place(
-        &self,
-        url: &str,
-        work: &Path,
-        run: &str,
-        connections: usize,
-        duration: Duration,
-    ) -> Result<f64> {
+    fn place(&self, work: &Path, run: &str, connections: usize, duration: Duration) -> Result<f64> {
         let script = work.join(format!("place-order-{run}.lua"));
         std::fs::write(
             &script,
@@ -103,7 +98,7 @@ impl Shop {
             ),
         )?;
         let outcome = Wrk {
-            url,
+            url: &self.url,
             connections,
             duration,
             headers: &[],
@@ -125,7 +120,6 @@ impl Shop {
 pub fn place_order(
     shop: &Shop,
     db: &Database,
-    url: &str,
     work: &Path,
     connections: usize,
     seconds: u64,
@@ -140,10 +134,9 @@ pub fn place_order(
         ),
     );
     // A short run first, so connection pools and caches are warm.
-    shop.place(url, work, "warm", connections, Duration::from_secs(2))?;
+    shop.place(work, "warm", connections, Duration::from_secs(2))?;
     for run in 0..runs {
         let rate = shop.place(
-            url,
             work,
             &run.to_string(),
             connections,
@@ -166,7 +159,6 @@ pub fn place_order(
 pub async fn saga(
     shop: &Shop,
     db: &Database,
-    url: &str,
     work: &Path,
     connections: usize,
     seconds: u64,
@@ -181,7 +173,6 @@ pub async fn saga(
         let before = db.scalar("SELECT count(*) FROM orders")?;
         let started = Instant::now();
         shop.place(
-            url,
             work,
             &format!("saga-{run}"),
             connections,

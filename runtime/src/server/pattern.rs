@@ -19,6 +19,27 @@ pub trait StringPattern: Send + Sync + 'static {
     fn regex() -> &'static regex::Regex;
 }
 
+/// Declares a [`StringPattern`]: `string_pattern!(Name = "^…$");`, with doc
+/// comments before the name. The expression is compiled on first use.
+#[macro_export]
+macro_rules! string_pattern {
+    ($(#[$attr:meta])* $name:ident = $pattern:literal) => {
+        $(#[$attr])*
+        pub struct $name;
+
+        impl $crate::server::StringPattern for $name {
+            const PATTERN: &'static str = $pattern;
+            fn regex() -> &'static $crate::server::Regex {
+                static REGEX: ::std::sync::LazyLock<$crate::server::Regex> =
+                    ::std::sync::LazyLock::new(|| {
+                        $crate::server::Regex::new($pattern).expect("the contract's pattern compiles")
+                    });
+                &REGEX
+            }
+        }
+    };
+}
+
 /// A string that matched `P`.
 pub struct Matching<P>(pub String, PhantomData<P>);
 
@@ -74,20 +95,12 @@ impl<P: StringPattern> ParseFromParameter for Matching<P> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::LazyLock;
-
     use super::*;
 
-    struct Printable;
-
-    impl StringPattern for Printable {
-        const PATTERN: &'static str = "^[\\x21-\\x7E]+$";
-        fn regex() -> &'static regex::Regex {
-            static REGEX: LazyLock<regex::Regex> =
-                LazyLock::new(|| regex::Regex::new(Printable::PATTERN).unwrap());
-            &REGEX
-        }
-    }
+    crate::string_pattern!(
+        /// Printable ASCII, as `Idempotency-Key` has it.
+        Printable = "^[\\x21-\\x7E]+$"
+    );
 
     #[test]
     fn takes_what_matches_and_names_the_pattern_otherwise() {

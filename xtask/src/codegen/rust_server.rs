@@ -1117,18 +1117,14 @@ fn handler(out: &mut Code, op: &Operation, tag: &str, defaults: &mut Vec<String>
             _ => rust_type(&param.schema),
         };
         if let Some(pattern) = pattern {
-            let marker = pattern_marker(op, param);
             defaults.push(format!(
-                "/// The pattern of `{op_id}`'s parameter `{name}`, compiled once.\n\
-                 pub struct {marker};\n\n\
-                 impl keel_runtime::server::StringPattern for {marker} {{\n\
-                 const PATTERN: &'static str = {literal};\n\
-                 fn regex() -> &'static keel_runtime::server::Regex {{\n\
-                 static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> = std::sync::LazyLock::new(|| \
-                 keel_runtime::server::Regex::new({marker}::PATTERN).expect(\"the contract's pattern compiles\"));\n\
-                 &REGEX\n}}\n}}",
+                "keel_runtime::string_pattern!(\n    \
+                 /// The pattern of `{op_id}`'s parameter `{name}`, compiled once.\n    \
+                 {marker} = {literal}\n\
+                 );",
                 op_id = op.id,
                 name = param.name,
+                marker = pattern_marker(op, param),
                 literal = rust_str(pattern),
             ));
         }

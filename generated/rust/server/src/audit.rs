@@ -90,20 +90,10 @@ fn list_audit_events_limit_default() -> i32 {
     50
 }
 
-/// The pattern of `listAuditEvents`'s parameter `cursor`, compiled once.
-pub struct ListAuditEventsCursorPattern;
-
-impl keel_runtime::server::StringPattern for ListAuditEventsCursorPattern {
-    const PATTERN: &'static str = "^[A-Za-z0-9_-]{22}$";
-    fn regex() -> &'static keel_runtime::server::Regex {
-        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
-            std::sync::LazyLock::new(|| {
-                keel_runtime::server::Regex::new(ListAuditEventsCursorPattern::PATTERN)
-                    .expect("the contract's pattern compiles")
-            });
-        &REGEX
-    }
-}
+keel_runtime::string_pattern!(
+    /// The pattern of `listAuditEvents`'s parameter `cursor`, compiled once.
+    ListAuditEventsCursorPattern = "^[A-Za-z0-9_-]{22}$"
+);
 
 /// How [`ListAuditEventsResponse`] goes on the wire (poem-openapi's view of it).
 #[doc(hidden)]

@@ -102,20 +102,10 @@ fn list_user_notifications_limit_default() -> i32 {
     20
 }
 
-/// The pattern of `listUserNotifications`'s parameter `cursor`, compiled once.
-pub struct ListUserNotificationsCursorPattern;
-
-impl keel_runtime::server::StringPattern for ListUserNotificationsCursorPattern {
-    const PATTERN: &'static str = "^[A-Za-z0-9_-]{22}$";
-    fn regex() -> &'static keel_runtime::server::Regex {
-        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
-            std::sync::LazyLock::new(|| {
-                keel_runtime::server::Regex::new(ListUserNotificationsCursorPattern::PATTERN)
-                    .expect("the contract's pattern compiles")
-            });
-        &REGEX
-    }
-}
+keel_runtime::string_pattern!(
+    /// The pattern of `listUserNotifications`'s parameter `cursor`, compiled once.
+    ListUserNotificationsCursorPattern = "^[A-Za-z0-9_-]{22}$"
+);
 
 /// How [`ListUserNotificationsResponse`] goes on the wire (poem-openapi's view of it).
 #[doc(hidden)]

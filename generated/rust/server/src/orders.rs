@@ -264,50 +264,20 @@ fn list_orders_limit_default() -> i32 {
     20
 }
 
-/// The pattern of `listOrders`'s parameter `cursor`, compiled once.
-pub struct ListOrdersCursorPattern;
+keel_runtime::string_pattern!(
+    /// The pattern of `listOrders`'s parameter `cursor`, compiled once.
+    ListOrdersCursorPattern = "^[A-Za-z0-9_-]{22}$"
+);
 
-impl keel_runtime::server::StringPattern for ListOrdersCursorPattern {
-    const PATTERN: &'static str = "^[A-Za-z0-9_-]{22}$";
-    fn regex() -> &'static keel_runtime::server::Regex {
-        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
-            std::sync::LazyLock::new(|| {
-                keel_runtime::server::Regex::new(ListOrdersCursorPattern::PATTERN)
-                    .expect("the contract's pattern compiles")
-            });
-        &REGEX
-    }
-}
+keel_runtime::string_pattern!(
+    /// The pattern of `placeOrder`'s parameter `Idempotency-Key`, compiled once.
+    PlaceOrderIdempotencyKeyPattern = "^[\\x21-\\x7E]+$"
+);
 
-/// The pattern of `placeOrder`'s parameter `Idempotency-Key`, compiled once.
-pub struct PlaceOrderIdempotencyKeyPattern;
-
-impl keel_runtime::server::StringPattern for PlaceOrderIdempotencyKeyPattern {
-    const PATTERN: &'static str = "^[\\x21-\\x7E]+$";
-    fn regex() -> &'static keel_runtime::server::Regex {
-        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
-            std::sync::LazyLock::new(|| {
-                keel_runtime::server::Regex::new(PlaceOrderIdempotencyKeyPattern::PATTERN)
-                    .expect("the contract's pattern compiles")
-            });
-        &REGEX
-    }
-}
-
-/// The pattern of `cancelOrder`'s parameter `If-Match`, compiled once.
-pub struct CancelOrderIfMatchPattern;
-
-impl keel_runtime::server::StringPattern for CancelOrderIfMatchPattern {
-    const PATTERN: &'static str = "^(\\*|[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\"([\\t ]*,[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\")*[\\t ,]*)$";
-    fn regex() -> &'static keel_runtime::server::Regex {
-        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
-            std::sync::LazyLock::new(|| {
-                keel_runtime::server::Regex::new(CancelOrderIfMatchPattern::PATTERN)
-                    .expect("the contract's pattern compiles")
-            });
-        &REGEX
-    }
-}
+keel_runtime::string_pattern!(
+    /// The pattern of `cancelOrder`'s parameter `If-Match`, compiled once.
+    CancelOrderIfMatchPattern = "^(\\*|[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\"([\\t ]*,[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\")*[\\t ,]*)$"
+);
 
 /// How [`ListOrdersResponse`] goes on the wire (poem-openapi's view of it).
 #[doc(hidden)]

@@ -137,20 +137,10 @@ impl<S: PaymentsApi> PaymentsRoutes<S> {
     }
 }
 
-/// The pattern of `refundPayment`'s parameter `Idempotency-Key`, compiled once.
-pub struct RefundPaymentIdempotencyKeyPattern;
-
-impl keel_runtime::server::StringPattern for RefundPaymentIdempotencyKeyPattern {
-    const PATTERN: &'static str = "^[\\x21-\\x7E]+$";
-    fn regex() -> &'static keel_runtime::server::Regex {
-        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
-            std::sync::LazyLock::new(|| {
-                keel_runtime::server::Regex::new(RefundPaymentIdempotencyKeyPattern::PATTERN)
-                    .expect("the contract's pattern compiles")
-            });
-        &REGEX
-    }
-}
+keel_runtime::string_pattern!(
+    /// The pattern of `refundPayment`'s parameter `Idempotency-Key`, compiled once.
+    RefundPaymentIdempotencyKeyPattern = "^[\\x21-\\x7E]+$"
+);
 
 /// How [`GetPaymentResponse`] goes on the wire (poem-openapi's view of it).
 #[doc(hidden)]

@@ -292,50 +292,20 @@ fn list_products_limit_default() -> i32 {
     20
 }
 
-/// The pattern of `listProducts`'s parameter `cursor`, compiled once.
-pub struct ListProductsCursorPattern;
+keel_runtime::string_pattern!(
+    /// The pattern of `listProducts`'s parameter `cursor`, compiled once.
+    ListProductsCursorPattern = "^[A-Za-z0-9_-]{22}$"
+);
 
-impl keel_runtime::server::StringPattern for ListProductsCursorPattern {
-    const PATTERN: &'static str = "^[A-Za-z0-9_-]{22}$";
-    fn regex() -> &'static keel_runtime::server::Regex {
-        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
-            std::sync::LazyLock::new(|| {
-                keel_runtime::server::Regex::new(ListProductsCursorPattern::PATTERN)
-                    .expect("the contract's pattern compiles")
-            });
-        &REGEX
-    }
-}
+keel_runtime::string_pattern!(
+    /// The pattern of `listProducts`'s parameter `currency`, compiled once.
+    ListProductsCurrencyPattern = "^[A-Z]{3}$"
+);
 
-/// The pattern of `listProducts`'s parameter `currency`, compiled once.
-pub struct ListProductsCurrencyPattern;
-
-impl keel_runtime::server::StringPattern for ListProductsCurrencyPattern {
-    const PATTERN: &'static str = "^[A-Z]{3}$";
-    fn regex() -> &'static keel_runtime::server::Regex {
-        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
-            std::sync::LazyLock::new(|| {
-                keel_runtime::server::Regex::new(ListProductsCurrencyPattern::PATTERN)
-                    .expect("the contract's pattern compiles")
-            });
-        &REGEX
-    }
-}
-
-/// The pattern of `updateProduct`'s parameter `If-Match`, compiled once.
-pub struct UpdateProductIfMatchPattern;
-
-impl keel_runtime::server::StringPattern for UpdateProductIfMatchPattern {
-    const PATTERN: &'static str = "^(\\*|[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\"([\\t ]*,[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\")*[\\t ,]*)$";
-    fn regex() -> &'static keel_runtime::server::Regex {
-        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
-            std::sync::LazyLock::new(|| {
-                keel_runtime::server::Regex::new(UpdateProductIfMatchPattern::PATTERN)
-                    .expect("the contract's pattern compiles")
-            });
-        &REGEX
-    }
-}
+keel_runtime::string_pattern!(
+    /// The pattern of `updateProduct`'s parameter `If-Match`, compiled once.
+    UpdateProductIfMatchPattern = "^(\\*|[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\"([\\t ]*,[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\")*[\\t ,]*)$"
+);
 
 /// How [`ListProductsResponse`] goes on the wire (poem-openapi's view of it).
 #[doc(hidden)]

@@ -286,35 +286,15 @@ fn list_users_order_default() -> ListUsersOrder {
     ListUsersOrder::OldestFirst
 }
 
-/// The pattern of `listUsers`'s parameter `cursor`, compiled once.
-pub struct ListUsersCursorPattern;
+keel_runtime::string_pattern!(
+    /// The pattern of `listUsers`'s parameter `cursor`, compiled once.
+    ListUsersCursorPattern = "^[A-Za-z0-9_-]{22}$"
+);
 
-impl keel_runtime::server::StringPattern for ListUsersCursorPattern {
-    const PATTERN: &'static str = "^[A-Za-z0-9_-]{22}$";
-    fn regex() -> &'static keel_runtime::server::Regex {
-        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
-            std::sync::LazyLock::new(|| {
-                keel_runtime::server::Regex::new(ListUsersCursorPattern::PATTERN)
-                    .expect("the contract's pattern compiles")
-            });
-        &REGEX
-    }
-}
-
-/// The pattern of `updateUser`'s parameter `If-Match`, compiled once.
-pub struct UpdateUserIfMatchPattern;
-
-impl keel_runtime::server::StringPattern for UpdateUserIfMatchPattern {
-    const PATTERN: &'static str = "^(\\*|[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\"([\\t ]*,[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\")*[\\t ,]*)$";
-    fn regex() -> &'static keel_runtime::server::Regex {
-        static REGEX: std::sync::LazyLock<keel_runtime::server::Regex> =
-            std::sync::LazyLock::new(|| {
-                keel_runtime::server::Regex::new(UpdateUserIfMatchPattern::PATTERN)
-                    .expect("the contract's pattern compiles")
-            });
-        &REGEX
-    }
-}
+keel_runtime::string_pattern!(
+    /// The pattern of `updateUser`'s parameter `If-Match`, compiled once.
+    UpdateUserIfMatchPattern = "^(\\*|[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\"([\\t ]*,[\\t ,]*(W/)?\"[\\x21\\x23-\\x7E]*\")*[\\t ,]*)$"
+);
 
 /// How [`ListUsersResponse`] goes on the wire (poem-openapi's view of it).
 #[doc(hidden)]
