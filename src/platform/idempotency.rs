@@ -70,6 +70,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What a key's row keeps beside whose key it is (`principal`, `key`).
+const KEPT: [&str; 6] = [
+    "request_hash",
+    "status",
+    "headers",
+    "body",
+    "created_at_us",
+    "expires_at_us",
+];
+
 /// The key's row: its response when known already, else a placeholder that
 /// [`complete`] fills in.
 fn row(
@@ -90,19 +100,7 @@ fn row(
     };
     let insert = Query::insert()
         .into_table(table())
-        .columns(
-            [
-                "principal",
-                "key",
-                "request_hash",
-                "status",
-                "headers",
-                "body",
-                "created_at_us",
-                "expires_at_us",
-            ]
-            .map(Alias::new),
-        )
+        .columns(["principal", "key"].into_iter().chain(KEPT).map(Alias::new))
         .values_panic([
             scope.principal.into(),
             scope.key.clone().into(),
@@ -128,17 +126,7 @@ pub async fn claim(
     let (mut insert, now) = row(scope, fingerprint, ttl, None);
     insert.on_conflict(
         OnConflict::columns([Alias::new("principal"), Alias::new("key")])
-            .update_columns(
-                [
-                    "request_hash",
-                    "status",
-                    "headers",
-                    "body",
-                    "created_at_us",
-                    "expires_at_us",
-                ]
-                .map(Alias::new),
-            )
+            .update_columns(KEPT.map(Alias::new))
             .action_and_where(Expr::col((table(), Alias::new("expires_at_us"))).lte(now))
             .to_owned(),
     );
