@@ -210,7 +210,7 @@ impl<R: OrderRepository, I: Inventory> OrdersService<R, I> {
         let order = match self.price(caller(ctx), body, token).await {
             Ok(order) => order,
             // A retry whose first attempt succeeded replays it, even if the
-            // product has gone since.
+            // catalog has changed since (a price now in another currency).
             Err(refusal) => {
                 let conn = self.transactions.connection();
                 return match idempotency::existing(conn, scope, &fingerprint).await? {

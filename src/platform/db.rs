@@ -142,14 +142,7 @@ impl Transactions {
             }
             _ => {
                 let tx = self.begin().await?;
-                let mut outcome = Ok(());
-                for statement in &inserts.statements {
-                    if let Err(error) = tx.connection().execute(statement).await {
-                        outcome = Err(error);
-                        break;
-                    }
-                }
-                match outcome {
+                match execute_each(&tx.inner, &inserts.statements).await {
                     Ok(()) => tx.inner.commit().await,
                     Err(error) => Err(error),
                 }
@@ -168,6 +161,18 @@ impl Transactions {
             Err(error) => Err(error.into()),
         }
     }
+}
+
+/// Runs `statements` one after another, stopping at the first error, which
+/// keeps its kind (a unique violation is not a failure to [`Inserts`]).
+async fn execute_each(
+    db: &impl ConnectionTrait,
+    statements: &[InsertStatement],
+) -> Result<(), DbErr> {
+    for statement in statements {
+        db.execute(statement).await?;
+    }
+    Ok(())
 }
 
 /// `WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …`: PostgreSQL runs every
@@ -216,9 +221,7 @@ impl Tx {
 
     /// Runs `inserts` in this transaction.
     pub async fn insert_all(&self, inserts: Inserts) -> Result<(), StorageError> {
-        for statement in &inserts.statements {
-            self.inner.execute(statement).await?;
-        }
+        execute_each(&self.inner, &inserts.statements).await?;
         self.events.fetch_add(inserts.events, Ordering::Relaxed);
         Ok(())
     }

@@ -133,14 +133,16 @@ pub async fn claim(
     if tx.connection().execute(&insert).await?.rows_affected() == 1 {
         return Ok(Claim::Fresh);
     }
-    taken(tx.connection(), scope, fingerprint)
+    existing(tx.connection(), scope, fingerprint)
         .await?
         .ok_or_else(|| StorageError("the idempotency key vanished while claimed".into()))
 }
 
 /// What an existing key says about the request `fingerprint`: replay or
-/// mismatch; `None` without a row for `scope`.
-async fn taken(
+/// mismatch; `None` without a row for `scope`. Outside a transaction, for a
+/// request refused before it could claim, whose first attempt may have
+/// succeeded and must replay.
+pub async fn existing(
     db: &impl ConnectionTrait,
     scope: &Scope,
     fingerprint: &str,
@@ -198,17 +200,6 @@ pub async fn insert_once(
         tx.commit().await?;
     }
     Ok(claim)
-}
-
-/// What a key already says about the request `fingerprint`, read outside any
-/// transaction: for a request refused before it could claim (its product
-/// gone, say), whose first attempt may have succeeded and must replay.
-pub async fn existing(
-    db: &DatabaseConnection,
-    scope: &Scope,
-    fingerprint: &str,
-) -> Result<Option<Claim>, StorageError> {
-    taken(db, scope, fingerprint).await
 }
 
 /// Stores the response of the request that claimed `scope`, in its `tx`.
